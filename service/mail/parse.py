@@ -1,0 +1,273 @@
+"""Raw bytes to `Inbound`: addresses, clean new text, thread keys and automatic-mail signals.
+
+Never raises on bad mail: every step falls back to the best text available
+and notes what was wrong in `Inbound.defects`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import policy
+from email.header import decode_header, make_header
+from email.message import Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+
+from inscriptis import get_text
+from mailparser_reply import EmailReplyParser
+
+TOKEN_RE = re.compile(r"\[#(C-\d{1,12})\]", re.IGNORECASE)
+MSGID_RE = re.compile(r"<[^<>\s]{1,250}>")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
+_REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pl", "sv", "da", "cs"]
+_REPLY_PARSER = EmailReplyParser(languages=_REPLY_LANGUAGES)
+MAX_TEXT_CHARS = 100_000
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One parsed inbound message; everything the pure core needs."""
+
+    message_id: str
+    from_addr: str
+    from_name: str
+    reply_to: str | None
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    subject: str
+    date: datetime | None
+    text: str
+    new_text: str
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    concern_token: str | None
+    auto_signals: tuple[str, ...]
+    headers: dict[str, str] = field(repr=False)
+    defects: tuple[str, ...] = ()
+    size: int = 0
+
+    @property
+    def thread_ids(self) -> tuple[str, ...]:
+        """Message-IDs this message answers, nearest first."""
+        ids = list(reversed(self.references))
+        if self.in_reply_to:
+            ids.insert(0, self.in_reply_to)
+        return tuple(dict.fromkeys(ids))
+
+    @property
+    def reply_address(self) -> str:
+        return self.reply_to or self.from_addr
+
+
+def one_line(value: str, limit: int = 998) -> str:
+    """Collapse control characters (CR/LF included) so a value can never become a header."""
+    return _CONTROL_RE.sub(" ", value).strip()[:limit]
+
+
+def _decode_words(value: str) -> str:
+    try:
+        return str(make_header(decode_header(value)))
+    except (ValueError, LookupError, UnicodeError, AssertionError):
+        return value
+
+
+def _raw_headers(msg: Message) -> dict[str, str]:
+    # raw_items() skips the header parser of policy.default, which can raise
+    # on hostile input; we decode what we need ourselves.
+    headers: dict[str, str] = {}
+    try:
+        items = list(msg.raw_items())
+    except Exception:  # noqa: BLE001 - a broken header block still yields a message
+        items = []
+    for name, value in items:
+        key = str(name).lower()
+        text = value if isinstance(value, str) else str(value)
+        if key not in headers:  # first wins: a duplicate header cannot override
+            headers[key] = text.replace("\r", "").replace("\n", " ")
+    return headers
+
+
+def _address(value: str | None) -> tuple[str, str]:
+    if not value:
+        return "", ""
+    pairs = getaddresses([value])
+    for name, addr in pairs:
+        addr = one_line(addr).strip("<>").lower()
+        if "@" in addr and " " not in addr:
+            return one_line(_decode_words(name), 200), addr
+    return "", ""
+
+
+def _addresses(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    found = []
+    for _name, addr in getaddresses([value]):
+        addr = one_line(addr).strip("<>").lower()
+        if "@" in addr and " " not in addr:
+            found.append(addr)
+    return tuple(found)
+
+
+def _decode_payload(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_content_charset() or "utf-8"
+    for candidate in (charset, "utf-8"):
+        try:
+            return payload.decode(candidate, errors="strict")
+        except (LookupError, UnicodeDecodeError):
+            continue
+    # cp1252 decodes any byte: the best text available for an unknown charset
+    return payload.decode("cp1252", errors="replace")
+
+
+def _body_text(msg: Message, defects: list[str]) -> str:
+    plain: str | None = None
+    html: str | None = None
+    try:
+        parts = list(msg.walk())
+    except Exception as exc:  # noqa: BLE001 - deeply broken MIME still has a top part
+        defects.append(f"mime-walk: {type(exc).__name__}")
+        parts = [msg]
+    for part in parts:
+        if part.is_multipart():
+            continue
+        disposition = (part.get("Content-Disposition") or "").lower() if _safe_get(part) else ""
+        if disposition.startswith("attachment"):
+            continue
+        ctype = part.get_content_type()
+        try:
+            if ctype == "text/plain" and plain is None:
+                plain = _decode_payload(part)
+            elif ctype == "text/html" and html is None:
+                html = _decode_payload(part)
+        except Exception as exc:  # noqa: BLE001 - one bad part must not lose the others
+            defects.append(f"part {ctype}: {type(exc).__name__}")
+    if plain and plain.strip():
+        return plain
+    if html:
+        try:
+            return get_text(html)
+        except Exception as exc:  # noqa: BLE001
+            defects.append(f"html: {type(exc).__name__}")
+            return re.sub(r"<[^>]+>", " ", html)
+    return plain or ""
+
+
+def _safe_get(part: Message) -> bool:
+    try:
+        part.get("Content-Disposition")
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
+def strip_quotes(text: str) -> str:
+    """The author's new words: quoted replies and signatures removed."""
+    try:
+        parsed = _REPLY_PARSER.read(text)
+        if parsed.replies:
+            body = str(parsed.replies[0].body or "").strip()
+            if body:
+                return body
+    except Exception:  # noqa: BLE001, S110 - fall back to the simple rule below
+        pass
+    lines = []
+    for line in text.splitlines():
+        if line.lstrip().startswith(">"):
+            continue
+        if line.strip() in {"--", "-- "}:
+            break
+        lines.append(line)
+    return "\n".join(lines).strip()
+
+
+def auto_signals(headers: dict[str, str], from_addr: str, content_type: str,
+                 noreply_patterns: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Reasons this message was sent by a machine (RFC 3834 and common practice)."""
+    found: list[str] = []
+    auto_submitted = headers.get("auto-submitted", "").strip().lower()
+    if auto_submitted and not auto_submitted.startswith("no"):
+        found.append(f"auto-submitted:{auto_submitted.split(';')[0]}")
+    for name in ("x-autoreply", "x-autorespond", "x-autogenerated", "x-auto-reply"):
+        if name in headers:
+            found.append(name)
+    if headers.get("x-auto-response-suppress", "").strip().lower() in {"all", "oof", "autoreply"}:
+        found.append("x-auto-response-suppress")
+    precedence = headers.get("precedence", "").strip().lower()
+    if precedence in {"bulk", "junk", "list", "auto_reply"}:
+        found.append(f"precedence:{precedence}")
+    for name in ("list-id", "list-unsubscribe", "list-post"):
+        if name in headers:
+            found.append(name)
+            break
+    if content_type == "multipart/report" or "report-type=" in headers.get("content-type", "").lower():
+        found.append("delivery-report")
+    local = from_addr.partition("@")[0]
+    if local in {"mailer-daemon", "postmaster"} or not from_addr:
+        found.append("mailer-daemon" if from_addr else "no-sender")
+    if headers.get("return-path", "").strip() == "<>":
+        found.append("null-return-path")
+    if any(p in local for p in noreply_patterns):
+        found.append("noreply-address")
+    if "x-followup-instance" in headers:
+        found.append("followup-instance")
+    return tuple(dict.fromkeys(found))
+
+
+def synthetic_message_id(raw: bytes) -> str:
+    """A stable id for a message that has none, so reprocessing still deduplicates."""
+    return f"<sha256-{hashlib.sha256(raw).hexdigest()[:40]}@followup.invalid>"
+
+
+def parse_message(raw: bytes, *, noreply_patterns: tuple[str, ...] = ()) -> Inbound:
+    """Parse raw RFC 5322 bytes; never raises for bad mail."""
+    defects: list[str] = []
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    defects.extend(type(d).__name__ for d in getattr(msg, "defects", [])[:20])
+    headers = _raw_headers(msg)
+
+    ids = MSGID_RE.findall(headers.get("message-id", ""))
+    message_id = ids[0] if ids else synthetic_message_id(raw)
+    from_name, from_addr = _address(_decode_words(headers.get("from", "")))
+    reply_to_all = _addresses(headers.get("reply-to"))
+    reply_to = reply_to_all[0] if len(reply_to_all) == 1 else None
+    subject = one_line(_decode_words(headers.get("subject", "")), 500)
+    date = None
+    if "date" in headers:
+        try:
+            date = parsedate_to_datetime(headers["date"])
+        except (TypeError, ValueError, IndexError):
+            defects.append("bad-date")
+    in_reply = MSGID_RE.findall(headers.get("in-reply-to", ""))
+    references = tuple(MSGID_RE.findall(headers.get("references", "")))[-50:]
+    token = TOKEN_RE.search(subject)
+    try:
+        content_type = msg.get_content_type()
+    except Exception:  # noqa: BLE001
+        content_type = "text/plain"
+    text = _body_text(msg, defects)[:MAX_TEXT_CHARS]
+    return Inbound(
+        message_id=message_id,
+        from_addr=from_addr,
+        from_name=from_name,
+        reply_to=reply_to,
+        to=_addresses(headers.get("to")),
+        cc=_addresses(headers.get("cc")),
+        subject=subject,
+        date=date,
+        text=text,
+        new_text=strip_quotes(text),
+        in_reply_to=in_reply[0] if in_reply else None,
+        references=references,
+        concern_token=token.group(1).upper() if token else None,
+        auto_signals=auto_signals(headers, from_addr, content_type, noreply_patterns),
+        headers=headers,
+        defects=tuple(defects),
+        size=len(raw),
+    )

@@ -1,0 +1,207 @@
+"""One inbound message, one transaction: message row, concern change, outbox rows.
+
+The pure core (parse, detect, triage, render) decides; this module only gathers
+history for it and writes down what it decided.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from service.detect import Verdict, detect
+from service.errors import SendError
+from service.mail import compose as composer
+from service.mail.inbox import RawMessage
+from service.mail.parse import Inbound, parse_message
+from service.render import render
+from service.settings import Settings
+from service.store import repo
+from service.store.db import transaction
+from service.store.models import Concern, MessageRow, OutboxRow, Quarantine
+from service.triage import Decision, TriageContext, respond_by, triage
+
+log = logging.getLogger("followup.message")
+
+# Errors that mean "the database is not there", not "this message is bad": the
+# caller backs off and retries the message instead of quarantining it.
+INFRA_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError, InterfaceError, OSError, ConnectionError, TimeoutError,
+)
+
+
+def is_infrastructure_error(exc: BaseException) -> bool:
+    """True when the failure is the database or network, so the message must be retried."""
+    if isinstance(exc, INFRA_ERRORS):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message_id: str
+    decision: str
+    concern: str | None = None
+    reasons: tuple[str, ...] = ()
+    outbox_ids: tuple[int, ...] = ()
+
+
+def format_local(when: datetime, tz_name: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    local = when.astimezone(ZoneInfo(tz_name))
+    return local.strftime("%A %d %B, %H:%M ") + (local.tzname() or tz_name)
+
+
+class Pipeline:
+    """Holds what every message needs (settings, sessions) so nothing is set up per message."""
+
+    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.noreply = tuple(settings.noreply_patterns)
+        self.instance = settings.shared_address
+
+    async def handle(self, raw: RawMessage, now: datetime) -> Outcome:
+        """Process one message; quarantine it if it cannot be processed, unless the database is down."""
+        message_id: str | None = None
+        try:
+            inbound = parse_message(raw.data, noreply_patterns=self.noreply)
+            message_id = inbound.message_id
+            verdict = detect(inbound.new_text, subject=inbound.subject)
+            return await self._store(inbound, verdict, raw, now)
+        except IntegrityError:
+            # another worker committed the same Message-ID first
+            return Outcome(message_id or "?", "duplicate", reasons=("concurrent-duplicate",))
+        except Exception as exc:
+            if is_infrastructure_error(exc):
+                raise
+            return await self.quarantine(raw, message_id, f"{type(exc).__name__}: {exc}", now)
+
+    async def quarantine(self, raw: RawMessage, message_id: str | None, reason: str,
+                         now: datetime) -> Outcome:
+        async with transaction(self.sessions) as session:
+            session.add(Quarantine(source=raw.source[:500], message_id=message_id, reason=reason[:4000],
+                                   raw=raw.data, created_at=now))
+        log.error("quarantined", extra={"message_id": message_id, "source": raw.source,
+                                        "reason": reason})
+        return Outcome(message_id or "?", "quarantined", reasons=(reason,))
+
+    async def _store(self, msg: Inbound, verdict: Verdict, raw: RawMessage, now: datetime) -> Outcome:
+        s = self.settings
+        async with transaction(self.sessions) as session:
+            if await repo.message_known(session, msg.message_id):
+                return Outcome(msg.message_id, "duplicate", reasons=("message-id-seen",))
+            ctx = TriageContext(
+                shared_address=s.shared_address,
+                own_message_ids=frozenset(
+                    [msg.message_id] if await repo.is_our_message(session, msg.message_id) else []
+                ),
+                thread_concern=await repo.thread_concern(session, msg.concern_token, msg.thread_ids),
+                recent_auto_replies=await repo.auto_replies_since(
+                    session, msg.reply_address, now - timedelta(hours=s.auto_reply_window_h)
+                ),
+                auto_reply_cap=s.auto_reply_cap,
+            )
+            decision = triage(msg, verdict, ctx)
+            concern, client_id, outbox_ids = await self._apply(session, msg, verdict, decision, now)
+            session.add(MessageRow(
+                message_id=msg.message_id, direction="in",
+                concern_id=concern.id if concern else None, client_id=client_id,
+                from_addr=msg.from_addr[:320], to_addr=",".join(msg.to)[:320],
+                subject=msg.subject[:500], text=msg.new_text[:20000],
+                decision=decision.action, reasons=list(decision.reasons),
+                verdict={"label": verdict.label, "score": verdict.score,
+                         "evidence": list(verdict.evidence), "scores": verdict.scores},
+                raw=raw.data if len(raw.data) <= s.raw_keep_bytes else None,
+                created_at=now,
+            ))
+        outcome = Outcome(msg.message_id, decision.action, concern.token if concern else None,
+                          decision.reasons, tuple(outbox_ids))
+        log.info("%s", decision.summary, extra={
+            "message_id": msg.message_id, "concern": outcome.concern, "decision": decision.action,
+            "reasons": list(decision.reasons), "label": verdict.label,
+        })
+        return outcome
+
+    async def _apply(self, session: AsyncSession, msg: Inbound, verdict: Verdict,
+                     decision: Decision, now: datetime) -> tuple[Concern | None, int | None, list[int]]:
+        s = self.settings
+        if decision.action in {"ignore", "no_concern"}:
+            return None, None, []
+        account = await repo.default_account(session, s.default_owner, s.default_owner_name)
+        client = await repo.client_for(session, msg.from_addr, msg.from_name, account, now)
+        if decision.action == "new_concern":
+            severity = decision.severity
+            concern = Concern(
+                client_id=client.id, kind=verdict.label, severity=severity, status="open",
+                escalation_level=0, score=verdict.score, subject=msg.subject[:500],
+                evidence=list(verdict.evidence),
+                respond_by=respond_by(now, severity, hours_high=s.first_response_hours_high,
+                                      hours_normal=s.first_response_hours),
+                created_at=now, acknowledged_at=None, updated_at=now,
+            )
+            session.add(concern)
+            await session.flush()
+        else:
+            assert decision.concern_id is not None
+            concern = await repo.concern_by_token(session, f"C-{decision.concern_id}")
+            concern.updated_at = now
+        outbox_ids: list[int] = []
+        if decision.reply_template:
+            row = self._acknowledgement(msg, concern, decision.reply_template, account.timezone, now)
+            if row is not None:
+                session.add(row)
+                session.add(MessageRow(
+                    message_id=row.message_id, direction="out", concern_id=concern.id,
+                    client_id=client.id, from_addr=s.shared_address, to_addr=row.to_addr,
+                    subject=msg.subject[:500], text="", decision="ack", reasons=[],
+                    verdict={}, raw=None, created_at=now,
+                ))
+                concern.acknowledged_at = now
+                concern.status = "acknowledged"
+                await session.flush()
+                outbox_ids.append(row.id)
+        return concern, client.id, outbox_ids
+
+    def _acknowledgement(self, msg: Inbound, concern: Concern, template: str, tz: str,
+                         now: datetime) -> OutboxRow | None:
+        s = self.settings
+        token = concern.token
+        name = msg.from_name.split(" ")[0] if msg.from_name else ""
+        context = {
+            "greeting": f"Dear {name}," if name else "Hello,",
+            "client_name": msg.from_name,
+            "token": token,
+            "kind": concern.kind,
+            "evidence": list(concern.evidence) or [msg.subject],
+            "respond_by": format_local(concern.respond_by, tz),
+            "handler_name": s.default_owner_name,
+            "team_name": s.shared_name,
+            "subject": msg.subject,
+        }
+        rendered = render(template, context, s.templates_dir)
+        message_id = composer.new_message_id(s.shared_domain)
+        try:
+            out = composer.compose(
+                from_addr=s.shared_address, from_name=s.shared_name,
+                to_addr=msg.reply_address, to_name=msg.from_name,
+                subject=composer.reply_subject(msg.subject, token),
+                text=rendered.text, html=rendered.html, now=now, message_id=message_id,
+                in_reply_to=msg.message_id, references=msg.references,
+                headers={"X-Followup-Concern": token, "X-Followup-Instance": self.instance},
+            )
+        except SendError as exc:
+            log.warning("no acknowledgement: %s", exc,
+                        extra={"message_id": msg.message_id, "concern": token})
+            return None
+        return OutboxRow(
+            message_id=out.message_id, concern_id=concern.id, purpose="ack",
+            dedupe_key=f"ack:{token}", to_addr=out.to_addr, raw=out.raw, status="pending",
+            attempts=0, next_attempt_at=now, last_error=None, claimed_at=None,
+            created_at=now, sent_at=None,
+        )

@@ -1,0 +1,270 @@
+"""Settings: environment variables `FOLLOWUP_*` over a TOML file over defaults."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from service.errors import SettingsError
+
+ENV_PREFIX = "FOLLOWUP_"
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses, where plain text needs no TLS."""
+    if host.lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class MailURL:
+    """A parsed inbox or outbox URL: imap(s)://, smtp(s):// or maildir://."""
+
+    scheme: str
+    user: str | None
+    host: str
+    port: int
+    path: str  # IMAP folder, or the Maildir directory
+
+    @property
+    def is_maildir(self) -> bool:
+        return self.scheme == "maildir"
+
+    @property
+    def implicit_tls(self) -> bool:
+        return self.scheme in {"imaps", "smtps"}
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback(self.host)
+
+    def redacted(self) -> str:
+        if self.is_maildir:
+            return f"maildir://{self.path}"
+        user = f"{self.user}@" if self.user else ""
+        return f"{self.scheme}://{user}{self.host}:{self.port}/{self.path}".rstrip("/")
+
+
+_DEFAULT_PORTS = {"imaps": 993, "imap": 143, "smtps": 465, "smtp": 587}
+
+
+def parse_mail_url(raw: str, *, kinds: tuple[str, ...]) -> MailURL:
+    """Parse and check a mail URL; raise ValueError saying what is wrong."""
+    parts = urlsplit(raw.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in kinds:
+        raise ValueError(f"scheme must be one of {', '.join(k + '://' for k in kinds)}, got {raw!r}")
+    if scheme == "maildir":
+        path = unquote(parts.netloc + parts.path)
+        if not path:
+            raise ValueError("maildir:// needs a path, e.g. maildir:///var/mail/followup")
+        return MailURL("maildir", None, "", 0, path)
+    if parts.password:
+        raise ValueError("put the password in FOLLOWUP_IMAP_PASSWORD / FOLLOWUP_SMTP_PASSWORD, not the URL")
+    host = parts.hostname
+    if not host:
+        raise ValueError(f"no host in {raw!r}")
+    try:
+        port = parts.port or _DEFAULT_PORTS[scheme]
+    except ValueError as exc:
+        raise ValueError(f"bad port in {raw!r}") from exc
+    user = unquote(parts.username) if parts.username else None
+    folder = unquote(parts.path.lstrip("/"))
+    if scheme.startswith("imap") and not folder:
+        folder = "INBOX"
+    return MailURL(scheme, user, host, port, folder)
+
+
+def normalise_database_url(raw: str) -> str:
+    """Accept plain sqlite:// and postgresql:// and pick the async drivers."""
+    url = raw.strip()
+    for plain, driver in (
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    if url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        return url
+    raise ValueError(
+        "must be sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db "
+        f"(plain sqlite:// and postgresql:// accepted), got {raw.split('@')[-1]!r}"
+    )
+
+
+class Settings(BaseSettings):
+    """Everything the worker needs; see config/followup.example.toml."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="forbid",
+        validate_default=True,
+    )
+
+    inbox_url: str
+    outbox_url: str
+    database_url: str = "sqlite+aiosqlite:///followup.db"
+    shared_address: str
+    shared_name: str = "Client care"
+
+    imap_password: SecretStr | None = None
+    smtp_password: SecretStr | None = None
+    imap_auth: Literal["password", "xoauth2"] = "password"
+    imap_oauth2_token: SecretStr | None = None
+    smtp_auth: Literal["password", "xoauth2"] = "password"
+    smtp_oauth2_token: SecretStr | None = None
+    tls_ca_file: Path | None = None
+    # Turning this off lets a test server with a self-signed certificate in;
+    # the worker says so loudly at every start.
+    tls_verify: bool = True
+
+    processed_keyword: str = "$FollowupDone"
+    processed_folder: str | None = None
+    poll_interval_s: float = Field(default=60.0, gt=0)
+    idle_renew_s: float = Field(default=25 * 60.0, gt=0, lt=29 * 60)
+    fetch_batch: int = Field(default=50, ge=1, le=1000)
+    reconnect_max_s: float = Field(default=300.0, gt=0)
+
+    default_owner: str | None = None
+    default_owner_name: str = "our client care team"
+    first_response_hours_high: float = Field(default=2.0, gt=0)
+    first_response_hours: float = Field(default=24.0, gt=0)
+
+    auto_reply_cap: int = Field(default=3, ge=1)
+    auto_reply_window_h: float = Field(default=24.0, gt=0)
+    noreply_patterns: list[str] = ["noreply", "no-reply", "donotreply", "do-not-reply", "mailer-daemon", "postmaster", "bounce"]
+
+    send_max_attempts: int = Field(default=10, ge=1)
+    send_backoff_s: float = Field(default=30.0, gt=0)
+    send_backoff_max_s: float = Field(default=3600.0, gt=0)
+
+    raw_keep_bytes: int = Field(default=1_000_000, ge=0)
+    templates_dir: Path | None = None
+    log_format: Literal["auto", "json", "text"] = "auto"
+    log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = os.environ.get(ENV_PREFIX + "CONFIG")
+        if config:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
+        return tuple(sources)
+
+    @field_validator("inbox_url")
+    @classmethod
+    def _inbox(cls, value: str) -> str:
+        parse_mail_url(value, kinds=("imaps", "imap", "maildir"))
+        return value
+
+    @field_validator("outbox_url")
+    @classmethod
+    def _outbox(cls, value: str) -> str:
+        parse_mail_url(value, kinds=("smtps", "smtp", "maildir"))
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @field_validator("shared_address", "default_owner")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        local, sep, domain = value.rpartition("@")
+        if not sep or not local or "." not in domain or any(c in value for c in " \r\n<>,;"):
+            raise ValueError(f"must be a plain address like care@example.com, got {value!r}")
+        return value.lower()
+
+    @field_validator("tls_ca_file")
+    @classmethod
+    def _ca_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials(self) -> Settings:
+        inbox, outbox = self.inbox, self.outbox
+        if not inbox.is_maildir:
+            if inbox.user is None:
+                raise ValueError("inbox_url: needs a user, e.g. imaps://care@mail.example.com/INBOX")
+            if self.imap_auth == "password" and self.imap_password is None:
+                raise ValueError("imap_password: required for an IMAP inbox with password login")
+            if self.imap_auth == "xoauth2" and self.imap_oauth2_token is None:
+                raise ValueError("imap_oauth2_token: required with imap_auth = xoauth2")
+        if not outbox.is_maildir and outbox.user is not None:
+            if self.smtp_auth == "password" and self.smtp_password is None:
+                raise ValueError("smtp_password: required when outbox_url names a user")
+            if self.smtp_auth == "xoauth2" and self.smtp_oauth2_token is None:
+                raise ValueError("smtp_oauth2_token: required with smtp_auth = xoauth2")
+        return self
+
+    @property
+    def inbox(self) -> MailURL:
+        return parse_mail_url(self.inbox_url, kinds=("imaps", "imap", "maildir"))
+
+    @property
+    def outbox(self) -> MailURL:
+        return parse_mail_url(self.outbox_url, kinds=("smtps", "smtp", "maildir"))
+
+    @property
+    def shared_domain(self) -> str:
+        return self.shared_address.rpartition("@")[2]
+
+
+def _field_env_name(loc: tuple[int | str, ...]) -> str:
+    if not loc:
+        return "settings"
+    return ENV_PREFIX + str(loc[0]).upper()
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Build Settings or raise SettingsError naming the first bad setting."""
+    if config is not None:
+        os.environ[ENV_PREFIX + "CONFIG"] = str(config)
+    path = os.environ.get(ENV_PREFIX + "CONFIG")
+    if path and not Path(path).is_file():
+        raise SettingsError(f"{ENV_PREFIX}CONFIG: no such file: {path}")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = err.get("loc", ())
+        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        if not loc and ":" in message.split(" ")[0]:
+            # model-level check: the message starts with the field name
+            name, _, rest = message.partition(":")
+            raise SettingsError(f"{ENV_PREFIX}{name.upper()}:{rest}") from None
+        if err.get("type") == "missing":
+            message = "missing (set it in the environment or the TOML file)"
+        raise SettingsError(f"{_field_env_name(loc)}: {message}") from None
+    except (OSError, ValueError) as exc:  # unreadable or malformed TOML
+        raise SettingsError(f"{ENV_PREFIX}CONFIG: cannot read {path}: {exc}") from None

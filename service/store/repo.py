@@ -1,0 +1,166 @@
+"""Queries the worker and the CLI share; every function takes the session it runs in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.errors import ConcernNotFound
+from service.mail.inbox import Checkpoint as InboxCheckpoint
+from service.store.models import (
+    Account,
+    Checkpoint,
+    Client,
+    Concern,
+    MessageRow,
+    OutboxRow,
+    Quarantine,
+)
+from service.triage import ThreadConcern
+
+DEFAULT_ACCOUNT = "default"
+
+
+def parse_concern_id(text: str) -> int:
+    """`C-12`, `c-12`, `#C-12` or `12` -> 12; raise ConcernNotFound otherwise."""
+    raw = text.strip().lstrip("#").upper().removeprefix("C-")
+    if not raw.isdigit():
+        raise ConcernNotFound(f"not a concern id: {text!r} (expected e.g. C-12)")
+    return int(raw)
+
+
+async def default_account(session: AsyncSession, owner_email: str | None, owner_name: str) -> Account:
+    account = await session.scalar(select(Account).where(Account.name == DEFAULT_ACCOUNT))
+    if account is None:
+        account = Account(name=DEFAULT_ACCOUNT, owner_email=owner_email, owner_name=owner_name,
+                          timezone="UTC")
+        session.add(account)
+        await session.flush()
+    return account
+
+
+async def client_for(session: AsyncSession, email: str, name: str, account: Account,
+                     now: datetime) -> Client:
+    client = await session.scalar(select(Client).where(Client.email == email))
+    if client is None:
+        client = Client(email=email, name=name, account_id=account.id, created_at=now)
+        session.add(client)
+        await session.flush()
+    elif name and not client.name:
+        client.name = name
+    return client
+
+
+async def message_known(session: AsyncSession, message_id: str) -> bool:
+    found = await session.scalar(select(MessageRow.id).where(MessageRow.message_id == message_id))
+    return found is not None
+
+
+async def is_our_message(session: AsyncSession, message_id: str) -> bool:
+    found = await session.scalar(select(OutboxRow.id).where(OutboxRow.message_id == message_id))
+    return found is not None
+
+
+async def thread_concern(session: AsyncSession, token: str | None,
+                         thread_ids: Sequence[str]) -> ThreadConcern | None:
+    """The concern a message belongs to: by its subject token, else by In-Reply-To/References."""
+    concern: Concern | None = None
+    if token:
+        concern = await session.get(Concern, parse_concern_id(token))
+    if concern is None and thread_ids:
+        rows = await session.execute(
+            select(MessageRow.message_id, MessageRow.concern_id).where(
+                MessageRow.message_id.in_(list(thread_ids)), MessageRow.concern_id.is_not(None)
+            )
+        )
+        by_id = dict(rows.tuples().all())
+        for mid in thread_ids:  # nearest ancestor wins
+            if mid in by_id:
+                concern = await session.get(Concern, by_id[mid])
+                break
+    if concern is None:
+        return None
+    client = await session.get(Client, concern.client_id)
+    return ThreadConcern(
+        id=concern.id,
+        client_email=client.email if client else "",
+        kind=concern.kind,
+        status=concern.status,
+        acknowledged=concern.acknowledged_at is not None,
+    )
+
+
+async def auto_replies_since(session: AsyncSession, address: str, since: datetime) -> int:
+    count = await session.scalar(
+        select(func.count(OutboxRow.id)).where(
+            OutboxRow.to_addr == address, OutboxRow.created_at >= since
+        )
+    )
+    return int(count or 0)
+
+
+async def load_checkpoint(session: AsyncSession, mailbox: str) -> InboxCheckpoint | None:
+    row = await session.scalar(select(Checkpoint).where(Checkpoint.mailbox == mailbox))
+    return InboxCheckpoint(row.uidvalidity, row.last_uid) if row else None
+
+
+async def save_checkpoint(session: AsyncSession, mailbox: str, cp: InboxCheckpoint,
+                          now: datetime) -> None:
+    row = await session.scalar(select(Checkpoint).where(Checkpoint.mailbox == mailbox))
+    if row is None:
+        session.add(Checkpoint(mailbox=mailbox, uidvalidity=cp.uidvalidity,
+                               last_uid=cp.last_uid, updated_at=now))
+    elif (row.uidvalidity, row.last_uid) != (cp.uidvalidity, cp.last_uid):
+        row.uidvalidity, row.last_uid, row.updated_at = cp.uidvalidity, cp.last_uid, now
+
+
+async def claim_outbox(session: AsyncSession, now: datetime, *, limit: int,
+                       lease_s: float, skip_locked: bool) -> list[OutboxRow]:
+    """Take due rows (and rows whose sender died mid-send) for this worker."""
+    stale = now - timedelta(seconds=lease_s)
+    query = (
+        select(OutboxRow)
+        .where(or_(
+            (OutboxRow.status == "pending") & (OutboxRow.next_attempt_at <= now),
+            (OutboxRow.status == "sending") & (OutboxRow.claimed_at < stale),
+        ))
+        .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+        .limit(limit)
+    )
+    if skip_locked:
+        query = query.with_for_update(skip_locked=True)
+    rows = list((await session.scalars(query)).all())
+    for row in rows:
+        row.status = "sending"
+        row.claimed_at = now
+        row.attempts += 1
+    return rows
+
+
+async def release_all_claims(session: AsyncSession) -> int:
+    """On a single-worker start, every 'sending' row was left by a crash: send it again."""
+    result = await session.execute(
+        update(OutboxRow).where(OutboxRow.status == "sending").values(status="pending")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def concern_by_token(session: AsyncSession, token: str) -> Concern:
+    concern = await session.get(Concern, parse_concern_id(token))
+    if concern is None:
+        raise ConcernNotFound(f"no concern {token}")
+    return concern
+
+
+async def list_concerns(session: AsyncSession, status: str | None = None) -> list[tuple[Concern, Client]]:
+    query = select(Concern, Client).join(Client, Client.id == Concern.client_id).order_by(Concern.id)
+    if status:
+        query = query.where(Concern.status.in_(status.split(",")))
+    return [(c, cl) for c, cl in (await session.execute(query)).tuples().all()]
+
+
+async def list_quarantine(session: AsyncSession) -> list[Quarantine]:
+    return list((await session.scalars(select(Quarantine).order_by(Quarantine.id))).all())

@@ -1,0 +1,296 @@
+"""The worker: an inbox loop and a sender loop, each retrying with backoff when its server goes away."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from service.clock import Clock, SystemClock
+from service.errors import InboxError, SendError
+from service.mail.imap import ImapInbox, tls_context
+from service.mail.inbox import Inbox, MaildirInbox
+from service.mail.outbox import MaildirTransport, SmtpTransport, Transport
+from service.pipeline import Outcome, Pipeline, is_infrastructure_error
+from service.retry import backoff_s, send_retry_decision
+from service.settings import Settings
+from service.store import repo
+from service.store.db import is_postgres, make_engine, migrate, session_factory, transaction
+from service.store.models import OutboxRow
+
+log = logging.getLogger("followup.worker")
+
+
+def make_inbox(settings: Settings) -> Inbox:
+    url = settings.inbox
+    if url.is_maildir:
+        return MaildirInbox(Path(url.path), batch=settings.fetch_batch)
+    secret = settings.imap_oauth2_token if settings.imap_auth == "xoauth2" else settings.imap_password
+    return ImapInbox(
+        url,
+        secret=secret.get_secret_value() if secret else "",
+        auth=settings.imap_auth,
+        ssl_context=tls_context(_ca(settings), settings.tls_verify),
+        processed_keyword=settings.processed_keyword,
+        processed_folder=settings.processed_folder,
+        batch=settings.fetch_batch,
+        poll_s=settings.poll_interval_s,
+        idle_renew_s=settings.idle_renew_s,
+    )
+
+
+def make_transport(settings: Settings) -> Transport:
+    url = settings.outbox
+    if url.is_maildir:
+        return MaildirTransport(Path(url.path))
+    secret = settings.smtp_oauth2_token if settings.smtp_auth == "xoauth2" else settings.smtp_password
+    return SmtpTransport(
+        url, secret=secret.get_secret_value() if secret else None, auth=settings.smtp_auth,
+        ssl_context=tls_context(_ca(settings), settings.tls_verify),
+    )
+
+
+def _ca(settings: Settings) -> str | None:
+    return str(settings.tls_ca_file) if settings.tls_ca_file else None
+
+
+@dataclass
+class Stats:
+    """Counters of one worker's life, for `--once` summaries and tests."""
+
+    processed: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    sent: int = 0
+    send_failures: int = 0
+    reconnects: int = 0
+
+    def count(self, outcome: Outcome) -> None:
+        self.processed += 1
+        self.outcomes[outcome.decision] = self.outcomes.get(outcome.decision, 0) + 1
+
+
+class Worker:
+    """Reads the inbox, files concerns, sends the outbox; `once` drains both and returns."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None,
+                 engine: AsyncEngine | None = None, inbox: Inbox | None = None,
+                 transport: Transport | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.engine = engine or make_engine(settings.database_url)
+        self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
+        self.inbox = inbox or make_inbox(settings)
+        self.transport = transport or make_transport(settings)
+        self.pipeline = Pipeline(settings, self.sessions)
+        self.stats = Stats()
+        self.stopping = asyncio.Event()
+        self._outbox_ready = asyncio.Event()
+        self._rand = random.Random()
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if not self.settings.tls_verify:
+            log.warning("TLS CERTIFICATE VERIFICATION IS OFF (FOLLOWUP_TLS_VERIFY=false): "
+                        "use only against a test server")
+        await migrate(self.engine)
+        if not is_postgres(self.engine):
+            # SQLite means one worker: rows left 'sending' were cut off by a crash
+            async with transaction(self.sessions) as session:
+                released = await repo.release_all_claims(session)
+            if released:
+                log.warning("re-queued %d messages left in 'sending' by an earlier run", released)
+
+    async def close(self) -> None:
+        await self.inbox.close()
+        await self.transport.close()
+        await self.engine.dispose()
+
+    def stop(self) -> None:
+        """Ask both loops to finish what they hold and return."""
+        self.stopping.set()
+        self._outbox_ready.set()
+
+    async def run_once(self) -> Stats:
+        """Drain the inbox and the outbox once, like a cron job."""
+        await self.start()
+        try:
+            await self._open_inbox()
+            await self.drain_inbox()
+            await self.drain_outbox(wait_for_retries=False)
+        finally:
+            await self.close()
+        return self.stats
+
+    async def run_forever(self) -> Stats:
+        await self.start()
+        try:
+            await asyncio.gather(self._inbox_loop(), self._sender_loop())
+        finally:
+            await self.close()
+        return self.stats
+
+    # -- inbox ----------------------------------------------------------------------
+
+    async def _open_inbox(self) -> None:
+        async with self.sessions() as session:
+            checkpoint = await repo.load_checkpoint(session, self.inbox.name)
+        await self.inbox.open(checkpoint)
+
+    async def drain_inbox(self) -> int:
+        """Process every unprocessed message; return how many."""
+        total = 0
+        while not self.stopping.is_set():
+            batch = await self.inbox.fetch_batch()
+            if not batch:
+                break
+            done: list[str] = []
+            for raw in batch:
+                if self.stopping.is_set():
+                    break
+                outcome = await self.pipeline.handle(raw, self.clock.now())
+                self.stats.count(outcome)
+                done.append(raw.key)
+                if outcome.outbox_ids:
+                    self._outbox_ready.set()
+            # marked only after every row above is committed (promise 1)
+            await self.inbox.mark_processed(done)
+            total += len(done)
+            checkpoint = self.inbox.checkpoint()
+            if checkpoint is not None:
+                async with transaction(self.sessions) as session:
+                    await repo.save_checkpoint(session, self.inbox.name, checkpoint, self.clock.now())
+        return total
+
+    async def _inbox_loop(self) -> None:
+        attempt = 0
+        while not self.stopping.is_set():
+            try:
+                await self._open_inbox()
+                if attempt:
+                    log.info("inbox %s is back after %d attempts", self.inbox.name, attempt)
+                attempt = 0
+                while not self.stopping.is_set():
+                    await self.drain_inbox()
+                    if self.stopping.is_set():
+                        break
+                    await self._interruptible(self.inbox.wait(self.settings.idle_renew_s))
+            except Exception as exc:
+                if not isinstance(exc, InboxError) and not is_infrastructure_error(exc):
+                    raise
+                attempt += 1
+                self.stats.reconnects += 1
+                delay = backoff_s(attempt, base_s=1.0, cap_s=self.settings.reconnect_max_s,
+                                  rand=self._rand)
+                log.warning("inbox loop: %s; retrying in %.1fs", exc, delay,
+                            extra={"attempt": attempt})
+                await self.inbox.close()
+                await self._sleep(delay)
+        await self.inbox.close()
+
+    async def _interruptible(self, waiter: object) -> None:
+        task = asyncio.ensure_future(waiter)  # type: ignore[arg-type]
+        stop = asyncio.ensure_future(self.stopping.wait())
+        done, _ = await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if task not in done:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        else:
+            stop.cancel()
+            task.result()
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    # -- outbox ---------------------------------------------------------------------
+
+    async def drain_outbox(self, *, wait_for_retries: bool = False) -> int:
+        """Send every due row; return how many were sent."""
+        sent = 0
+        skip_locked = is_postgres(self.engine)
+        while not self.stopping.is_set():
+            async with transaction(self.sessions) as session:
+                rows = await repo.claim_outbox(session, self.clock.now(), limit=50,
+                                               lease_s=300, skip_locked=skip_locked)
+            if not rows:
+                break
+            for row in rows:
+                sent += await self._send_one(row)
+        return sent
+
+    async def _send_one(self, row: OutboxRow) -> int:
+        s = self.settings
+        try:
+            await self.transport.send(row.raw, mail_from=s.shared_address, to=row.to_addr)
+        except SendError as exc:
+            self.stats.send_failures += 1
+            decision = send_retry_decision(
+                attempts=row.attempts, permanent=exc.permanent, error=str(exc),
+                now=self.clock.now(), max_attempts=s.send_max_attempts,
+                base_s=s.send_backoff_s, cap_s=s.send_backoff_max_s, rand=self._rand,
+            )
+            async with transaction(self.sessions) as session:
+                fresh = await session.get(OutboxRow, row.id)
+                assert fresh is not None
+                fresh.last_error = decision.reason[:2000]
+                fresh.claimed_at = None
+                if decision.retry_at is None:
+                    fresh.status = "failed"
+                else:
+                    fresh.status = "pending"
+                    fresh.next_attempt_at = decision.retry_at
+            level = logging.ERROR if decision.retry_at is None else logging.WARNING
+            log.log(level, "send %s", decision.reason, extra={
+                "message_id": row.message_id, "concern": f"C-{row.concern_id}" if row.concern_id else None,
+                "attempts": row.attempts, "retry_at": decision.retry_at.isoformat() if decision.retry_at else None,
+            })
+            return 0
+        async with transaction(self.sessions) as session:
+            fresh = await session.get(OutboxRow, row.id)
+            assert fresh is not None
+            fresh.status = "sent"
+            fresh.sent_at = self.clock.now()
+            fresh.last_error = None
+        self.stats.sent += 1
+        log.info("sent %s to %s", row.purpose, row.to_addr, extra={
+            "message_id": row.message_id, "concern": f"C-{row.concern_id}" if row.concern_id else None,
+        })
+        return 1
+
+    async def _next_due(self) -> float:
+        async with self.sessions() as session:
+            due = await session.scalar(
+                select(OutboxRow.next_attempt_at).where(OutboxRow.status == "pending")
+                .order_by(OutboxRow.next_attempt_at).limit(1)
+            )
+        if due is None:
+            return 30.0
+        return max(0.0, min(30.0, (due - self.clock.now()).total_seconds()))
+
+    async def _sender_loop(self) -> None:
+        attempt = 0
+        while not self.stopping.is_set():
+            try:
+                self._outbox_ready.clear()
+                await self.drain_outbox()
+                attempt = 0
+                wait_s = await self._next_due()
+            except Exception as exc:
+                if not is_infrastructure_error(exc):
+                    raise
+                attempt += 1
+                wait_s = backoff_s(attempt, base_s=1.0, cap_s=self.settings.reconnect_max_s,
+                                   rand=self._rand)
+                log.warning("sender loop: database unavailable: %s; retrying in %.1fs", exc, wait_s)
+            try:
+                await asyncio.wait_for(self._outbox_ready.wait(), timeout=wait_s)
+            except TimeoutError:
+                pass
