@@ -11,9 +11,19 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
 from service.errors import SendError
-from service.mail.parse import MSGID_RE, TOKEN_RE, one_line
+from service.mail.parse import MSGID_RE, TOKEN_RE, decode_words, one_line
 
 _RE_PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd|wg|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+
+
+def header_safe(value: str, limit: int = 998) -> str:
+    """Text that stays one header value.
+
+    The stdlib decodes RFC 2047 encoded words in values it is given, so
+    `=?utf-8?q?x=0D=0ABcc:...?=` would come out as a real line break: decode
+    first, collapse control characters, then break any encoded word left.
+    """
+    return one_line(decode_words(value), limit).replace("=?", "= ?")
 
 
 def new_message_id(domain: str) -> str:
@@ -23,7 +33,7 @@ def new_message_id(domain: str) -> str:
 
 def reply_subject(original: str, token: str) -> str:
     """`Re: <subject> [#C-12]`, whatever prefixes and tokens the original carried."""
-    base = _RE_PREFIX.sub("", one_line(original, 300))
+    base = _RE_PREFIX.sub("", header_safe(original, 300))
     base = TOKEN_RE.sub("", base).strip() or "your message"
     return f"Re: {base} [#{token}]"
 
@@ -35,7 +45,7 @@ def safe_address(addr: str, name: str = "") -> Address:
         raise SendError(f"not a single plain address: {addr!r}", permanent=True)
     local, _, domain = addr.partition("@")
     try:
-        return Address(display_name=one_line(name, 100), username=local, domain=domain)
+        return Address(display_name=header_safe(name, 100), username=local, domain=domain)
     except (ValueError, IndexError) as exc:
         raise SendError(f"not a valid address: {addr!r}: {exc}", permanent=True) from exc
 
@@ -67,7 +77,7 @@ def compose(
     msg["From"] = safe_address(from_addr, from_name)
     recipient = safe_address(to_addr, to_name)
     msg["To"] = recipient
-    msg["Subject"] = one_line(subject, 400)
+    msg["Subject"] = header_safe(subject, 400)
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id
     thread = [r for r in references if MSGID_RE.fullmatch(r)][-20:]
@@ -81,7 +91,7 @@ def compose(
     msg["Auto-Submitted"] = "auto-replied"
     msg["X-Auto-Response-Suppress"] = "All"
     for name, value in (headers or {}).items():
-        msg[name] = one_line(value, 200)
+        msg[name] = header_safe(value, 200)
     msg.set_content(text)
     if html is not None:
         msg.add_alternative(html, subtype="html")

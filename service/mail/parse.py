@@ -67,7 +67,8 @@ def one_line(value: str, limit: int = 998) -> str:
     return _CONTROL_RE.sub(" ", value).strip()[:limit]
 
 
-def _decode_words(value: str) -> str:
+def decode_words(value: str) -> str:
+    """Decode RFC 2047 encoded words; the input itself when they are broken."""
     try:
         return str(make_header(decode_header(value)))
     except (ValueError, LookupError, UnicodeError, AssertionError):
@@ -97,7 +98,7 @@ def _address(value: str | None) -> tuple[str, str]:
     for name, addr in pairs:
         addr = one_line(addr).strip("<>").lower()
         if "@" in addr and " " not in addr:
-            return one_line(_decode_words(name), 200), addr
+            return one_line(decode_words(name), 200), addr
     return "", ""
 
 
@@ -234,10 +235,10 @@ def parse_message(raw: bytes, *, noreply_patterns: tuple[str, ...] = ()) -> Inbo
 
     ids = MSGID_RE.findall(headers.get("message-id", ""))
     message_id = ids[0] if ids else synthetic_message_id(raw)
-    from_name, from_addr = _address(_decode_words(headers.get("from", "")))
+    from_name, from_addr = _address(decode_words(headers.get("from", "")))
     reply_to_all = _addresses(headers.get("reply-to"))
     reply_to = reply_to_all[0] if len(reply_to_all) == 1 else None
-    subject = one_line(_decode_words(headers.get("subject", "")), 500)
+    subject = one_line(decode_words(headers.get("subject", "")), 500)
     date = None
     if "date" in headers:
         try:
@@ -251,7 +252,8 @@ def parse_message(raw: bytes, *, noreply_patterns: tuple[str, ...] = ()) -> Inbo
         content_type = msg.get_content_type()
     except Exception:  # noqa: BLE001
         content_type = "text/plain"
-    text = _body_text(msg, defects)[:MAX_TEXT_CHARS]
+    # PostgreSQL text cannot hold NUL; nothing a person wrote needs it
+    text = _body_text(msg, defects).replace("\x00", "")[:MAX_TEXT_CHARS]
     return Inbound(
         message_id=message_id,
         from_addr=from_addr,

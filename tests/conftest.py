@@ -1,0 +1,140 @@
+"""Shared fixtures: real servers on 127.0.0.1 (Dovecot + Postfix, an aiosmtpd sink, PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+PG_ADMIN_URL = os.environ.get("FOLLOWUP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# -- SMTP sink (aiosmtpd, in a thread) ----------------------------------------------------
+
+
+@dataclass
+class SinkHandler:
+    """Accepts, records, or refuses on demand (`fail_with` = (code, text) for the next n)."""
+
+    messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+    fail_with: tuple[int, str] | None = None
+    fail_count: int = 0
+    event: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.fail_with and self.fail_count > 0:
+            self.fail_count -= 1
+            code, text = self.fail_with
+            return f"{code} {text}"
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content)))
+        self.event.set()
+        return "250 OK"
+
+
+@dataclass
+class SmtpSink:
+    host: str
+    port: int
+    handler: SinkHandler
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+    def wait_for(self, count: int, timeout_s: float = 10.0) -> list[tuple[str, list[str], bytes]]:
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        while len(self.handler.messages) < count and time.monotonic() < deadline:
+            self.handler.event.wait(0.05)
+            self.handler.event.clear()
+        return list(self.handler.messages)
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    from aiosmtpd.controller import Controller
+
+    handler = SinkHandler()
+    port = free_port()  # aiosmtpd's ready check connects to the port: port=0 fails
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpSink("127.0.0.1", port, handler)
+    finally:
+        controller.stop()
+
+
+# -- Dovecot + Postfix ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def mailstack() -> Iterator[Any]:
+    from mailstack import MailstackUnavailable, start_mailstack
+
+    try:
+        stack = start_mailstack()
+    except MailstackUnavailable as exc:
+        if os.environ.get("CI"):
+            raise  # CI installs the stack: missing it there is a failure, not a skip
+        pytest.skip(f"Dovecot/Postfix not available: {exc}")
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------
+
+
+def _pg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def _pg_exec(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(_pg_dsn(PG_ADMIN_URL), timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test; skipped with the reason when none runs."""
+    name = f"followup_test_{uuid.uuid4().hex[:12]}"
+    try:
+        asyncio.run(_pg_exec(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncio.TimeoutError, ImportError) as exc:
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL.split('@')[-1]}: {exc}")
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'followup.db'}"
+    return str(request.getfixturevalue("pg_url"))

@@ -1,0 +1,49 @@
+"""Client messages for tests, built with the stdlib."""
+
+from __future__ import annotations
+
+import itertools
+from email import policy
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+_seq = itertools.count()
+
+
+def client_mail(*, sender: str = "Ana Lopez <ana@client.example>", to: str = "care@example.test",
+                subject: str = "Invoice charged twice", body: str = "This is unacceptable. Nobody called back.",
+                message_id: str | None = None, headers: dict[str, str] | None = None,
+                in_reply_to: str | None = None) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Message-ID"] = message_id or make_msgid(domain="client.example")
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+        msg["References"] = in_reply_to
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    msg.set_content(body)
+    return msg.as_bytes(policy=policy.SMTP)
+
+
+def drop(maildir: Path, raw: bytes) -> Path:
+    """Deliver into a Maildir's new/ the way an MDA does (tmp/, then rename)."""
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+    name = f"1763700000.M{next(_seq):06d}P1.test"
+    tmp = maildir / "tmp" / name
+    tmp.write_bytes(raw)
+    target = maildir / "new" / name
+    tmp.rename(target)
+    return target
+
+
+def deep_nesting(levels: int = 3000) -> bytes:
+    """A message whose MIME nesting exhausts the stdlib parser's recursion."""
+    head = b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i)
+                    for i in range(levels))
+    return (b"From: Bob <bob@client.example>\r\nMessage-ID: <deep@client.example>\r\n"
+            b"Subject: nested\r\n" + head + b"Content-Type: text/plain\r\n\r\nhi\r\n")

@@ -1,0 +1,68 @@
+"""Outgoing messages: threading headers, RFC 3834 marks, and no header injection."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+
+import pytest
+
+from service.errors import SendError
+from service.mail.compose import compose, reply_subject, safe_address
+
+NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+
+def build(**kw: object) -> bytes:
+    args: dict[str, object] = dict(
+        from_addr="care@example.test", from_name="Care", to_addr="ana@client.example",
+        to_name="Ana", subject="Re: hi [#C-1]", text="hello", html="<p>hello</p>", now=NOW,
+        message_id="<out1@example.test>", in_reply_to="<in1@client.example>",
+        references=("<r0@client.example>",),
+    )
+    args.update(kw)
+    return compose(**args).raw  # type: ignore[arg-type]
+
+
+def test_threading_and_auto_headers() -> None:
+    msg = message_from_bytes(build(), policy=policy.default)
+    assert msg["In-Reply-To"] == "<in1@client.example>"
+    assert msg["References"] == "<r0@client.example> <in1@client.example>"
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert msg["Message-ID"] == "<out1@example.test>"
+    assert msg.get_content_type() == "multipart/alternative"
+
+
+@pytest.mark.parametrize("evil", [
+    "Ana\r\nBcc: victim@evil.example",
+    "Ana\nX-Injected: 1",
+    "=?utf-8?q?Ana=0D=0ABcc:_victim@evil.example?=",
+])
+def test_names_and_subjects_cannot_add_headers(evil: str) -> None:
+    data = build(to_name=evil, subject=f"Re: {evil}")
+    msg = message_from_bytes(data, policy=policy.default)
+    assert msg["Bcc"] is None and msg["X-Injected"] is None
+    assert len(msg.get_all("To")) == 1
+    assert [a.addr_spec for a in msg["To"].addresses] == ["ana@client.example"]
+
+
+@pytest.mark.parametrize("addr", ["a@b.example, c@d.example", "a@b.example\r\nBcc: x@y", "<a@b>", "nobody"])
+def test_recipient_must_be_one_plain_address(addr: str) -> None:
+    with pytest.raises(SendError):
+        safe_address(addr)
+
+
+def test_bad_thread_ids_are_dropped() -> None:
+    msg = message_from_bytes(build(in_reply_to="<x@y>\r\nBcc: z@z", references=("junk",)),
+                             policy=policy.default)
+    assert msg["In-Reply-To"] is None and msg["References"] is None and msg["Bcc"] is None
+
+
+@pytest.mark.parametrize(("original", "expected"), [
+    ("Invoice late", "Re: Invoice late [#C-7]"),
+    ("RE: Fwd: AW: Invoice late", "Re: Invoice late [#C-7]"),
+    ("Re: Invoice late [#C-7]", "Re: Invoice late [#C-7]"),
+    ("", "Re: your message [#C-7]"),
+])
+def test_reply_subject(original: str, expected: str) -> None:
+    assert reply_subject(original, "C-7") == expected

@@ -1,0 +1,115 @@
+"""Parsing: hardened against bad mail, quotes removed, thread keys and automatic-mail signals."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.mail.parse import parse_message, strip_quotes
+
+
+def raw(headers: str, body: str = "Hello", *, ctype: str = "text/plain; charset=utf-8") -> bytes:
+    return (headers.strip("\n").replace("\n", "\r\n") + f"\r\nContent-Type: {ctype}\r\n\r\n"
+            + body.replace("\n", "\r\n")).encode("utf-8", "surrogateescape")
+
+
+BASE = "From: Ana Lopez <Ana@Client.Example>\nTo: care@example.test\nSubject: Hello\nMessage-ID: <m1@client.example>"
+
+
+def test_addresses_subject_and_ids() -> None:
+    msg = parse_message(raw(BASE + "\nIn-Reply-To: <a@x>\nReferences: <r1@x> <a@x>"))
+    assert msg.from_addr == "ana@client.example"
+    assert msg.from_name == "Ana Lopez"
+    assert msg.message_id == "<m1@client.example>"
+    assert msg.thread_ids == ("<a@x>", "<r1@x>")
+    assert msg.auto_signals == ()
+
+
+def test_concern_token_in_subject() -> None:
+    msg = parse_message(raw(BASE.replace("Subject: Hello", "Subject: Re: Late again [#c-42]")))
+    assert msg.concern_token == "C-42"
+
+
+def test_encoded_word_subject_with_crlf_is_one_line() -> None:
+    # =?utf-8?q?...?= hiding a CR/LF and a Bcc header must stay inside the subject
+    msg = parse_message(raw(BASE.replace("Subject: Hello", "Subject: =?utf-8?q?hi=0D=0ABcc:_evil@x.test?=")))
+    assert "\n" not in msg.subject and "\r" not in msg.subject
+    assert "Bcc" in msg.subject
+
+
+def test_unknown_charset_yields_text() -> None:
+    body = "Nobody called me back, I am upset".encode("latin-1")
+    data = raw(BASE, ctype="text/plain; charset=x-klingon").replace(b"Hello", body)
+    msg = parse_message(data)
+    assert "Nobody called" in msg.text
+
+
+def test_html_only_message_becomes_text() -> None:
+    html = "<html><body><p>I am <b>really</b> worried about the audit</p><script>x()</script></body></html>"
+    msg = parse_message(raw(BASE, html, ctype="text/html; charset=utf-8"))
+    assert "really worried about the audit" in " ".join(msg.text.split())
+    assert "<b>" not in msg.text
+
+
+def test_missing_message_id_is_stable_and_synthetic() -> None:
+    data = raw("From: a@b.example\nSubject: x")
+    assert parse_message(data).message_id == parse_message(data).message_id
+    assert parse_message(data).message_id.endswith("@followup.invalid>")
+
+
+@pytest.mark.parametrize("data", [
+    b"",
+    b"\x00\xff\xfe garbage",
+    b"From: \r\nSubject: =?bad?=\r\nContent-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n--zz\r\nContent-Type: text/plain; charset=\"\r\n\r\ntruncated",
+    b"Subject: " + b"x" * 100_000 + b"\r\n\r\nbody",
+    b"From: <<<>>>@@@\r\nDate: yesterday-ish\r\n\r\nbody",
+])
+def test_broken_input_never_raises(data: bytes) -> None:
+    msg = parse_message(data)
+    assert msg.message_id.startswith("<")
+    assert isinstance(msg.text, str)
+
+
+def test_quoted_complaint_is_not_new_text() -> None:
+    text = ("Thanks so much, all sorted now!\n\nBest,\nAna\n\n"
+            "On Mon, 3 Nov 2026 at 10:00, Care <care@example.test> wrote:\n"
+            "> This is unacceptable, I am furious\n> nobody called\n")
+    new = strip_quotes(text)
+    assert "Thanks so much" in new
+    assert "unacceptable" not in new and "furious" not in new
+
+
+def test_signature_is_removed() -> None:
+    new = strip_quotes("We are worried about Monday.\n\n-- \nTom Becker\nCTO, Greenfield\n")
+    assert "worried" in new and "CTO" not in new
+
+
+@pytest.mark.parametrize(("header", "signal"), [
+    ("Auto-Submitted: auto-replied", "auto-submitted:auto-replied"),
+    ("Auto-Submitted: auto-generated", "auto-submitted:auto-generated"),
+    ("X-Autoreply: yes", "x-autoreply"),
+    ("Precedence: bulk", "precedence:bulk"),
+    ("Precedence: junk", "precedence:junk"),
+    ("Precedence: list", "precedence:list"),
+    ("List-Id: <news.vendor.example>", "list-id"),
+    ("List-Unsubscribe: <mailto:u@vendor.example>", "list-unsubscribe"),
+    ("Return-Path: <>", "null-return-path"),
+    ("X-Followup-Instance: care@other.example", "followup-instance"),
+])
+def test_automatic_signals(header: str, signal: str) -> None:
+    assert signal in parse_message(raw(BASE + "\n" + header)).auto_signals
+
+
+def test_auto_submitted_no_is_a_person() -> None:
+    assert parse_message(raw(BASE + "\nAuto-Submitted: no")).auto_signals == ()
+
+
+def test_delivery_report_and_mailer_daemon() -> None:
+    data = raw("From: MAILER-DAEMON@mx.example\nSubject: Undelivered\nMessage-ID: <b@mx>",
+               ctype='multipart/report; report-type=delivery-status; boundary="b"')
+    signals = parse_message(data).auto_signals
+    assert "delivery-report" in signals and "mailer-daemon" in signals
+
+
+def test_noreply_address() -> None:
+    data = raw(BASE.replace("Ana@Client.Example", "no-reply@client.example"))
+    assert "noreply-address" in parse_message(data, noreply_patterns=("no-reply",)).auto_signals

@@ -1,0 +1,148 @@
+"""The loop on Maildir folders with real SQLite and PostgreSQL: dedupe, threading, quarantine, cap."""
+
+from __future__ import annotations
+
+import shutil
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from mailfactory import client_mail, deep_nesting, drop
+from service.settings import Settings
+from service.store.models import Concern, MessageRow, OutboxRow, Quarantine
+from service.worker import Worker
+
+
+@pytest.fixture
+def dirs(tmp_path: Path) -> tuple[Path, Path]:
+    return tmp_path / "inbox", tmp_path / "outbox"
+
+
+def settings_for(dirs: tuple[Path, Path], db_url: str, **kw: object) -> Settings:
+    inbox, outbox = dirs
+    return Settings(inbox_url=f"maildir://{inbox}", outbox_url=f"maildir://{outbox}",
+                    database_url=db_url, shared_address="care@example.test",
+                    default_owner="owner@example.test", **kw)  # type: ignore[arg-type]
+
+
+def sent(outbox: Path) -> list[EmailMessage]:
+    new = outbox / "new"
+    if not new.exists():
+        return []
+    return [message_from_bytes(p.read_bytes(), policy=policy.default)  # type: ignore[misc]
+            for p in sorted(new.iterdir())]
+
+
+async def count(db_url: str, settings: Settings, model: type, *where: object) -> int:
+    worker = Worker(settings)
+    try:
+        async with worker.sessions() as s:
+            return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+    finally:
+        await worker.engine.dispose()
+
+
+async def test_complaint_is_filed_and_acknowledged_with_threading(dirs: tuple[Path, Path], db_url: str) -> None:
+    inbox, outbox = dirs
+    drop(inbox, client_mail(message_id="<c1@client.example>"))
+    settings = settings_for(dirs, db_url)
+    stats = await Worker(settings).run_once()
+    assert stats.outcomes == {"new_concern": 1} and stats.sent == 1
+    [ack] = sent(outbox)
+    assert ack["In-Reply-To"] == "<c1@client.example>"
+    assert ack["References"] == "<c1@client.example>"
+    assert ack["Subject"] == "Re: Invoice charged twice [#C-1]"
+    assert ack["Auto-Submitted"] == "auto-replied"
+    assert [a.addr_spec for a in ack["To"].addresses] == ["ana@client.example"]
+    text = ack.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "This is unacceptable." in text  # their own words
+    assert "C-1" in text
+    assert not list((inbox / "new").iterdir())
+    assert [p.name.endswith(":2,S") for p in (inbox / "cur").iterdir()] == [True]
+
+
+async def test_one_acknowledgement_per_concern_across_a_thread(dirs: tuple[Path, Path], db_url: str) -> None:
+    inbox, outbox = dirs
+    settings = settings_for(dirs, db_url)
+    drop(inbox, client_mail(message_id="<t1@client.example>"))
+    await Worker(settings).run_once()
+    [ack] = sent(outbox)
+    # the client answers our acknowledgement, worried again, and writes once more by token only
+    drop(inbox, client_mail(message_id="<t2@client.example>", in_reply_to=ack["Message-ID"],
+                            subject=ack["Subject"], body="I am furious, still nothing."))
+    drop(inbox, client_mail(message_id="<t3@client.example>", subject="Update [#C-1]",
+                            body="This is unacceptable, third time I write."))
+    stats = await Worker(settings).run_once()
+    assert stats.outcomes == {"follow_up": 2}
+    assert len(sent(outbox)) == 1
+    assert await count(db_url, settings, Concern) == 1
+    assert await count(db_url, settings, MessageRow, MessageRow.concern_id == 1,
+                       MessageRow.direction == "in") == 3
+
+
+async def test_processed_twice_gives_one_concern_and_one_reply(dirs: tuple[Path, Path], db_url: str) -> None:
+    inbox, outbox = dirs
+    settings = settings_for(dirs, db_url)
+    raw = client_mail(message_id="<dup@client.example>")
+    drop(inbox, raw)
+    await Worker(settings).run_once()
+    # a crash after commit but before the server flag: the message is still unprocessed there
+    for path in list((inbox / "cur").iterdir()):
+        shutil.move(path, inbox / "new" / path.name.split(":2,")[0])
+    drop(inbox, raw)  # and a second delivery of the same message
+    stats = await Worker(settings).run_once()
+    assert stats.outcomes == {"duplicate": 2}
+    assert len(sent(outbox)) == 1
+    assert await count(db_url, settings, Concern) == 1
+    assert await count(db_url, settings, OutboxRow) == 1
+
+
+async def test_broken_message_is_quarantined_and_the_next_one_processed(
+        dirs: tuple[Path, Path], db_url: str) -> None:
+    inbox, outbox = dirs
+    settings = settings_for(dirs, db_url)
+    drop(inbox, deep_nesting())
+    drop(inbox, client_mail(message_id="<after@client.example>"))
+    stats = await Worker(settings).run_once()
+    assert stats.outcomes == {"quarantined": 1, "new_concern": 1}
+    assert len(sent(outbox)) == 1
+    worker = Worker(settings)
+    async with worker.sessions() as s:
+        [q] = (await s.scalars(select(Quarantine))).all()
+    await worker.engine.dispose()
+    assert "RecursionError" in q.reason
+    assert q.raw == deep_nesting()  # kept whole
+    assert not list((inbox / "new").iterdir())  # marked, so it never blocks the inbox
+
+
+async def test_per_sender_cap(dirs: tuple[Path, Path], db_url: str) -> None:
+    inbox, outbox = dirs
+    settings = settings_for(dirs, db_url, auto_reply_cap=2)
+    for n in range(4):
+        drop(inbox, client_mail(subject=f"Problem {n}", body=f"This is unacceptable, problem {n}."))
+    stats = await Worker(settings).run_once()
+    assert stats.outcomes == {"new_concern": 4}
+    assert len(sent(outbox)) == 2
+    assert await count(db_url, settings, MessageRow, MessageRow.decision == "new_concern") == 4
+
+
+async def test_thanks_quoting_an_old_complaint_is_not_a_concern(dirs: tuple[Path, Path], db_url: str) -> None:
+    inbox, outbox = dirs
+    body = ("Thanks so much, all sorted now!\n\nOn Mon, 3 Nov 2026 at 10:00, Care <care@example.test> wrote:\n"
+            "> This is unacceptable, I am furious\n> nobody called\n")
+    drop(inbox, client_mail(body=body, subject="Re: sorted"))
+    stats = await Worker(settings_for(dirs, db_url)).run_once()
+    assert stats.outcomes == {"no_concern": 1} and sent(outbox) == []
+
+
+async def test_automatic_mail_gets_no_reply(dirs: tuple[Path, Path], db_url: str) -> None:
+    inbox, outbox = dirs
+    drop(inbox, client_mail(headers={"Auto-Submitted": "auto-replied"}))
+    drop(inbox, client_mail(sender="MAILER-DAEMON <mailer-daemon@mx.client.example>"))
+    drop(inbox, client_mail(headers={"List-Id": "<news.client.example>"}))
+    drop(inbox, client_mail(sender="Care <care@example.test>"))  # our own address
+    stats = await Worker(settings_for(dirs, db_url)).run_once()
+    assert stats.outcomes == {"ignore": 4} and sent(outbox) == []
