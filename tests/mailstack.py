@@ -36,6 +36,7 @@ import signal
 import smtplib
 import socket
 import ssl
+import stat
 import subprocess
 import tempfile
 import time
@@ -296,16 +297,15 @@ def _tcp_accepts(port: int) -> bool:
         return False
 
 
-def _unix_accepts(path: Path) -> bool:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(0.5)
+def _is_socket(path: Path) -> bool:
+    # Not probed by connecting: each connection makes Dovecot spawn an lmtp/auth
+    # process, and one still starting up when the stack is stopped delays the
+    # shutdown by seconds.  Stale sockets are removed on stop, so existence is enough
+    # (Dovecot binds and listens before it creates the next socket).
     try:
-        sock.connect(str(path))
-        return True
+        return stat.S_ISSOCK(path.lstat().st_mode)
     except OSError:
         return False
-    finally:
-        sock.close()
 
 
 def _search_path() -> str:
@@ -534,9 +534,13 @@ class Mailstack:
         return _master_from_pidfile(self._layout.postfix_pidfile, "master") is not None
 
     def stop(self, *, remove_root: bool = False) -> None:
-        """Stop Dovecot and Postfix (in parallel) and wait until all their processes are gone."""
+        """Stop Dovecot and Postfix (in parallel) and wait until all their processes are gone.
+
+        remove_root: also delete root (mail, logs, config).  Safe to call repeatedly.
+        """
         lay = self._layout
         _terminate([(lay.dovecot_pidfile, "dovecot"), (lay.postfix_pidfile, "master")])
+        self._remove_dovecot_sockets()
         atexit.unregister(self.stop)
         if remove_root:
             shutil.rmtree(self.root, ignore_errors=True)
@@ -544,6 +548,12 @@ class Mailstack:
     def stop_dovecot(self) -> None:
         """Stop only Dovecot (IMAP, LMTP and SASL go away; Postfix queues mail)."""
         _terminate([(self._layout.dovecot_pidfile, "dovecot")])
+        self._remove_dovecot_sockets()
+
+    def _remove_dovecot_sockets(self) -> None:
+        lay = self._layout
+        for path in (lay.lmtp_socket, lay.auth_socket):
+            path.unlink(missing_ok=True)
 
     def start_dovecot(self, timeout_s: float = START_TIMEOUT_S) -> None:
         """(Re)start Dovecot with the same config and ports; wait until it serves."""
@@ -585,7 +595,7 @@ class Mailstack:
         deadline = time.monotonic() + timeout_s
         while True:
             ports = [p for p in ports if not _tcp_accepts(p)]
-            sockets = [s for s in sockets if not _unix_accepts(s)]
+            sockets = [s for s in sockets if not _is_socket(s)]
             if not ports and not sockets:
                 return
             dead = [
@@ -668,6 +678,11 @@ def _make_cert(lay: _Layout) -> None:
     lay.cert.chmod(0o644)
 
 
+def _instance_name(root: Path) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", root.name)
+    return name if name.startswith("followup-") else f"followup-{name}"
+
+
 def _dovecot_conf(lay: _Layout, ports: Mapping[str, int], users: Sequence[str], vmail_uid: int, fast: bool) -> str:
     dh = Path("/usr/share/dovecot/dh.pem")
     lines = [
@@ -676,7 +691,7 @@ def _dovecot_conf(lay: _Layout, ports: Mapping[str, int], users: Sequence[str], 
         "listen = 127.0.0.1",
         f"base_dir = {lay.dovecot_base}",
         f"state_dir = {lay.dovecot_state}",
-        f"instance_name = followup-{lay.root.name}",
+        f"instance_name = {_instance_name(lay.root)}",
         f"log_path = {lay.log / 'dovecot.log'}",
         # no stats process: otherwise children still starting up at shutdown wait
         # 5 s for its handshake, and stop() takes 6 s instead of a fraction

@@ -1,0 +1,121 @@
+"""The `followup` command as operators use it: exit codes, settings errors, classify, demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mailfactory import client_mail
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def followup(*args: str, env: dict[str, str] | None = None, stdin: str = "",
+             cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
+    base.update(env or {})
+    return subprocess.run([sys.executable, "-m", "service", *args], input=stdin, text=True,
+                          capture_output=True, env=base, cwd=cwd or ROOT, timeout=120)
+
+
+GOOD = {"FOLLOWUP_INBOX_URL": "maildir:///tmp/x-in", "FOLLOWUP_OUTBOX_URL": "maildir:///tmp/x-out",
+        "FOLLOWUP_SHARED_ADDRESS": "care@example.test"}
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({"FOLLOWUP_INBOX_URL": None}, "FOLLOWUP_INBOX_URL"),
+    ({"FOLLOWUP_INBOX_URL": "pop3://mail.example.com"}, "FOLLOWUP_INBOX_URL"),
+    ({"FOLLOWUP_OUTBOX_URL": "smtp://"}, "FOLLOWUP_OUTBOX_URL"),
+    ({"FOLLOWUP_SHARED_ADDRESS": "not an address"}, "FOLLOWUP_SHARED_ADDRESS"),
+    ({"FOLLOWUP_DATABASE_URL": "mysql://db/x"}, "FOLLOWUP_DATABASE_URL"),
+    ({"FOLLOWUP_INBOX_URL": "imaps://care@mail.example.com/INBOX"}, "FOLLOWUP_IMAP_PASSWORD"),
+    ({"FOLLOWUP_POLL_INTERVAL_S": "-3"}, "FOLLOWUP_POLL_INTERVAL_S"),
+    ({"FOLLOWUP_CONFIG": "/nonexistent/followup.toml"}, "FOLLOWUP_CONFIG"),
+])
+def test_bad_setting_names_itself_and_exits_2(env: dict[str, str | None], named: str) -> None:
+    merged = {**GOOD, **env}
+    result = followup("concerns", env={k: v for k, v in merged.items() if v is not None})
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and named in lines[0], result.stderr
+
+
+def test_password_never_printed(tmp_path: Path) -> None:
+    env = {**GOOD, "FOLLOWUP_INBOX_URL": "imaps://care@127.0.0.1:1/INBOX",
+           "FOLLOWUP_IMAP_PASSWORD": "hunter2-secret", "FOLLOWUP_DATABASE_URL": f"sqlite:///{tmp_path}/d.db"}
+    result = followup("check", env=env)
+    assert result.returncode == 1
+    assert "FAIL  inbox" in result.stdout
+    assert "hunter2-secret" not in result.stdout + result.stderr
+
+
+def test_toml_file_and_env_override(tmp_path: Path) -> None:
+    config = tmp_path / "f.toml"
+    config.write_text(f'inbox_url = "maildir://{tmp_path}/in"\noutbox_url = "maildir://{tmp_path}/out"\n'
+                      f'shared_address = "care@example.test"\ndatabase_url = "sqlite:///{tmp_path}/a.db"\n')
+    result = followup("--config", str(config), "migrate")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "a.db").exists()
+    result = followup("migrate", env={"FOLLOWUP_CONFIG": str(config),
+                                      "FOLLOWUP_DATABASE_URL": f"sqlite:///{tmp_path}/b.db"})
+    assert result.returncode == 0 and (tmp_path / "b.db").exists()
+    config.write_text("this is = = not toml")
+    result = followup("--config", str(config), "migrate")
+    assert result.returncode == 2 and "FOLLOWUP_CONFIG" in result.stderr
+
+
+def test_example_config_is_valid(tmp_path: Path) -> None:
+    result = followup("--config", str(ROOT / "config" / "followup.example.toml"), "migrate",
+                      env={"FOLLOWUP_DATABASE_URL": f"sqlite:///{tmp_path}/e.db"})
+    assert result.returncode == 0, result.stderr
+
+
+def test_classify_contract_needs_no_settings() -> None:
+    lines = [{"id": 1, "subject": "Late again", "body": "This is unacceptable, nobody called."},
+             {"id": "b", "subject": "Go-live", "body": "I'm worried we won't be ready. What happens if it fails?"},
+             {"id": 3, "subject": "Thanks", "body": "Thank you, all good."}]
+    result = followup("classify", stdin="\n".join(json.dumps(x) for x in lines))
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [(o["id"], o["label"]) for o in out] == [(1, "complaint"), ("b", "anxiety"), (3, "none")]
+    assert set(out[0]) == {"id", "label", "score", "evidence"}
+    assert out[0]["evidence"]
+
+
+def test_classify_eml(tmp_path: Path) -> None:
+    path = tmp_path / "m.eml"
+    path.write_bytes(client_mail(body="We are really worried about the audit next week."))
+    result = followup("classify", "--eml", str(path))
+    assert json.loads(result.stdout)["label"] == "anxiety"
+
+
+def test_demo_runs_the_loop(tmp_path: Path) -> None:
+    result = followup("demo", "--dir", str(tmp_path / "demo"))
+    assert result.returncode == 0, result.stderr
+    assert "C-1" in result.stdout and "first acknowledgement" in result.stdout
+    assert len(list((tmp_path / "demo" / "outbox" / "new").iterdir())) == 2
+
+
+def test_run_once_and_concerns_json(tmp_path: Path) -> None:
+    inbox = tmp_path / "in"
+    for sub in ("new", "cur", "tmp"):
+        (inbox / sub).mkdir(parents=True)
+    (inbox / "new" / "1.test").write_bytes(client_mail())
+    env = {**GOOD, "FOLLOWUP_INBOX_URL": f"maildir://{inbox}", "FOLLOWUP_OUTBOX_URL": f"maildir://{tmp_path}/out",
+           "FOLLOWUP_DATABASE_URL": f"sqlite:///{tmp_path}/d.db"}
+    run = followup("run", "--once", env=env)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout.splitlines()[-1])["sent"] == 1
+    # one structured log line per message, with its Message-ID and decision
+    lines = [json.loads(x) for x in run.stderr.splitlines() if x.startswith("{")]
+    decided = [x for x in lines if x.get("decision")]
+    assert len(decided) == 1 and decided[0]["message_id"].startswith("<") and decided[0]["concern"] == "C-1"
+    listed = json.loads(followup("concerns", "--format", "json", env=env).stdout)
+    assert [(c["id"], c["kind"], c["status"], c["escalation_level"]) for c in listed] == [
+        ("C-1", "complaint", "acknowledged", 0)]
+    assert "C-1" in followup("concerns", env=env).stdout
