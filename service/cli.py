@@ -146,8 +146,9 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
                 return 1
             sys.stdout.buffer.write(match[0].raw)
             return 0
-        items = [{"id": r.id, "message_id": r.message_id, "source": r.source, "reason": r.reason,
-                  "size": len(r.raw), "created_at": r.created_at.isoformat()} for r in rows]
+        items: list[dict[str, Any]] = [
+            {"id": r.id, "message_id": r.message_id, "source": r.source, "reason": r.reason,
+             "size": len(r.raw), "created_at": r.created_at.isoformat()} for r in rows]
         if args.format == "json":
             print(json.dumps(items, indent=2))
         elif not items:

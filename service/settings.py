@@ -149,7 +149,9 @@ class Settings(BaseSettings):
 
     auto_reply_cap: int = Field(default=3, ge=1)
     auto_reply_window_h: float = Field(default=24.0, gt=0)
-    noreply_patterns: list[str] = ["noreply", "no-reply", "donotreply", "do-not-reply", "mailer-daemon", "postmaster", "bounce"]
+    noreply_patterns: list[str] = [
+        "noreply", "no-reply", "donotreply", "do-not-reply", "mailer-daemon", "postmaster", "bounce",
+    ]
 
     send_max_attempts: int = Field(default=10, ge=1)
     send_backoff_s: float = Field(default=30.0, gt=0)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -193,8 +196,8 @@ class Worker:
                 await self._sleep(delay)
         await self.inbox.close()
 
-    async def _interruptible(self, waiter: object) -> None:
-        task = asyncio.ensure_future(waiter)  # type: ignore[arg-type]
+    async def _interruptible(self, waiter: Coroutine[Any, Any, object]) -> None:
+        task = asyncio.ensure_future(waiter)
         stop = asyncio.ensure_future(self.stopping.wait())
         done, _ = await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
         if task not in done:
@@ -205,10 +208,8 @@ class Worker:
             task.result()
 
     async def _sleep(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
 
     # -- outbox ---------------------------------------------------------------------
 
@@ -249,8 +250,10 @@ class Worker:
                     fresh.next_attempt_at = decision.retry_at
             level = logging.ERROR if decision.retry_at is None else logging.WARNING
             log.log(level, "send %s", decision.reason, extra={
-                "message_id": row.message_id, "concern": f"C-{row.concern_id}" if row.concern_id else None,
-                "attempts": row.attempts, "retry_at": decision.retry_at.isoformat() if decision.retry_at else None,
+                "message_id": row.message_id,
+                "concern": f"C-{row.concern_id}" if row.concern_id else None,
+                "attempts": row.attempts,
+                "retry_at": decision.retry_at.isoformat() if decision.retry_at else None,
             })
             return 0
         async with transaction(self.sessions) as session:
@@ -290,7 +293,5 @@ class Worker:
                 wait_s = backoff_s(attempt, base_s=1.0, cap_s=self.settings.reconnect_max_s,
                                    rand=self._rand)
                 log.warning("sender loop: database unavailable: %s; retrying in %.1fs", exc, wait_s)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._outbox_ready.wait(), timeout=wait_s)
-            except TimeoutError:
-                pass

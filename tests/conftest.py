@@ -124,7 +124,7 @@ def pg_url() -> Iterator[str]:
     name = f"followup_test_{uuid.uuid4().hex[:12]}"
     try:
         asyncio.run(_pg_exec(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncio.TimeoutError, ImportError) as exc:
+    except (TimeoutError, OSError, ImportError) as exc:
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL.split('@')[-1]}: {exc}")
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     try:

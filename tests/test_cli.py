@@ -89,7 +89,7 @@ def test_classify_contract_needs_no_settings() -> None:
 
 def test_classify_eml(tmp_path: Path) -> None:
     path = tmp_path / "m.eml"
-    path.write_bytes(client_mail(body="We are really worried about the audit next week."))
+    path.write_bytes(client_mail(subject="Audit", body="We are really worried about the audit next week."))
     result = followup("classify", "--eml", str(path))
     assert json.loads(result.stdout)["label"] == "anxiety"
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from mailfactory import client_mail, deep_nesting, drop
 from service.settings import Settings
 from service.store.models import Concern, MessageRow, OutboxRow, Quarantine
 from service.worker import Worker
+
+from mailfactory import client_mail, deep_nesting, drop
 
 
 @pytest.fixture

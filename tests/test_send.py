@@ -11,14 +11,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from conftest import SmtpSink, free_port
-from mailfactory import client_mail, drop
 from service.errors import SendError
 from service.mail.imap import tls_context
 from service.mail.outbox import SmtpTransport
 from service.settings import Settings, parse_mail_url
 from service.store.models import OutboxRow
 from service.worker import Worker
+
+from conftest import SmtpSink, free_port
+from mailfactory import client_mail, drop
 
 
 @dataclass

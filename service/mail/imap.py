@@ -267,7 +267,7 @@ class ImapInbox:
             idle = await imap.idle_start(timeout=min(timeout_s, self.idle_renew_s))
             try:
                 push = await imap.wait_server_push(timeout=min(timeout_s, self.idle_renew_s) + 5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 push = []
             imap.idle_done()
             await asyncio.wait_for(idle, self.timeout_s)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import mailbox
 import ssl
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -66,20 +66,22 @@ class SmtpTransport:
         url = self.url
         # STARTTLS is required off loopback; on loopback it is used when offered
         start_tls: bool | None = None if url.implicit_tls or url.loopback else True
-        token_gen = None
+        token_gen: Callable[[], Awaitable[str]] | None = None
         password = None
         if url.user and self._secret is not None:
             if self._auth == "xoauth2":
                 secret = self._secret
 
-                async def token_gen() -> str:
+                async def oauth_token() -> str:
                     return secret
+
+                token_gen = oauth_token
             else:
                 password = self._secret
         smtp = aiosmtplib.SMTP(
             hostname=url.host, port=url.port, use_tls=url.implicit_tls, start_tls=start_tls,
             tls_context=self._ssl, timeout=self._timeout,
-            username=url.user if (password or token_gen) else None,
+            username=url.user if (password is not None or token_gen is not None) else None,
             password=password, oauth_token_generator=token_gen,
         )
         await smtp.connect()
@@ -103,7 +105,7 @@ class SmtpTransport:
         except aiosmtplib.SMTPResponseException as exc:
             await self._drop()
             raise SendError(f"{exc.code} {exc.message}", permanent=smtp_is_permanent(exc.code)) from exc
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
+        except (TimeoutError, aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
             await self._drop()
             raise SendError(f"{self.name}: {type(exc).__name__}: {exc}") from exc
 
@@ -120,5 +122,5 @@ class SmtpTransport:
         if smtp is not None and smtp.is_connected:
             try:
                 await smtp.quit()
-            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+            except (TimeoutError, aiosmtplib.SMTPException, OSError):
                 smtp.close()

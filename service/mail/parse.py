@@ -153,7 +153,7 @@ def _body_text(msg: Message, defects: list[str]) -> str:
         return plain
     if html:
         try:
-            return get_text(html)
+            return str(get_text(html))
         except Exception as exc:  # noqa: BLE001
             defects.append(f"html: {type(exc).__name__}")
             return re.sub(r"<[^>]+>", " ", html)

@@ -1,0 +1,203 @@
+"""The IMAP inbox against Dovecot, and the whole loop end to end on real servers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from email.message import Message
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.mail.imap import ImapInbox, tls_context
+from service.mail.inbox import Checkpoint
+from service.settings import parse_mail_url
+
+from mailfactory import client_mail
+
+pytestmark = pytest.mark.servers
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def inbox_for(stack: Any, user: str, *, scheme: str = "imaps", **kw: Any) -> ImapInbox:
+    port = stack.imaps_port if scheme == "imaps" else stack.imap_port
+    url = parse_mail_url(f"{scheme}://{user}@127.0.0.1:{port}/INBOX", kinds=("imaps", "imap"))
+    return ImapInbox(url, secret=stack.password, ssl_context=tls_context(str(stack.ca_file), True), **kw)
+
+
+def deliver(stack: Any, user: str, n: int, tag: str) -> list[str]:
+    ids = []
+    for i in range(n):
+        mid = make_msgid(domain="client.example")
+        stack.send(client_mail(to=f"{user}@example.test", subject=f"{tag} {i}", message_id=mid),
+                   mail_from="ana@client.example", rcpt_to=[f"{user}@example.test"])
+        ids.append(mid)
+    for i in range(n):
+        stack.wait_for_message(user, lambda m, i=i: m["Subject"] == f"{tag} {i}")
+    return ids
+
+
+@pytest.mark.parametrize("scheme", ["imaps", "imap"])
+async def test_fetch_mark_and_checkpoint(mailstack: Any, scheme: str) -> None:
+    user = "alice" if scheme == "imaps" else "bob"
+    deliver(mailstack, user, 3, f"fetch-{scheme}")
+    inbox = inbox_for(mailstack, user, scheme=scheme, batch=2)
+    await inbox.open(None)
+    try:
+        assert inbox._imap is not None
+        # STARTTLS was used on imap:// because Dovecot offers it, even on loopback
+        assert inbox._imap.protocol.transport.get_extra_info("ssl_object") is not None
+        assert inbox.supports_push
+        first = await inbox.fetch_batch()
+        second = await inbox.fetch_batch()
+        assert [len(first), len(second)] == [2, 1]
+        assert all(b"Subject: fetch-" in m.data for m in first + second)
+        await inbox.mark_processed([m.key for m in first + second])
+        checkpoint = inbox.checkpoint()
+        assert checkpoint is not None and checkpoint.last_uid == max(int(m.key) for m in second)
+        assert await inbox.fetch_batch() == []
+    finally:
+        await inbox.close()
+    # a new session with the checkpoint sees nothing new; the keyword is on the server
+    again = inbox_for(mailstack, user, scheme=scheme)
+    await again.open(checkpoint)
+    try:
+        assert await again.fetch_batch() == []
+    finally:
+        await again.close()
+
+
+async def test_uidvalidity_change_rescans(mailstack: Any) -> None:
+    deliver(mailstack, "catchall", 1, "uidv")
+    inbox = inbox_for(mailstack, "catchall")
+    await inbox.open(Checkpoint(uidvalidity=1, last_uid=10_000))
+    try:
+        assert inbox.checkpoint() is not None and inbox.checkpoint().last_uid == 0  # type: ignore[union-attr]
+        assert any(b"Subject: uidv 0" in m.data for m in await inbox.fetch_batch())
+    finally:
+        await inbox.close()
+
+
+async def test_wrong_password_is_an_authentication_error(mailstack: Any) -> None:
+    from service.errors import AuthenticationError
+
+    url = parse_mail_url(f"imaps://alice@127.0.0.1:{mailstack.imaps_port}/INBOX", kinds=("imaps",))
+    inbox = ImapInbox(url, secret="wrong", ssl_context=tls_context(str(mailstack.ca_file), True))
+    with pytest.raises(AuthenticationError):
+        await inbox.open(None)
+
+
+async def test_certificate_is_verified(mailstack: Any) -> None:
+    from service.errors import InboxError
+
+    url = parse_mail_url(f"imaps://alice@127.0.0.1:{mailstack.imaps_port}/INBOX", kinds=("imaps",))
+    inbox = ImapInbox(url, secret=mailstack.password, ssl_context=tls_context(None, True))
+    with pytest.raises(InboxError, match="CERTIFICATE_VERIFY_FAILED"):
+        await inbox.open(None)
+
+
+# -- the real worker in a subprocess ----------------------------------------------------------
+
+
+def worker_env(stack: Any, db_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
+    env.update({
+        "FOLLOWUP_INBOX_URL": f"imaps://support@127.0.0.1:{stack.imaps_port}/INBOX",
+        "FOLLOWUP_IMAP_PASSWORD": stack.password,
+        "FOLLOWUP_OUTBOX_URL": f"smtp://support@127.0.0.1:{stack.submission_port}",
+        "FOLLOWUP_SMTP_PASSWORD": stack.password,
+        "FOLLOWUP_TLS_CA_FILE": str(stack.ca_file),
+        "FOLLOWUP_SHARED_ADDRESS": "support@example.test",
+        "FOLLOWUP_DATABASE_URL": db_url,
+        "FOLLOWUP_LOG_FORMAT": "json",
+        "FOLLOWUP_LOG_LEVEL": "DEBUG",
+    })
+    env.update(extra)
+    return env
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "service", "run"], env=env, cwd=ROOT,
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+def wait_log(log: Path, needle: str, timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if needle in log.read_text(errors="replace"):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{needle!r} not in worker log:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def stop_worker(proc: subprocess.Popen[bytes]) -> int:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def ack_for(stack: Any, user: str, message_id: str, timeout_s: float = 15) -> Message:
+    return stack.wait_for_message(user, lambda m: m["In-Reply-To"] == message_id, timeout_s=timeout_s)
+
+
+def test_end_to_end_client_mail_to_threaded_acknowledgement(
+        mailstack: Any, db_url: str, tmp_path: Path) -> None:
+    log = tmp_path / "worker.log"
+    proc = start_worker(worker_env(mailstack, db_url), log)
+    try:
+        time.sleep(1.5)  # the worker connects and enters IDLE
+        mid = make_msgid(domain="client.example")
+        subject = f"Deadline {mid[1:9]}"
+        mailstack.send(client_mail(sender="Alice <alice@example.test>", to="support@example.test",
+                                   subject=subject, message_id=mid,
+                                   body="I'm really worried we won't be ready for the audit on Friday."),
+                       mail_from="alice@example.test", rcpt_to=["support@example.test"])
+        ack = ack_for(mailstack, "alice", mid)
+        assert ack["References"] == mid
+        assert ack["Subject"].startswith(f"Re: {subject} [#C-")
+        assert ack["Auto-Submitted"] == "auto-replied"
+        assert "really worried" in ack.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        # the client answers the acknowledgement: threaded, no second acknowledgement
+        reply_id = make_msgid(domain="client.example")
+        mailstack.send(client_mail(sender="Alice <alice@example.test>", to="support@example.test",
+                                   subject=ack["Subject"], message_id=reply_id,
+                                   in_reply_to=ack["Message-ID"], body="Still very worried, honestly."),
+                       mail_from="alice@example.test", rcpt_to=["support@example.test"])
+        wait_log(log, reply_id)
+        time.sleep(1.0)
+        acks = [m for m in mailstack.messages("alice") if subject in str(m["Subject"])
+                and m["Auto-Submitted"] == "auto-replied"]
+        assert len(acks) == 1
+    finally:
+        assert stop_worker(proc) == 0, log.read_text()[-3000:]
+    text = log.read_text()
+    assert '"decision": "follow_up"' in text and mailstack.password not in text
+
+
+def test_worker_survives_dovecot_restart(mailstack: Any, tmp_path: Path) -> None:
+    log = tmp_path / "worker.log"
+    env = worker_env(mailstack, f"sqlite:///{tmp_path / 'f.db'}")
+    proc = start_worker(env, log)
+    try:
+        time.sleep(1.5)
+        mailstack.stop_dovecot()
+        wait_log(log, "retrying in")
+        time.sleep(1.0)
+        mailstack.start_dovecot()
+        mid = make_msgid(domain="client.example")
+        mailstack.send(client_mail(sender="Alice <alice@example.test>", to="support@example.test",
+                                   subject="After restart", message_id=mid,
+                                   body="This is unacceptable, nobody called us back."),
+                       mail_from="alice@example.test", rcpt_to=["support@example.test"])
+        ack_for(mailstack, "alice", mid, timeout_s=30)
+        wait_log(log, "is back after")
+    finally:
+        assert stop_worker(proc) == 0, log.read_text()[-3000:]
