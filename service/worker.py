@@ -175,8 +175,11 @@ class Worker:
         while not self.stopping.is_set():
             try:
                 await self._open_inbox()
+                mode = "IDLE" if self.inbox.supports_push else "polling"
                 if attempt:
-                    log.info("inbox %s is back after %d attempts", self.inbox.name, attempt)
+                    log.info("inbox %s is back after %d attempts (%s)", self.inbox.name, attempt, mode)
+                else:
+                    log.info("inbox %s open (%s)", self.inbox.name, mode)
                 attempt = 0
                 while not self.stopping.is_set():
                     await self.drain_inbox()

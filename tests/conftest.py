@@ -85,12 +85,16 @@ def smtp_sink() -> Iterator[SmtpSink]:
 # -- Dovecot + Postfix ---------------------------------------------------------------------
 
 
+# one mailbox per purpose, so tests sharing the session's servers never see each other's mail
+USERS = ("support", "owner", "alice", "bob", "carol", "dave", "erin", "frank", "grace", "catchall")
+
+
 @pytest.fixture(scope="session")
 def mailstack() -> Iterator[Any]:
     from mailstack import MailstackUnavailable, start_mailstack
 
     try:
-        stack = start_mailstack()
+        stack = start_mailstack(users=USERS)
     except MailstackUnavailable as exc:
         if os.environ.get("CI"):
             raise  # CI installs the stack: missing it there is a failure, not a skip
@@ -98,7 +102,7 @@ def mailstack() -> Iterator[Any]:
     try:
         yield stack
     finally:
-        stack.stop()
+        stack.stop(remove_root=True)
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------

@@ -24,9 +24,9 @@ Standard library only.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import email
 import email.policy
-import errno
 import grp
 import os
 import pwd
@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from typing import NamedTuple
 
 __all__ = [
     "DEFAULT_USERS",
@@ -64,7 +65,7 @@ PORT_NAMES: tuple[str, ...] = ("smtp", "submission", "smtps", "imap", "imaps")
 VMAIL_USER = "vmail"
 
 START_TIMEOUT_S = 15.0
-STOP_TIMEOUT_S = 10.0
+STOP_GRACE_S = 1.5
 _POLL_S = 0.02
 # sun_path is 108 bytes including the NUL; keep room for "/auth-postfix" etc.
 _MAX_SOCKET_DIR = 90
@@ -179,6 +180,26 @@ class _Layout:
 # --------------------------------------------------------------------------- processes
 
 
+class _Stat(NamedTuple):
+    state: str
+    ppid: int
+    session: int
+    starttime: int
+
+
+def _read_stat(pid: int) -> _Stat | None:
+    """Fields of /proc/<pid>/stat, or None if the process does not exist (or is a zombie)."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    # the comm field may contain spaces and parentheses: split after the last ')'
+    fields = raw[raw.rfind(")") + 2 :].split()
+    if fields[0] in ("Z", "X"):  # pid 1 here may never reap orphans: zombies count as gone
+        return None
+    return _Stat(fields[0], int(fields[1]), int(fields[3]), int(fields[19]))
+
+
 @dataclass(frozen=True)
 class _Proc:
     """A process identified by pid *and* start time, so pid reuse is harmless."""
@@ -188,25 +209,12 @@ class _Proc:
 
     def alive(self) -> bool:
         stat = _read_stat(self.pid)
-        return stat is not None and stat[2] == self.starttime and stat[0] not in ("Z", "X")
+        return stat is not None and stat.starttime == self.starttime
 
-    def signal(self, sig: signal.Signals) -> None:
+    def kill(self, sig: signal.Signals) -> None:
         if self.alive():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, sig)
-            except ProcessLookupError:
-                pass
-
-
-def _read_stat(pid: int) -> tuple[str, int, int] | None:
-    """(state, ppid, starttime) of a process, or None if it does not exist."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    # the comm field may contain spaces and parentheses: split after the last ')'
-    fields = raw[raw.rfind(")") + 2 :].split()
-    return fields[0], int(fields[1]), int(fields[19])
 
 
 def _read_comm(pid: int) -> str | None:
@@ -227,46 +235,57 @@ def _master_from_pidfile(pidfile: Path, comm: str) -> _Proc | None:
         return None
     pid = int(digits)
     stat = _read_stat(pid)
-    if stat is None or stat[0] in ("Z", "X") or _read_comm(pid) != comm:
+    if stat is None or _read_comm(pid) != comm:
         return None
-    return _Proc(pid, stat[2])
+    return _Proc(pid, stat.starttime)
 
 
-def _with_descendants(masters: Iterable[_Proc]) -> list[_Proc]:
-    """The given processes plus all their live descendants (one /proc scan)."""
-    children: dict[int, list[_Proc]] = {}
+def _members(masters: Iterable[_Proc]) -> list[_Proc]:
+    """Live processes of these masters: their sessions plus their descendants.
+
+    Both Postfix's and Dovecot's master are session leaders (setsid), and their
+    children stay in that session even once orphaned by a dying master.
+    """
+    sessions = {m.pid for m in masters}
+    if not sessions:
+        return []
+    procs: dict[int, _Stat] = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        stat = _read_stat(int(entry))
-        if stat is None or stat[0] in ("Z", "X"):
-            continue
-        children.setdefault(stat[1], []).append(_Proc(int(entry), stat[2]))
-    result: list[_Proc] = []
-    todo = [m for m in masters if m.alive()]
+        if entry.isdigit() and (stat := _read_stat(int(entry))) is not None:
+            procs[int(entry)] = stat
+    children: dict[int, list[int]] = {}
+    for pid, stat in procs.items():
+        children.setdefault(stat.ppid, []).append(pid)
+    found: set[int] = set()
+    todo = [pid for pid, stat in procs.items() if stat.session in sessions]
     while todo:
-        proc = todo.pop()
-        result.append(proc)
-        todo.extend(children.get(proc.pid, []))
-    return result
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(children.get(pid, []))
+    return [_Proc(pid, procs[pid].starttime) for pid in sorted(found)]
 
 
-def _terminate(pidfiles: Sequence[tuple[Path, str]], timeout_s: float = STOP_TIMEOUT_S) -> None:
-    """SIGTERM the masters named in pidfiles, wait for them and all their children.
+def _terminate(pidfiles: Sequence[tuple[Path, str]]) -> None:
+    """SIGTERM the masters named in pidfiles and wait until all their processes are gone.
 
-    Leftovers after timeout_s get SIGKILL.  Pid files are removed afterwards.
+    Whatever is left after STOP_GRACE_S gets SIGKILL: Dovecot's master sometimes
+    waits 5 s for its log process when a login process was just starting.
+    Pid files are removed afterwards.
     """
     masters = [m for path, comm in pidfiles if (m := _master_from_pidfile(path, comm))]
-    procs = _with_descendants(masters)
     for master in masters:
-        master.signal(signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while (left := [p for p in procs if p.alive()]) and time.monotonic() < deadline:
-        time.sleep(_POLL_S)
-    for proc in left:
-        proc.signal(signal.SIGKILL)
-    kill_deadline = time.monotonic() + 2.0
-    while any(p.alive() for p in left) and time.monotonic() < kill_deadline:
+        master.kill(signal.SIGTERM)
+    start = time.monotonic()
+    killed = False
+    while left := _members(masters):
+        elapsed = time.monotonic() - start
+        if elapsed >= STOP_GRACE_S and not killed:
+            for proc in left:
+                proc.kill(signal.SIGKILL)
+            killed = True
+        elif elapsed >= STOP_GRACE_S + 5:
+            raise RuntimeError(f"mail stack processes survived SIGKILL: {[p.pid for p in left]}")
         time.sleep(_POLL_S)
     for path, _ in pidfiles:
         path.unlink(missing_ok=True)
@@ -289,7 +308,27 @@ def _free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def _tcp_accepts(port: int) -> bool:
+def _listening_ports() -> set[int] | None:
+    """TCP ports in LISTEN state on 127.0.0.1 or 0.0.0.0 (None if /proc/net/tcp is unreadable)."""
+    try:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    ports: set[int] = set()
+    for line in lines:
+        fields = line.split()
+        addr, _, port = fields[1].partition(":")
+        if fields[3] == "0A" and addr in ("0100007F", "00000000"):  # 0A: LISTEN
+            ports.add(int(port, 16))
+    return ports
+
+
+def _tcp_accepts(port: int, listening: set[int] | None) -> bool:
+    # The kernel accepts connections on a listening socket.  Looked up rather than
+    # probed: a probe makes Dovecot start an imap-login process, and one still alive
+    # when Dovecot is stopped makes its master start auth and then wait 5 s for it.
+    if listening is not None:
+        return port in listening
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return True
@@ -427,7 +466,7 @@ class Mailstack:
     def log_tail(self, lines: int = 25) -> str:
         """The last lines of every log under root/log, for error messages."""
         parts = []
-        for path in sorted(self._layout.log.glob("*")):
+        for path in sorted(self._layout.log.glob("[dp]*")):  # dovecot.*, postfix.*
             text = _tail(path, lines)
             if text.strip():
                 parts.append(f"--- {path} ---\n{text}")
@@ -448,26 +487,34 @@ class Mailstack:
         return files
 
     def _read_messages(self, user: str, cache: dict[str, EmailMessage]) -> list[EmailMessage]:
-        result: list[EmailMessage] = []
-        for path in self._maildir_files(user):
-            key = path.name.split(":", 1)[0]  # the flags part changes when IMAP moves it to cur/
-            msg = cache.get(key)
-            if msg is None:
-                try:
-                    data = path.read_bytes()
-                except FileNotFoundError:  # moved new/ -> cur/ (or expunged) meanwhile
-                    continue
-                msg = cache[key] = _parse(data)
-            result.append(msg)
-        return result
+        """Parse the Maildir's messages (cached by unique name), retrying on races.
+
+        An IMAP session may move a file from new/ to cur/ (renaming its flags part)
+        while we list or read: such a pass is repeated, a few times at most.
+        """
+        for _ in range(5):
+            result: dict[str, EmailMessage] = {}
+            complete = True
+            for path in self._maildir_files(user):
+                key = path.name.split(":", 1)[0]  # the part that never changes
+                if key in result:
+                    continue  # listed in new/ and again in cur/
+                msg = cache.get(key)
+                if msg is None:
+                    try:
+                        data = path.read_bytes()
+                    except FileNotFoundError:  # moved to cur/ (or expunged) meanwhile
+                        complete = False
+                        continue
+                    msg = cache[key] = _parse(data)
+                result[key] = msg
+            if complete:
+                break
+        return list(result.values())
 
     def messages(self, user: str) -> list[EmailMessage]:
         """Every message now in the user's INBOX Maildir (new/ and cur/), oldest first."""
-        cache: dict[str, EmailMessage] = {}
-        # a second pass catches files that moved from new/ to cur/ during the first
-        first = self._read_messages(user, cache)
-        second = self._read_messages(user, cache)
-        return second if len(second) >= len(first) else first
+        return self._read_messages(user, {})
 
     def wait_for_message(
         self,
@@ -525,7 +572,7 @@ class Mailstack:
             )
             if m is not None
         ]
-        return sorted(p.pid for p in _with_descendants(masters))
+        return [p.pid for p in _members(masters)]
 
     def dovecot_running(self) -> bool:
         return _master_from_pidfile(self._layout.dovecot_pidfile, "dovecot") is not None
@@ -594,7 +641,8 @@ class Mailstack:
             ports += [self.smtp_port, self.submission_port, self.smtps_port]
         deadline = time.monotonic() + timeout_s
         while True:
-            ports = [p for p in ports if not _tcp_accepts(p)]
+            listening = _listening_ports()
+            ports = [p for p in ports if not _tcp_accepts(p, listening)]
             sockets = [s for s in sockets if not _is_socket(s)]
             if not ports and not sockets:
                 return
@@ -621,24 +669,32 @@ class Mailstack:
 def _require(binary: str) -> str:
     path = _which(binary)
     if path is None:
-        raise MailstackUnavailable(f"{binary!r} not found in {_search_path()} (apt-get install postfix dovecot-imapd dovecot-lmtpd openssl)")
+        raise MailstackUnavailable(
+            f"{binary!r} not found in {_search_path()} (apt-get install postfix dovecot-imapd dovecot-lmtpd openssl)"
+        )
     return path
 
 
 def _check_prerequisites() -> None:
     if os.geteuid() != 0:
-        raise MailstackUnavailable("the Postfix/Dovecot mail stack needs root (Postfix and Dovecot drop privileges themselves)")
-    for binary in ("postfix", "dovecot", "openssl", "useradd"):
+        raise MailstackUnavailable(
+            "the Postfix/Dovecot mail stack needs root (Postfix and Dovecot drop privileges themselves)"
+        )
+    for binary in ("postfix", "postconf", "dovecot", "openssl", "useradd"):
         _require(binary)
     libexec = [Path(d) for d in _DOVECOT_LIBEXEC_DIRS if Path(d).is_dir()]
     for helper, package in (("imap", "dovecot-imapd"), ("lmtp", "dovecot-lmtpd")):
         if libexec and not any((d / helper).exists() for d in libexec):
-            raise MailstackUnavailable(f"dovecot {helper} server not found in {libexec} ({package} not installed?)")
+            raise MailstackUnavailable(
+                f"dovecot {helper} server not found in {libexec} ({package} not installed?)"
+            )
     for user in ("postfix", "dovecot", "dovenull"):
         try:
             pwd.getpwnam(user)
         except KeyError:
-            raise MailstackUnavailable(f"system user {user!r} missing (postfix/dovecot packages not installed?)") from None
+            raise MailstackUnavailable(
+                f"system user {user!r} missing (postfix/dovecot packages not installed?)"
+            ) from None
     try:
         grp.getgrnam("postdrop")
     except KeyError:
@@ -650,8 +706,17 @@ def _ensure_vmail() -> tuple[int, int]:
         entry = pwd.getpwnam(VMAIL_USER)
     except KeyError:
         subprocess.run(
-            [_require("useradd"), "--system", "--user-group", "--no-create-home",
-             "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", VMAIL_USER],
+            [
+                _require("useradd"),
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                VMAIL_USER,
+            ],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             check=False,
@@ -667,9 +732,25 @@ def _make_cert(lay: _Layout) -> None:
     if lay.cert.exists() and lay.key.exists():
         return
     _run(
-        [_require("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-sha256",
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-         "-keyout", str(lay.key), "-out", str(lay.cert)],
+        [
+            _require("openssl"),
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "3650",
+            "-sha256",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            str(lay.key),
+            "-out",
+            str(lay.cert),
+        ],
         "openssl req",
         _env(),
         lay.log / "openssl.log",
@@ -683,7 +764,7 @@ def _instance_name(root: Path) -> str:
     return name if name.startswith("followup-") else f"followup-{name}"
 
 
-def _dovecot_conf(lay: _Layout, ports: Mapping[str, int], users: Sequence[str], vmail_uid: int, fast: bool) -> str:
+def _dovecot_conf(lay: _Layout, ports: Mapping[str, int], vmail_uid: int, fast: bool) -> str:
     dh = Path("/usr/share/dovecot/dh.pem")
     lines = [
         "# generated by tests/mailstack.py",
@@ -739,6 +820,14 @@ def _dovecot_conf(lay: _Layout, ports: Mapping[str, int], users: Sequence[str], 
         "    mode = 0666",
         "  }",
         "}",
+        # no auth penalty (2, 4, 8, 15 s per login from an IP after failed ones):
+        # Postfix's SASL logins carry the client IP and are not exempt like
+        # login_trusted_networks, so one wrong-password test would slow down the rest
+        "service anvil {",
+        "  unix_listener anvil-auth-penalty {",
+        "    mode = 0",
+        "  }",
+        "}",
         "service auth {",
         "  unix_listener auth-postfix {",
         "    mode = 0660",
@@ -751,15 +840,32 @@ def _dovecot_conf(lay: _Layout, ports: Mapping[str, int], users: Sequence[str], 
         "}",
     ]
     if fast:
-        lines += ["mail_fsync = never", "maildir_very_dirty_syncs = yes"]
+        lines += [
+            "mail_fsync = never",
+            "maildir_very_dirty_syncs = yes",
+            "auth_failure_delay = 0",  # wrong-password tests answer at once, not after 2 s
+        ]
     return "\n".join(lines) + "\n"
+
+
+def _postfix_compatibility_level() -> str:
+    """'3.6' where Postfix knows it (3.6 and later), else '2'."""
+    out = subprocess.run(
+        [_require("postconf"), "-dh", "mail_version"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    match = re.match(r"(\d+)\.(\d+)", out.strip())
+    return "3.6" if match and (int(match.group(1)), int(match.group(2))) >= (3, 6) else "2"
 
 
 def _postfix_main_cf(lay: _Layout, fast: bool) -> str:
     error = "error:outbound mail disabled in the followup test stack"
     lines = [
         "# generated by tests/mailstack.py",
-        "compatibility_level = 3.6",
+        f"compatibility_level = {_postfix_compatibility_level()}",
         f"queue_directory = {lay.postfix_queue}",
         f"data_directory = {lay.postfix_data}",
         "mail_owner = postfix",
@@ -859,9 +965,22 @@ def _postfix_master_cf(ports: Mapping[str, int]) -> str:
     return "\n".join(services) + "\n"
 
 
-def _write_config(lay: _Layout, ports: Mapping[str, int], users: Sequence[str], vmail: tuple[int, int], fast: bool) -> None:
-    for path in (lay.root, lay.etc, lay.dovecot_etc, lay.postfix_etc, lay.run, lay.state,
-                 lay.dovecot_state, lay.spool, lay.postfix_queue, lay.log, lay.tls):
+def _write_config(
+    lay: _Layout, ports: Mapping[str, int], users: Sequence[str], vmail: tuple[int, int], fast: bool
+) -> None:
+    for path in (
+        lay.root,
+        lay.etc,
+        lay.dovecot_etc,
+        lay.postfix_etc,
+        lay.run,
+        lay.state,
+        lay.dovecot_state,
+        lay.spool,
+        lay.postfix_queue,
+        lay.log,
+        lay.tls,
+    ):
         _mkdir(path)
     _mkdir(lay.mail, owner=vmail)
     _make_cert(lay)
@@ -869,7 +988,7 @@ def _write_config(lay: _Layout, ports: Mapping[str, int], users: Sequence[str], 
     dovecot_gid = grp.getgrnam("dovecot").gr_gid
     _write(lay.dovecot_users, "".join(f"{u}@{DOMAIN}:{{PLAIN}}{PASSWORD}::::::\n" for u in users), 0o640)
     os.chown(lay.dovecot_users, 0, dovecot_gid)
-    _write(lay.dovecot_conf, _dovecot_conf(lay, ports, users, vmail[0], fast))
+    _write(lay.dovecot_conf, _dovecot_conf(lay, ports, vmail[0], fast))
 
     _write(lay.postfix_etc / "vmailbox", "".join(f"{u}@{DOMAIN} OK\n" for u in users))
     known = "|".join(re.escape(u) for u in users)
@@ -895,7 +1014,8 @@ def start_mailstack(
     """Configure and start Postfix + Dovecot under root; return once all ports serve.
 
     users: local parts of the mailboxes (``catchall`` is always added).
-    fast: no fsync in Dovecot, Postfix retries deferred mail after ~1 s.
+    fast: no fsync in Dovecot, failed logins answered after ~0.5 s instead of 2 s,
+        Postfix retries deferred mail (e.g. while Dovecot is stopped) after ~1 s.
     ports: override some of PORT_NAMES (the rest are picked free on 127.0.0.1).
     Raises MailstackUnavailable (cannot run here) or MailstackStartupError (did not
     come up; whatever started is stopped again).
@@ -921,6 +1041,11 @@ def start_mailstack(
     lay = _Layout(root)
     if len(str(lay.dovecot_base)) > _MAX_SOCKET_DIR:
         raise ValueError(f"root {root} is too long for unix socket paths; use a shorter one")
+    for parent in root.parents:
+        # Dovecot delivers as vmail: a closed parent (pytest's tmp_path, /root) would
+        # only show up later as mail deferred with "Permission denied"
+        if parent.exists() and not parent.stat().st_mode & stat.S_IXOTH:
+            raise ValueError(f"root {root}: {parent} is not traversable by others (the vmail user); use /tmp")
 
     stack = Mailstack(
         root=root,
@@ -940,13 +1065,10 @@ def start_mailstack(
         stack._spawn_dovecot()
         stack._spawn_postfix()
         stack._wait_ready(timeout_s)
-    except BaseException as exc:
+    except (OSError, subprocess.SubprocessError) as exc:
         stack.stop()
-        if isinstance(exc, (MailstackUnavailable, KeyboardInterrupt, SystemExit)):
-            raise
-        if isinstance(exc, (OSError, subprocess.SubprocessError)):
-            err = getattr(exc, "errno", None)
-            detail = f" ({errno.errorcode.get(err, err)})" if isinstance(err, int) else ""
-            raise MailstackStartupError(f"mail stack setup in {root} failed: {exc}{detail}\n{stack.log_tail()}") from exc
+        raise MailstackStartupError(f"mail stack setup in {root} failed: {exc}\n{stack.log_tail()}") from exc
+    except BaseException:
+        stack.stop()
         raise
     return stack

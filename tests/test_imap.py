@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from email.message import Message
 from email.utils import make_msgid
 from pathlib import Path
@@ -44,7 +45,7 @@ def deliver(stack: Any, user: str, n: int, tag: str) -> list[str]:
 
 @pytest.mark.parametrize("scheme", ["imaps", "imap"])
 async def test_fetch_mark_and_checkpoint(mailstack: Any, scheme: str) -> None:
-    user = "alice" if scheme == "imaps" else "bob"
+    user = "carol" if scheme == "imaps" else "dave"
     deliver(mailstack, user, 3, f"fetch-{scheme}")
     inbox = inbox_for(mailstack, user, scheme=scheme, batch=2)
     await inbox.open(None)
@@ -153,9 +154,9 @@ def test_end_to_end_client_mail_to_threaded_acknowledgement(
     log = tmp_path / "worker.log"
     proc = start_worker(worker_env(mailstack, db_url), log)
     try:
-        time.sleep(1.5)  # the worker connects and enters IDLE
+        wait_log(log, "open (IDLE)")
         mid = make_msgid(domain="client.example")
-        subject = f"Deadline {mid[1:9]}"
+        subject = f"Deadline {uuid.uuid4().hex[:8]}"
         mailstack.send(client_mail(sender="Alice <alice@example.test>", to="support@example.test",
                                    subject=subject, message_id=mid,
                                    body="I'm really worried we won't be ready for the audit on Friday."),
@@ -187,11 +188,13 @@ def test_worker_survives_dovecot_restart(mailstack: Any, tmp_path: Path) -> None
     env = worker_env(mailstack, f"sqlite:///{tmp_path / 'f.db'}")
     proc = start_worker(env, log)
     try:
-        time.sleep(1.5)
+        wait_log(log, "open (IDLE)")
         mailstack.stop_dovecot()
-        wait_log(log, "retrying in")
-        time.sleep(1.0)
-        mailstack.start_dovecot()
+        try:
+            wait_log(log, "retrying in")
+            time.sleep(1.0)
+        finally:
+            mailstack.start_dovecot()
         mid = make_msgid(domain="client.example")
         mailstack.send(client_mail(sender="Alice <alice@example.test>", to="support@example.test",
                                    subject="After restart", message_id=mid,
@@ -201,3 +204,56 @@ def test_worker_survives_dovecot_restart(mailstack: Any, tmp_path: Path) -> None
         wait_log(log, "is back after")
     finally:
         assert stop_worker(proc) == 0, log.read_text()[-3000:]
+
+
+async def test_processed_mail_can_move_to_a_folder(mailstack: Any) -> None:
+    deliver(mailstack, "frank", 2, "move")
+    inbox = inbox_for(mailstack, "frank", processed_folder="Processed")
+    await inbox.open(None)
+    try:
+        batch = [m for m in await inbox.fetch_batch() if b"Subject: move" in m.data]
+        await inbox.mark_processed([m.key for m in batch])
+        assert [m for m in await inbox.fetch_batch() if b"Subject: move" in m.data] == []
+    finally:
+        await inbox.close()
+    folder = mailstack.maildir("frank") / ".Processed" / "cur"
+    moved = [p.read_bytes() for p in folder.iterdir()] if folder.exists() else []
+    moved += [p.read_bytes() for p in (folder.parent / "new").iterdir()] if (folder.parent / "new").exists() else []
+    assert sum(b"Subject: move" in m for m in moved) == 2
+
+
+async def test_polling_when_the_server_has_no_idle(mailstack: Any) -> None:
+    inbox = inbox_for(mailstack, "alice", poll_s=0.2)
+    await inbox.open(None)
+    try:
+        inbox.supports_push = False  # as with a server that lacks IDLE
+        loop_time = __import__("asyncio").get_running_loop().time
+        start = loop_time()
+        assert await inbox.wait(30) is True
+        assert 0.15 <= loop_time() - start < 5
+    finally:
+        await inbox.close()
+
+
+async def test_imap_restart_before_flag_gives_one_concern(mailstack: Any, tmp_path: Path) -> None:
+    from service.settings import Settings
+    from service.worker import Worker
+
+    settings = Settings(
+        inbox_url=f"imaps://grace@127.0.0.1:{mailstack.imaps_port}/INBOX", imap_password=mailstack.password,
+        tls_ca_file=mailstack.ca_file, outbox_url=f"maildir://{tmp_path / 'out'}",
+        database_url=f"sqlite:///{tmp_path / 'f.db'}", shared_address="support@example.test",
+        processed_keyword="$DoneRestart")
+    [mid] = deliver(mailstack, "grace", 1, "restart-before-flag")
+    first = await Worker(settings).run_once()
+    assert first.outcomes.get("new_concern", 0) >= 1
+    # undo the server flag, as if the worker died between commit and STORE
+    inbox = inbox_for(mailstack, "grace")
+    await inbox.open(None)
+    assert inbox._imap is not None
+    await inbox._imap.uid("store", "1:*", "-FLAGS.SILENT", "($DoneRestart)")
+    await inbox.close()
+    second = await Worker(settings).run_once()
+    assert second.outcomes.get("duplicate", 0) >= 1 and "new_concern" not in second.outcomes
+    acks = [p for p in (tmp_path / "out" / "new").iterdir() if mid.encode() in p.read_bytes()]
+    assert len(acks) == 1

@@ -115,15 +115,15 @@ async def test_one_connection_is_reused(tmp_path: Path, smtp_sink: SmtpSink) -> 
 @pytest.mark.servers
 async def test_postfix_starttls_verifies_the_certificate(mailstack: Any) -> None:
     url = parse_mail_url(f"smtp://127.0.0.1:{mailstack.smtp_port}", kinds=("smtp",))
-    raw = client_mail(sender="Care <care@example.test>", to="bob@example.test", subject="tls-check")
+    raw = client_mail(sender="Care <care@example.test>", to="erin@example.test", subject="tls-check")
     good = SmtpTransport(url, secret=None, auth="password", ssl_context=tls_context(str(mailstack.ca_file), True))
-    await good.send(raw, mail_from="care@example.test", to="bob@example.test")
+    await good.send(raw, mail_from="care@example.test", to="erin@example.test")
     await good.close()
-    mailstack.wait_for_message("bob", lambda m: m["Subject"] == "tls-check")
+    mailstack.wait_for_message("erin", lambda m: m["Subject"] == "tls-check")
     # without our CA the self-signed certificate must be refused, as a temporary failure
     bad = SmtpTransport(url, secret=None, auth="password", ssl_context=tls_context(None, True))
     with pytest.raises(SendError) as info:
-        await bad.send(raw, mail_from="care@example.test", to="bob@example.test")
+        await bad.send(raw, mail_from="care@example.test", to="erin@example.test")
     assert "CERTIFICATE_VERIFY_FAILED" in str(info.value) and not info.value.permanent
 
 
@@ -134,12 +134,12 @@ async def test_postfix_submission_with_login(mailstack: Any, scheme: str) -> Non
     url = parse_mail_url(f"{scheme}://support@127.0.0.1:{port}", kinds=("smtp", "smtps"))
     ctx = tls_context(str(mailstack.ca_file), True)
     subject = f"submission-{scheme}"
-    raw = client_mail(sender="Care <support@example.test>", to="bob@example.test", subject=subject)
+    raw = client_mail(sender="Care <support@example.test>", to="erin@example.test", subject=subject)
     transport = SmtpTransport(url, secret=mailstack.password, auth="password", ssl_context=ctx)
-    await transport.send(raw, mail_from="support@example.test", to="bob@example.test")
+    await transport.send(raw, mail_from="support@example.test", to="erin@example.test")
     await transport.close()
-    mailstack.wait_for_message("bob", lambda m: m["Subject"] == subject)
+    mailstack.wait_for_message("erin", lambda m: m["Subject"] == subject)
     wrong = SmtpTransport(url, secret="wrong", auth="password", ssl_context=ctx)
     with pytest.raises(SendError) as info:
-        await wrong.send(raw, mail_from="support@example.test", to="bob@example.test")
+        await wrong.send(raw, mail_from="support@example.test", to="erin@example.test")
     assert "535" in str(info.value) or "login" in str(info.value)

@@ -155,6 +155,9 @@ class ImapInbox:
 
     async def _select(self, checkpoint: Checkpoint | None) -> None:
         imap = self._require()
+        if self.folder is not None:
+            # the folder processed mail moves to must exist; CREATE of an existing one just fails
+            await imap.create(self.folder)
         response = await imap.select(self.url.path)
         if response.result != "OK":
             raise InboxError(f"{self.name}: cannot select {self.url.path}: {_text(response.lines)}")
@@ -269,12 +272,12 @@ class ImapInbox:
                 push = await imap.wait_server_push(timeout=min(timeout_s, self.idle_renew_s) + 5)
             except TimeoutError:
                 push = []
+            if push is _LOST:  # before DONE: a dead connection would never answer it
+                raise InboxError(f"{self.name}: connection lost during IDLE")
             imap.idle_done()
             await asyncio.wait_for(idle, self.timeout_s)
         except _IMAP_ERRORS as exc:
             raise InboxError(f"{self.name}: IDLE failed: {type(exc).__name__}: {exc}") from exc
-        if push is _LOST:
-            raise InboxError(f"{self.name}: connection lost during IDLE")
         if push == aioimaplib.STOP_WAIT_SERVER_PUSH:  # renewal time, nothing new
             return False
         return any(b"EXISTS" in bytes(line) or b"RECENT" in bytes(line) for line in push)
