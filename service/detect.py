@@ -99,4 +99,6 @@ def detect(text: str, *, subject: str = "", threshold: float = 0.5) -> Verdict:
     if score < threshold:
         return Verdict("none", round(1.0 - score, 3), (), scores)
     chosen: Label = "complaint" if label == "complaint" else "anxiety"
-    return Verdict(chosen, score, tuple(s[:300] for _, s in evidence[label][:3]), scores)
+    # the three strongest sentences, quoted in the order the client wrote them
+    top = {s for _, s in evidence[label][:3]}
+    return Verdict(chosen, score, tuple(s[:300] for s in parts if s in top), scores)
