@@ -61,11 +61,18 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from service.detect import detect
-    from service.mail.parse import parse_message
+    from service.detect import Thresholds, detect
+    from service.mail.parse import parse_message, strip_quotes
+    from service.model import load_model
+    from service.settings import load_detector_settings
+
+    config = load_detector_settings(args.config)
+    thresholds = Thresholds(config.complaint_threshold, config.anxiety_threshold)
+    model = load_model(args.model or config.model_path)
 
     def emit(ident: Any, subject: str, body: str) -> None:
-        verdict = detect(body, subject=subject)
+        # quoted replies and signatures are not the author's words, as in the worker
+        verdict = detect(strip_quotes(body), subject=subject, thresholds=thresholds, model=model)
         print(json.dumps({"id": ident, "label": verdict.label, "score": verdict.score,
                           "evidence": list(verdict.evidence)}, ensure_ascii=False), flush=True)
 
@@ -87,6 +94,48 @@ def cmd_classify(args: argparse.Namespace) -> int:
             print(f"followup classify: line {number}: {exc}", file=sys.stderr)
             status = 1
     return status
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from service.datasets import DatasetError, read_any
+    from service.model import LABELS
+    from service.train import train
+
+    examples = []
+    for spec in args.data:
+        try:
+            found = read_any(spec)
+        except (DatasetError, OSError) as exc:
+            print(f"followup train: {exc}", file=sys.stderr)
+            return 2
+        print(f"read {len(found):>6} examples from {spec}")
+        examples.extend(found)
+    labels = tuple(args.labels.split(",")) if args.labels else LABELS
+    model = train(examples, labels=labels)
+    if set(model.heads) != set(LABELS):
+        print("followup train: the service needs both complaint and anxiety heads; "
+              "give data that labels both", file=sys.stderr)
+        return 2
+    model.save(args.out)
+    for label, counts in model.meta["counts"].items():
+        print(f"{label:<9} trained on {counts['examples']} examples, {counts['positive']} positive")
+    print(f"model written to {args.out}; use it with FOLLOWUP_MODEL_PATH={args.out}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from service.detect import Thresholds
+    from service.evaluate import run_all
+    from service.model import load_model
+    from service.settings import load_detector_settings
+
+    config = load_detector_settings(args.config)
+    model = load_model(args.model or config.model_path)
+    thresholds = Thresholds(config.complaint_threshold, config.anxiety_threshold)
+    scores, _skipped = run_all(model, Path(args.shared), Path(args.client_data), thresholds, folds=args.folds)
+    if args.json:
+        Path(args.json).write_text(json.dumps([s.__dict__ for s in scores], indent=2))
+    return 0 if scores else 1
 
 
 def cmd_concerns(args: argparse.Namespace) -> int:
@@ -191,7 +240,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("classify", help="JSON lines {id,subject,body} on stdin -> verdicts")
     p.add_argument("--eml", nargs="+", metavar="FILE", help="classify raw messages instead")
+    p.add_argument("--model", type=Path, help="a model from `followup train` (default: the shipped one)")
     p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("train", help="train the detector on labelled text")
+    p.add_argument("--data", action="append", required=True, metavar="PATH",
+                   help="a GoEmotions folder, or CSV / JSON lines with text (or subject, body) and "
+                        "complaint/anxiety 0/1 (or label); repeat for several")
+    p.add_argument("--out", type=Path, default=Path("followup-detector.joblib"))
+    p.add_argument("--labels", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="measure the detector on the labelled data sets")
+    p.add_argument("--shared", default="../shared/data", help="folder with complaints-social-media/, "
+                   "dreaddit/, goemotions/")
+    p.add_argument("--client-data", default="data/client_emails", help="folder with test.jsonl")
+    p.add_argument("--folds", type=int, default=10)
+    p.add_argument("--model", type=Path)
+    p.add_argument("--json", help="also write the figures to this file")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("concerns", help="list concerns")
     p.add_argument("--status", help="comma-separated statuses, e.g. open,acknowledged")

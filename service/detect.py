@@ -1,104 +1,99 @@
-"""Message text to `Verdict`: complaint, anxiety or none, with the sentences that decided it.
+"""Message text to `Verdict`: complaint, anxiety or none, each with its own score and evidence.
 
-First version: weighted cue phrases per sentence, with negation. Pure and
-deterministic; the learned detector replaces the scoring, not the contract.
+The scores come from the learned model (service/model.py); this module decides
+the label from them and finds the sentences that carried it. Pure given the model.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
+
+from service.model import LABELS, DetectorModel, load_model
 
 Label = Literal["complaint", "anxiety", "none"]
 
-_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n{2,}|\n(?=[-*•])")
-_NEGATION_RE = re.compile(
-    r"\b(not|no|never|n't|nothing|without)\b(?:\W+\w+){0,2}\W*$", re.IGNORECASE
-)
+_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n{2,}|\n(?=[-*•])|\n(?=[A-Z])")
+_MAX_SENTENCES = 40
 
-_CUES: dict[str, tuple[tuple[str, float], ...]] = {
-    "complaint": (
-        (r"unacceptable", 0.9), (r"furious", 0.9), (r"outrag\w*", 0.9), (r"disgust\w*", 0.8),
-        (r"disappoint\w*", 0.7), (r"dissatisf\w*", 0.8), (r"complain\w*", 0.8),
-        (r"frustrat\w*", 0.7), (r"annoy\w*", 0.6), (r"angry", 0.8), (r"ridiculous", 0.7),
-        (r"terrible", 0.7), (r"awful", 0.7), (r"worst", 0.7), (r"poor service", 0.8),
-        (r"still (?:not|hasn't|haven't|no)\b", 0.6), (r"(?:third|fourth|fifth|\d+(?:st|nd|rd|th)) time", 0.7),
-        (r"nobody (?:has )?(?:called|replied|answered|responded|came|showed)", 0.7),
-        (r"no one (?:has )?(?:called|replied|answered|responded|came|showed)", 0.7),
-        (r"(?:charged|billed) (?:us |me )?(?:twice|wrongly|incorrectly|double)", 0.8),
-        (r"overcharg\w*", 0.8), (r"refund", 0.5), (r"you promised", 0.7), (r"broken promise", 0.8),
-        (r"waste of", 0.6), (r"fed up", 0.8), (r"sick of", 0.7), (r"not good enough", 0.7),
-        (r"let (?:us|me) down", 0.7), (r"cancel (?:our|my) (?:contract|account|subscription)", 0.7),
-    ),
-    "anxiety": (
-        (r"worr\w*", 0.8), (r"anxious", 0.9), (r"anxiety", 0.9), (r"nervous", 0.8),
-        (r"scared", 0.8), (r"afraid", 0.7), (r"stress\w*", 0.7), (r"panic\w*", 0.8),
-        (r"concern(?:ed|s)?", 0.5), (r"uneasy", 0.7), (r"overwhelm\w*", 0.7),
-        (r"what happens if", 0.7), (r"who do (?:i|we) call", 0.6),
-        (r"not sure (?:we|i)'?(?:ll| will)? be ready", 0.8),
-        (r"keep(?:s|ing)? me (?:up|awake) at night", 0.9), (r"losing sleep", 0.9),
-        (r"(?:lose|losing|lost) (?:our|my|all) (?:data|files|money|deposit)", 0.7),
-        (r"deadline", 0.4), (r"audit", 0.3), (r"go-?live", 0.3), (r"in time", 0.3),
-        (r"what if", 0.5), (r"can't afford", 0.6), (r"fear\w*", 0.7), (r"dread\w*", 0.8),
-    ),
-}
-_COMPILED = {
-    label: tuple((re.compile(r"\b" + pat + r"\b", re.IGNORECASE), w) for pat, w in cues)
-    for label, cues in _CUES.items()
-}
-_RELIEF_RE = re.compile(r"\bno worries\b|\bnot worried\b|\bnothing to worry\b", re.IGNORECASE)
+
+@dataclass(frozen=True)
+class Thresholds:
+    # chosen by cross-validation on the client emails' training split
+    complaint: float = 0.4
+    anxiety: float = 0.35
+
+    def of(self, label: str) -> float:
+        return self.complaint if label == "complaint" else self.anxiety
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What the detector decided, per-label scores, and the sentences that decided it."""
+    """The chosen label and its score, every label's score, and the sentences that decided it."""
 
     label: Label
     score: float
     evidence: tuple[str, ...] = ()
     scores: dict[str, float] = field(default_factory=dict)
+    evidence_by_label: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Every label over its threshold (a message can carry both)."""
+        return tuple(label for label, ev in self.evidence_by_label.items() if ev)
 
 
 def sentences(text: str) -> list[str]:
-    """Split text into trimmed sentences."""
-    return [s.strip() for s in _SENTENCE_RE.split(text) if s and s.strip()]
+    """Split text into trimmed sentences (lines and sentence ends)."""
+    parts = [" ".join(s.split()) for s in _SENTENCE_RE.split(text) if s and s.strip()]
+    return [p for p in parts if len(p) > 2][:_MAX_SENTENCES]
 
 
-def _sentence_score(sentence: str, label: str) -> float:
-    best = 0.0
-    for pattern, weight in _COMPILED[label]:
-        for match in pattern.finditer(sentence):
-            if _NEGATION_RE.search(sentence[: match.start()]):
-                continue
-            best = max(best, weight)
-    return best
+def detect(text: str, *, subject: str = "", thresholds: Thresholds | None = None,
+           model: DetectorModel | None = None, model_path: Path | None = None) -> Verdict:
+    """Score the author's new words (and the subject) for complaint and anxiety."""
+    return detect_many([(text, subject)], thresholds=thresholds, model=model, model_path=model_path)[0]
 
 
-def detect(text: str, *, subject: str = "", threshold: float = 0.5) -> Verdict:
-    """Score `text` (the author's new words) for complaint and anxiety."""
-    parts = sentences(f"{subject}.\n\n{text}" if subject else text)
-    scores: dict[str, float] = {}
-    evidence: dict[str, list[tuple[float, str]]] = {}
-    for label in _COMPILED:
-        hits = []
-        for sentence in parts:
-            if label == "anxiety" and _RELIEF_RE.search(sentence):
-                continue
-            score = _sentence_score(sentence, label)
-            if score > 0:
-                hits.append((score, sentence))
-        hits.sort(key=lambda h: -h[0])
-        # several weak cues together are worth one strong one
-        total = 1.0
-        for score, _ in hits:
-            total *= 1.0 - score
-        scores[label] = round(1.0 - total, 3)
-        evidence[label] = hits
-    label, score = max(scores.items(), key=lambda kv: kv[1])
-    if score < threshold:
-        return Verdict("none", round(1.0 - score, 3), (), scores)
-    chosen: Label = "complaint" if label == "complaint" else "anxiety"
-    # the three strongest sentences, quoted in the order the client wrote them
-    top = {s for _, s in evidence[label][:3]}
-    return Verdict(chosen, score, tuple(s[:300] for s in parts if s in top), scores)
+def detect_many(items: Sequence[tuple[str, str]], *, thresholds: Thresholds | None = None,
+                model: DetectorModel | None = None, model_path: Path | None = None) -> list[Verdict]:
+    """Verdicts for (text, subject) pairs; one model pass over all of them is what makes it fast."""
+    limits = thresholds or Thresholds()
+    detector = model or load_model(model_path)
+    wholes = [(f"{subject}\n\n{text}".strip() if subject else text.strip()) or " " for text, subject in items]
+    whole_probs = detector.probabilities(wholes)
+    scores = [{label: round(float(whole_probs[label][i]), 3) for label in LABELS} for i in range(len(items))]
+    # evidence only for the messages that carry a label: one more batched pass over their sentences
+    over = [[label for label in LABELS if s[label] >= limits.of(label)] for s in scores]
+    parts_of: dict[int, list[str]] = {i: sentences(wholes[i]) or [wholes[i]] for i, o in enumerate(over) if o}
+    flat = [p for i in sorted(parts_of) for p in parts_of[i]]
+    sentence_probs = detector.probabilities(flat) if flat else {}
+    verdicts = []
+    offset = 0
+    for i in range(len(items)):
+        evidence: dict[str, tuple[str, ...]] = {label: () for label in LABELS}
+        if i in parts_of:
+            parts = parts_of[i]
+            for label in over[i]:
+                probs = [float(x) for x in sentence_probs[label][offset:offset + len(parts)]]
+                ranked = sorted(range(len(parts)), key=lambda k: -probs[k])
+                # sentences that carry the label on their own and stand near the strongest one
+                floor = max(limits.of(label), probs[ranked[0]] - 0.25)
+                keep = {k for k in ranked[:3] if probs[k] >= floor} or {ranked[0]}
+                evidence[label] = tuple(parts[k][:300] for k in sorted(keep))  # in the client's order
+            offset += len(parts)
+        verdicts.append(_verdict(scores[i], evidence, over[i], limits))
+    return verdicts
+
+
+def _verdict(scores: dict[str, float], evidence: dict[str, tuple[str, ...]], over: list[str],
+             limits: Thresholds) -> Verdict:
+    if not over:
+        return Verdict("none", round(1.0 - max(scores.values()), 3), (), scores, evidence)
+    # the label furthest over its own threshold leads; the other stays in scores and evidence
+    best = max(over, key=lambda lab: scores[lab] - limits.of(lab))
+    chosen: Label = "complaint" if best == "complaint" else "anxiety"
+    return Verdict(chosen, scores[best], evidence[best], scores, evidence)

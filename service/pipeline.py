@@ -7,17 +7,19 @@ history for it and writes down what it decided.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.detect import Verdict, detect
+from service.detect import Thresholds, Verdict, detect, detect_many
 from service.errors import SendError
 from service.mail import compose as composer
 from service.mail.inbox import RawMessage
 from service.mail.parse import Inbound, parse_message
+from service.model import load_model
 from service.render import render
 from service.settings import Settings
 from service.store import repo
@@ -65,22 +67,67 @@ class Pipeline:
         self.sessions = sessions
         self.noreply = tuple(settings.noreply_patterns)
         self.instance = settings.shared_address
+        self.thresholds = Thresholds(settings.complaint_threshold, settings.anxiety_threshold)
+        # loaded here, once: a missing or broken model stops the worker at start, not per message
+        self.model = load_model(settings.model_path)
 
     async def handle(self, raw: RawMessage, now: datetime) -> Outcome:
-        """Process one message; quarantine it if it cannot be processed, unless the database is down."""
-        message_id: str | None = None
+        """Process one message; see `handle_batch`."""
+        return (await self.handle_batch([raw], now))[0]
+
+    def prepare(self, raws: Sequence[RawMessage]) -> list[Inbound | Exception]:
+        """Parse and detect a batch: the pure part, one model pass for all of it."""
+        parsed: list[Inbound | Exception] = []
+        for raw in raws:
+            try:
+                parsed.append(parse_message(raw.data, noreply_patterns=self.noreply))
+            except Exception as exc:  # noqa: BLE001 - the message is quarantined with this reason
+                parsed.append(exc)
+        return parsed
+
+    async def handle_batch(self, raws: Sequence[RawMessage], now: datetime) -> list[Outcome]:
+        """Process messages, each in its own transaction; quarantine any that cannot be processed.
+
+        Database outages are raised, not quarantined: the caller retries the messages later.
+        """
+        parsed = self.prepare(raws)
+        good = [p for p in parsed if isinstance(p, Inbound)]
+        verdicts: Iterator[Verdict | Exception]
         try:
-            inbound = parse_message(raw.data, noreply_patterns=self.noreply)
-            message_id = inbound.message_id
-            verdict = detect(inbound.new_text, subject=inbound.subject)
-            return await self._store(inbound, verdict, raw, now)
-        except IntegrityError:
-            # another worker committed the same Message-ID first
-            return Outcome(message_id or "?", "duplicate", reasons=("concurrent-duplicate",))
-        except Exception as exc:
-            if is_infrastructure_error(exc):
-                raise
-            return await self.quarantine(raw, message_id, f"{type(exc).__name__}: {exc}", now)
+            verdicts = iter(detect_many([(m.new_text, m.subject) for m in good],
+                                        thresholds=self.thresholds, model=self.model))
+        except Exception as exc:  # noqa: BLE001 - fall back to one at a time to find the culprit
+            log.warning("batch detection failed (%s); detecting one by one", exc)
+            verdicts = iter(self._detect_each(good))
+        outcomes = []
+        for raw, item in zip(raws, parsed, strict=True):
+            if isinstance(item, Exception):
+                outcomes.append(await self.quarantine(raw, None, f"{type(item).__name__}: {item}", now))
+                continue
+            verdict = next(verdicts)
+            try:
+                if isinstance(verdict, Exception):
+                    raise verdict
+                outcomes.append(await self._store(item, verdict, raw, now))
+            except IntegrityError:
+                # another worker committed the same Message-ID first
+                outcomes.append(Outcome(item.message_id, "duplicate", reasons=("concurrent-duplicate",)))
+            except Exception as exc:
+                if is_infrastructure_error(exc):
+                    raise
+                reason = f"{type(exc).__name__}: {exc}"
+                outcomes.append(await self.quarantine(raw, item.message_id, reason, now))
+        return outcomes
+
+    def _detect_each(self, messages: Sequence[Inbound]) -> list[Verdict | Exception]:
+        out: list[Verdict | Exception] = []
+        for m in messages:
+            try:
+                out.append(detect(m.new_text, subject=m.subject, thresholds=self.thresholds,
+                                  model=self.model))
+            except Exception as exc:  # noqa: BLE001 - quarantined by the caller
+                out.append(exc)
+        return out
 
     async def quarantine(self, raw: RawMessage, message_id: str | None, reason: str,
                          now: datetime) -> Outcome:
@@ -116,7 +163,8 @@ class Pipeline:
                 subject=msg.subject[:500], text=msg.new_text[:20000],
                 decision=decision.action, reasons=list(decision.reasons),
                 verdict={"label": verdict.label, "score": verdict.score,
-                         "evidence": list(verdict.evidence), "scores": verdict.scores},
+                         "evidence": list(verdict.evidence), "scores": verdict.scores,
+                         "evidence_by_label": {k: list(v) for k, v in verdict.evidence_by_label.items()}},
                 raw=raw.data if len(raw.data) <= s.raw_keep_bytes else None,
                 created_at=now,
             ))

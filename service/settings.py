@@ -6,7 +6,7 @@ import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -109,7 +109,40 @@ def normalise_database_url(raw: str) -> str:
     )
 
 
-class Settings(BaseSettings):
+class DetectorSettings(BaseSettings):
+    """The detector's settings alone: `followup classify` needs nothing else."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", validate_default=True)
+
+    complaint_threshold: float = Field(default=0.4, gt=0, lt=1)
+    anxiety_threshold: float = Field(default=0.35, gt=0, lt=1)
+    # a model from `followup train`; default: the one shipped in the package
+    model_path: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = os.environ.get(ENV_PREFIX + "CONFIG")
+        if config:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
+        return tuple(sources)
+
+    @field_validator("model_path")
+    @classmethod
+    def _model_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+
+class Settings(DetectorSettings):
     """Everything the worker needs; see config/followup.example.toml."""
 
     model_config = SettingsConfigDict(
@@ -161,21 +194,6 @@ class Settings(BaseSettings):
     templates_dir: Path | None = None
     log_format: Literal["auto", "json", "text"] = "auto"
     log_level: str = "INFO"
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        config = os.environ.get(ENV_PREFIX + "CONFIG")
-        if config:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
-        return tuple(sources)
 
     @field_validator("inbox_url")
     @classmethod
@@ -242,6 +260,9 @@ class Settings(BaseSettings):
         return self.shared_address.rpartition("@")[2]
 
 
+S = TypeVar("S", bound="DetectorSettings")
+
+
 def _field_env_name(loc: tuple[int | str, ...]) -> str:
     if not loc:
         return "settings"
@@ -250,13 +271,21 @@ def _field_env_name(loc: tuple[int | str, ...]) -> str:
 
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     """Build Settings or raise SettingsError naming the first bad setting."""
+    return _load(Settings, config, **overrides)
+
+
+def load_detector_settings(config: Path | None = None) -> DetectorSettings:
+    return _load(DetectorSettings, config)
+
+
+def _load(cls: type[S], config: Path | None = None, **overrides: Any) -> S:
     if config is not None:
         os.environ[ENV_PREFIX + "CONFIG"] = str(config)
     path = os.environ.get(ENV_PREFIX + "CONFIG")
     if path and not Path(path).is_file():
         raise SettingsError(f"{ENV_PREFIX}CONFIG: no such file: {path}")
     try:
-        return Settings(**overrides)
+        return cls(**overrides)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = err.get("loc", ())

@@ -153,10 +153,8 @@ class Worker:
             if not batch:
                 break
             done: list[str] = []
-            for raw in batch:
-                if self.stopping.is_set():
-                    break
-                outcome = await self.pipeline.handle(raw, self.clock.now())
+            outcomes = await self.pipeline.handle_batch(batch, self.clock.now())
+            for raw, outcome in zip(batch, outcomes, strict=True):
                 self.stats.count(outcome)
                 done.append(raw.key)
                 if outcome.outbox_ids:

@@ -1,0 +1,104 @@
+"""The learned detector: one shared TF-IDF vectoriser, one logistic-regression head per label.
+
+The artefact is built by `followup train` (service/train.py) and loaded once per
+process. Scoring is pure: text in, probabilities out.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import sklearn
+
+from service.errors import FollowupError
+
+log = logging.getLogger(__name__)
+LABELS = ("complaint", "anxiety")
+DEFAULT_MODEL = Path(__file__).with_name("models") / "detector.joblib"
+FORMAT = 2
+
+
+class ModelError(FollowupError):
+    """The detector model cannot be loaded; retrain it with `followup train`."""
+
+
+@dataclass
+class Reader:
+    """One vectoriser and a classifier per label, trained on one kind of text."""
+
+    vectorizer: Any
+    heads: dict[str, Any]
+    weight: float = 1.0
+
+    def probabilities(self, texts: list[str]) -> dict[str, np.ndarray]:
+        features = self.vectorizer.transform(texts)  # one pass for every label
+        return {label: head.predict_proba(features)[:, 1] for label, head in self.heads.items()}
+
+
+@dataclass
+class DetectorModel:
+    """What `followup train` saves: readers whose probabilities are averaged by weight.
+
+    The shipped model has two: a general reader of emotion (GoEmotions and
+    everything else) and a reader of client mail alone, which knows polite,
+    factual and business-like complaints and worries that Reddit comments lack.
+    """
+
+    readers: list[Reader]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def heads(self) -> dict[str, Any]:
+        return self.readers[0].heads
+
+    def probabilities(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """Per label, the probability for each text."""
+        total: dict[str, np.ndarray] = {}
+        weights: dict[str, float] = {}
+        for reader in self.readers:
+            for label, probs in reader.probabilities(texts).items():
+                total[label] = total.get(label, 0) + reader.weight * probs
+                weights[label] = weights.get(label, 0.0) + reader.weight
+        return {label: total[label] / weights[label] for label in total}
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {**self.meta, "format": FORMAT, "sklearn": sklearn.__version__}
+        joblib.dump({"readers": self.readers, "meta": meta}, path, compress=("xz", 6))
+
+
+_lock = threading.Lock()
+_cache: dict[Path, DetectorModel] = {}
+
+
+def load_model(path: Path | None = None) -> DetectorModel:
+    """Load (once per process) the model at `path`, or the one shipped in the package.
+
+    The file is a pickle: load only models you trained or shipped yourself.
+    """
+    target = (path or DEFAULT_MODEL).resolve()
+    with _lock:
+        cached = _cache.get(target)
+        if cached is not None:
+            return cached
+        if not target.is_file():
+            raise ModelError(f"no detector model at {target}; build one with `followup train`")
+        try:
+            data = joblib.load(target)
+            model = DetectorModel(data["readers"], data.get("meta", {}))
+        except Exception as exc:
+            raise ModelError(f"cannot load detector model {target}: {type(exc).__name__}: {exc}; "
+                             "retrain it with `followup train`") from exc
+        if model.meta.get("format") != FORMAT or set(model.heads) != set(LABELS):
+            raise ModelError(f"{target} is not a followup detector model (format {model.meta.get('format')})")
+        if model.meta.get("sklearn") != sklearn.__version__:
+            log.warning("detector model built with scikit-learn %s, running %s: retrain if scores look off",
+                        model.meta.get("sklearn"), sklearn.__version__)
+        _cache[target] = model
+        return model
