@@ -22,12 +22,20 @@ _MAX_SENTENCES = 40
 
 @dataclass(frozen=True)
 class Thresholds:
-    # chosen by cross-validation on the client emails' training split
-    complaint: float = 0.4
-    anxiety: float = 0.35
+    """Per-label decision thresholds; None means the one the model was trained with."""
+
+    complaint: float | None = None
+    anxiety: float | None = None
 
     def of(self, label: str) -> float:
-        return self.complaint if label == "complaint" else self.anxiety
+        value = self.complaint if label == "complaint" else self.anxiety
+        return 0.5 if value is None else value
+
+    def resolve(self, model: DetectorModel) -> Thresholds:
+        return Thresholds(
+            model.threshold("complaint") if self.complaint is None else self.complaint,
+            model.threshold("anxiety") if self.anxiety is None else self.anxiety,
+        )
 
 
 @dataclass(frozen=True)
@@ -61,8 +69,8 @@ def detect(text: str, *, subject: str = "", thresholds: Thresholds | None = None
 def detect_many(items: Sequence[tuple[str, str]], *, thresholds: Thresholds | None = None,
                 model: DetectorModel | None = None, model_path: Path | None = None) -> list[Verdict]:
     """Verdicts for (text, subject) pairs; one model pass over all of them is what makes it fast."""
-    limits = thresholds or Thresholds()
     detector = model or load_model(model_path)
+    limits = (thresholds or Thresholds()).resolve(detector)
     wholes = [(f"{subject}\n\n{text}".strip() if subject else text.strip()) or " " for text, subject in items]
     whole_probs = detector.probabilities(wholes)
     scores = [{label: round(float(whole_probs[label][i]), 3) for label in LABELS} for i in range(len(items))]

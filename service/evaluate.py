@@ -48,6 +48,7 @@ def evaluate_model(model: DetectorModel, examples: Sequence[Example], dataset: s
                    thresholds: Thresholds, method: str = "shipped model") -> list[Score]:
     """Score a trained model on every label the examples know."""
     out = []
+    thresholds = thresholds.resolve(model)
     for label in LABELS:
         known = [e for e in examples if e.label(label) is not None]
         if not known:
@@ -60,26 +61,26 @@ def evaluate_model(model: DetectorModel, examples: Sequence[Example], dataset: s
 
 
 def cross_validate(examples: Sequence[Example], label: str, dataset: str, *, folds: int = 10,
-                   cfg: TrainConfig | None = None, threshold: float = 0.5) -> Score:
-    """k-fold cross-validation of the training command on one data set (stratified, seeded)."""
+                   cfg: TrainConfig | None = None) -> Score:
+    """k-fold cross-validation of the training command (threshold tuning included) on one data set."""
     data = [e for e in examples if e.label(label) is not None]
     y = np.array([int(e.label(label) or 0) for e in data])
     predicted = np.zeros_like(y)
     for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=SEED).split(data, y):
         model = train([data[i] for i in train_idx], cfg, labels=(label,))
         probs = model.probabilities([data[i].text for i in test_idx])[label]
-        predicted[test_idx] = (probs >= threshold).astype(int)
+        predicted[test_idx] = (probs >= model.threshold(label)).astype(int)
     return score(dataset, f"{folds}-fold CV", label, y.tolist(), predicted.tolist())
 
 
 def train_test(train_set: Sequence[Example], test_set: Sequence[Example], label: str, dataset: str,
-               *, cfg: TrainConfig | None = None, threshold: float = 0.5) -> Score:
+               *, cfg: TrainConfig | None = None) -> Score:
     """Train the training command on a data set's train split, score its test split."""
     model = train(train_set, cfg, labels=(label,))
     known = [e for e in test_set if e.label(label) is not None]
     probs = model.probabilities([e.text for e in known])[label]
     return score(dataset, "trained on its train", label, [int(e.label(label) or 0) for e in known],
-                 (probs >= threshold).astype(int).tolist())
+                 (probs >= model.threshold(label)).astype(int).tolist())
 
 
 def run_all(model: DetectorModel, shared: Path, client_dir: Path, thresholds: Thresholds,

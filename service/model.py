@@ -7,6 +7,7 @@ process. Scoring is pure: text in, probabilities out.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,22 @@ DEFAULT_MODEL = Path(__file__).with_name("models") / "detector.joblib"
 FORMAT = 2
 
 
+_URL_RE = re.compile(r"https?://\S+|www\.\S+")
+_HANDLE_RE = re.compile(r"(?<!\w)@\w+")
+_EMAIL_RE = re.compile(r"\S+@\S+\.\w+")
+
+
+def normalise(text: str) -> str:
+    """What the vectoriser sees: lower case, with addresses, links and handles made generic.
+
+    Pickled by reference into every model: keep its name and module.
+    """
+    text = _EMAIL_RE.sub(" emailaddr ", text.lower())
+    text = _URL_RE.sub(" urladdr ", text)
+    text = _HANDLE_RE.sub(" @handle ", text)
+    return text
+
+
 class ModelError(FollowupError):
     """The detector model cannot be loaded; retrain it with `followup train`."""
 
@@ -36,8 +53,9 @@ class Reader:
     heads: dict[str, Any]
     weight: float = 1.0
 
-    def probabilities(self, texts: list[str]) -> dict[str, np.ndarray]:
-        features = self.vectorizer.transform(texts)  # one pass for every label
+    def probabilities(self, texts: list[str], features: Any = None) -> dict[str, np.ndarray]:
+        if features is None:
+            features = self.vectorizer.transform(texts)  # one pass for every label
         return {label: head.predict_proba(features)[:, 1] for label, head in self.heads.items()}
 
 
@@ -57,12 +75,20 @@ class DetectorModel:
     def heads(self) -> dict[str, Any]:
         return self.readers[0].heads
 
+    def threshold(self, label: str) -> float:
+        """The threshold chosen when the model was trained (0.5 if none was)."""
+        return float(self.meta.get("thresholds", {}).get(label, 0.5))
+
     def probabilities(self, texts: list[str]) -> dict[str, np.ndarray]:
         """Per label, the probability for each text."""
         total: dict[str, np.ndarray] = {}
         weights: dict[str, float] = {}
+        features: dict[int, Any] = {}  # readers that share a vectoriser share its (costly) pass
         for reader in self.readers:
-            for label, probs in reader.probabilities(texts).items():
+            key = id(reader.vectorizer)
+            if key not in features:
+                features[key] = reader.vectorizer.transform(texts)
+            for label, probs in reader.probabilities(texts, features[key]).items():
                 total[label] = total.get(label, 0) + reader.weight * probs
                 weights[label] = weights.get(label, 0.0) + reader.weight
         return {label: total[label] / weights[label] for label in total}

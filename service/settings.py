@@ -114,8 +114,9 @@ class DetectorSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", validate_default=True)
 
-    complaint_threshold: float = Field(default=0.4, gt=0, lt=1)
-    anxiety_threshold: float = Field(default=0.35, gt=0, lt=1)
+    # unset: the thresholds `followup train` chose by cross-validation for the model
+    complaint_threshold: float | None = Field(default=None, gt=0, lt=1)
+    anxiety_threshold: float | None = Field(default=None, gt=0, lt=1)
     # a model from `followup train`; default: the one shipped in the package
     model_path: Path | None = None
 

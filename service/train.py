@@ -5,14 +5,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion
 
 from service.datasets import Example
-from service.model import LABELS, DetectorModel, Reader
+from service.model import LABELS, DetectorModel, Reader, normalise
 
 SEED = 20261121
 
@@ -33,14 +36,15 @@ class TrainConfig:
     # how much the client-mail reader counts against the general one
     domain_share: float = 0.7
     general_sources: tuple[str, ...] = ("goemotions",)
+    shared_vectorizer: bool = True
 
 
 def make_vectorizer(words: int, chars: int) -> FeatureUnion:
     return FeatureUnion([
-        ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2,
+        ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2, preprocessor=normalise,
                                   max_features=words, dtype=np.float32)),
         ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2,
-                                  max_features=chars, dtype=np.float32)),
+                                  preprocessor=normalise, max_features=chars, dtype=np.float32)),
     ])
 
 
@@ -55,9 +59,13 @@ def _stable_order(examples: Sequence[Example]) -> list[Example]:
 
 
 def _reader(data: list[Example], labels: Sequence[str], *, words: int, chars: int, c: float,
-            weight_of: dict[int, float], share: float) -> tuple[Reader, dict[str, dict[str, int]]]:
-    vectorizer = make_vectorizer(words, chars)
-    features = vectorizer.fit_transform([e.text for e in data])
+            weight_of: dict[int, float], share: float,
+            fitted: tuple[Any, Any] | None = None) -> tuple[Reader, dict[str, dict[str, int]]]:
+    if fitted is None:
+        vectorizer = make_vectorizer(words, chars)
+        features = vectorizer.fit_transform([e.text for e in data])
+    else:
+        vectorizer, features = fitted
     heads = {}
     counts = {}
     for label in labels:
@@ -73,8 +81,58 @@ def _reader(data: list[Example], labels: Sequence[str], *, words: int, chars: in
     return Reader(vectorizer, heads, share), counts
 
 
+def _domain_rows(data: list[Example], cfg: TrainConfig) -> list[int]:
+    return [i for i, e in enumerate(data) if not _is_general(e, cfg)]
+
+
 def train(examples: Sequence[Example], cfg: TrainConfig | None = None,
-          labels: Sequence[str] = LABELS) -> DetectorModel:
+          labels: Sequence[str] = LABELS, *, tune_folds: int = 5) -> DetectorModel:
+    """Fit the readers, then choose each label's threshold by cross-validation (`tune_folds` > 1)."""
+    model = fit(examples, cfg, labels)
+    if tune_folds > 1:
+        model.meta["thresholds"] = tune_thresholds(examples, cfg, labels, folds=tune_folds)
+    return model
+
+
+def tune_thresholds(examples: Sequence[Example], cfg: TrainConfig | None, labels: Sequence[str],
+                    *, folds: int = 5) -> dict[str, float]:
+    """Per label, the threshold with the best out-of-fold F1 on the examples that matter most.
+
+    With client mail among the data, that is the client mail (GoEmotions stays in every
+    training fold); otherwise all of it. One fit per fold serves every label.
+    """
+    cfg = cfg or TrainConfig()
+    data = _stable_order(examples)
+    target = [i for i, e in enumerate(data) if not _is_general(e, cfg)] or list(range(len(data)))
+    in_target = set(target)
+    background = [data[i] for i in range(len(data)) if i not in in_target]
+    strata = np.array([sum((2 ** k) * int(data[i].label(lab) or 0) for k, lab in enumerate(labels))
+                       for i in target])
+    if np.bincount(strata).min(initial=0) < folds and len(set(strata.tolist())) > 1:
+        strata = np.array([int(data[i].label(labels[0]) or 0) for i in target])
+    probs = {label: np.full(len(target), np.nan) for label in labels}
+    try:
+        splits = list(StratifiedKFold(folds, shuffle=True, random_state=SEED).split(target, strata))
+    except ValueError:  # too few examples of a class to tune: keep 0.5
+        return dict.fromkeys(labels, 0.5)
+    for train_idx, test_idx in splits:
+        fold = fit(background + [data[target[k]] for k in train_idx], cfg, labels)
+        found = fold.probabilities([data[target[k]].text for k in test_idx])
+        for label in labels:
+            probs[label][test_idx] = found[label]
+    out: dict[str, float] = {}
+    grid = np.arange(0.1, 0.91, 0.025)
+    for label in labels:
+        known = [k for k, i in enumerate(target) if data[i].label(label) is not None]
+        y = np.array([int(data[target[k]].label(label) or 0) for k in known])
+        p = probs[label][known]
+        scores = [f1_score(y, (p >= t).astype(int), zero_division=0) for t in grid]
+        out[label] = round(float(grid[int(np.argmax(scores))]), 3)
+    return out
+
+
+def fit(examples: Sequence[Example], cfg: TrainConfig | None = None,
+        labels: Sequence[str] = LABELS) -> DetectorModel:
     """Fit a general reader on every example and, when there is client mail, a reader of it alone."""
     cfg = cfg or TrainConfig()
     data = _stable_order(examples)
@@ -88,8 +146,13 @@ def train(examples: Sequence[Example], cfg: TrainConfig | None = None,
                               weight_of=weight_of, share=1.0 - cfg.domain_share if mixed else 1.0)
     readers = [general]
     if mixed:
+        fitted = None
+        if cfg.shared_vectorizer:
+            # the client-mail reader reads the general reader's features: one vectoriser pass at run time
+            rows = _domain_rows(data, cfg)
+            fitted = (general.vectorizer, general.vectorizer.transform([data[i].text for i in rows]))
         client, _ = _reader(domain, labels, words=cfg.domain_word_features, chars=cfg.domain_char_features,
-                            c=cfg.domain_c, weight_of={}, share=cfg.domain_share)
+                            c=cfg.domain_c, weight_of={}, share=cfg.domain_share, fitted=fitted)
         readers.append(client)
     sources: dict[str, int] = {}
     for e in data:
