@@ -26,9 +26,9 @@ class TrainConfig:
 
     word_features: int = 60_000
     char_features: int = 120_000
-    c: float = 1.0
+    c: float = 3.0
     # the client-mail reader: fewer, sharper features learned from few examples
-    domain_c: float = 10.0
+    domain_c: float = 3.0
     domain_word_features: int = 20_000
     domain_char_features: int = 40_000
     # in the general reader, one hand-labelled client email counts for many Reddit comments

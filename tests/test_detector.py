@@ -22,15 +22,12 @@ def known_miss(text: str, why: str) -> object:
 COMPLAINTS = [
     "This is unacceptable. I am furious that the delivery failed again.",
     "I'm a bit disappointed that the report still hasn't arrived.",
-    known_miss("We wish to register our formal dissatisfaction with the handling of our account.",
-               "formal register scores as worry (0.49) more than complaint (0.33)"),
+    "We wish to register our formal dissatisfaction with the handling of our account.",
     "We were told the engineer would come at 9am. It is now 2pm and nobody has called.",
     "This is the third time I have asked for the corrected invoice.",
-    known_miss("You promised the fix would be live by Friday and it is still broken.",
-               "broken promise without a negative word"),
+    "You promised the fix would be live by Friday and it is still broken.",
     "We have been charged twice for the same subscription this month.",
-    known_miss("Great, another week without a working printer. Fantastic service.",
-               "sarcasm: positive words, bag-of-n-grams cannot invert them"),
+    "Great, another week without a working printer. Fantastic service.",
 ]
 ANXIETIES = [
     "What happens if the data migration fails halfway through the weekend?",
@@ -46,8 +43,8 @@ NEITHER = [
     "Could we move Thursday's call to 3pm?",
     "What is the deadline for submitting the receipts?",
     "I'm not worried at all, just curious how the new plan works.",
-    known_miss("I'm not worried at all about the move.", "negation: 'worried' outweighs 'not ... at all'"),
-    known_miss("No worries, see you on Monday!", "complaint 0.45 from 'no' and 'worries' n-grams"),
+    known_miss("I'm not worried at all about the move.", "negation: anxiety 0.47 against 0.40; 'worried' outweighs 'not ... at all'"),
+    known_miss("No worries, see you on Monday!", "complaint 0.40 against a 0.375 threshold"),
     "Please find attached the signed contract.",
 ]
 
