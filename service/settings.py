@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -223,6 +224,13 @@ class Settings(DetectorSettings):
         if not sep or not local or "." not in domain or any(c in value for c in " \r\n<>,;"):
             raise ValueError(f"must be a plain address like care@example.com, got {value!r}")
         return value.lower()
+
+    @field_validator("processed_keyword")
+    @classmethod
+    def _keyword(cls, value: str) -> str:
+        if not re.fullmatch(r"\$?[A-Za-z0-9_.-]{1,64}", value):
+            raise ValueError(f"must be an IMAP keyword such as $FollowupDone, got {value!r}")
+        return value
 
     @field_validator("tls_ca_file")
     @classmethod

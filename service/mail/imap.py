@@ -200,9 +200,8 @@ class ImapInbox:
         # The first scan of a session looks at the whole folder, so that a message
         # committed but not yet flagged before a crash is seen (and deduplicated) again.
         criteria = [] if not self._full_scan_done else [f"UID {self._last_uid + 1}:*"]
-        if self.folder is None:
-            criteria += ["UNKEYWORD", self.keyword]
-        return criteria or ["ALL"]
+        # the keyword is set in folder mode too, for servers without MOVE (COPY leaves the original)
+        return [*criteria, "UNKEYWORD", self.keyword]
 
     async def _search(self) -> list[int]:
         imap = self._require()
@@ -253,6 +252,8 @@ class ImapInbox:
                 response = await imap.uid("move", uid_set, self.folder)
             else:
                 response = await imap.uid("copy", uid_set, self.folder)
+                if response.result == "OK":
+                    response = await imap.uid("store", uid_set, "+FLAGS.SILENT", f"({self.keyword})")
         except _IMAP_ERRORS as exc:
             raise InboxError(f"{self.name}: marking failed: {type(exc).__name__}: {exc}") from exc
         if response.result != "OK":
