@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,6 +125,3 @@ def read_any(spec: str) -> list[Example]:
         raise DatasetError(f"{path}: no such file")
     return read_user_file(path)
 
-
-def iter_texts(examples: list[Example]) -> Iterator[str]:
-    return (e.text for e in examples)
