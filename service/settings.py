@@ -191,6 +191,8 @@ class Settings(DetectorSettings):
     send_max_attempts: int = Field(default=10, ge=1)
     send_backoff_s: float = Field(default=30.0, gt=0)
     send_backoff_max_s: float = Field(default=3600.0, gt=0)
+    # a row another worker claimed and did not finish in this time is sent again
+    send_lease_s: float = Field(default=300.0, gt=0)
 
     raw_keep_bytes: int = Field(default=1_000_000, ge=0)
     templates_dir: Path | None = None

@@ -221,7 +221,7 @@ class Worker:
         while not self.stopping.is_set():
             async with transaction(self.sessions) as session:
                 rows = await repo.claim_outbox(session, self.clock.now(), limit=50,
-                                               lease_s=300, skip_locked=skip_locked)
+                                               lease_s=self.settings.send_lease_s, skip_locked=skip_locked)
             if not rows:
                 break
             for row in rows:
