@@ -110,6 +110,13 @@ def normalise_database_url(raw: str) -> str:
     )
 
 
+def existing_file(value: Path | None) -> Path | None:
+    """A settings path that must name a readable file, or be unset."""
+    if value is not None and not value.is_file():
+        raise ValueError(f"no such file: {value}")
+    return value
+
+
 class DetectorSettings(BaseSettings):
     """The detector's settings alone: `followup classify` needs nothing else."""
 
@@ -139,9 +146,7 @@ class DetectorSettings(BaseSettings):
     @field_validator("model_path")
     @classmethod
     def _model_file(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"no such file: {value}")
-        return value
+        return existing_file(value)
 
 
 class Settings(DetectorSettings):
@@ -237,9 +242,7 @@ class Settings(DetectorSettings):
     @field_validator("tls_ca_file")
     @classmethod
     def _ca_file(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"no such file: {value}")
-        return value
+        return existing_file(value)
 
     @model_validator(mode="after")
     def _credentials(self) -> Settings:
