@@ -19,6 +19,7 @@ from service.datasets import read_user_file
 from service.detect import Thresholds, detect, detect_many
 from service.evaluate import run_all
 from service.mail.parse import parse_message
+from service.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,15 +60,19 @@ def main() -> None:
     parser.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--quick", action="store_true", help="speed and memory only")
+    parser.add_argument("--model", type=Path, help="a model from `followup train` (default: the shipped one)")
+    parser.add_argument("--transformer", action="store_true",
+                        help="quality only: cross-validate and train/test with the MiniLM reader added")
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
+    if cores:
+        os.sched_setaffinity(0, {min(cores)})  # speed is measured on one core
 
     before = rss_mb()
     from service.model import load_model
 
     start = time.perf_counter()
-    model = load_model()
+    model = load_model(args.model)
     load_s = time.perf_counter() - start
     after = rss_mb()
     thresholds = Thresholds()
@@ -90,7 +95,7 @@ def main() -> None:
     full_batched = best_rate(batched, batches) * 50  # type: ignore[arg-type]
     batched_only = 1.0 / (1.0 / full_batched - 1.0 / baseline) if full_batched < baseline else float("inf")
     print(f"model: loaded in {load_s:.2f}s, +{after - before:.0f} MB RSS "
-          f"({os.path.getsize(ROOT / 'service/models/detector.joblib') / 1e6:.1f} MB on disk)")
+          f"({os.path.getsize(args.model or ROOT / 'service/models/detector.joblib') / 1e6:.1f} MB on disk)")
     print(f"speed, one core, {len(items)} messages, best of 3:")
     print(f"  parse only (baseline)   {baseline:8.0f} msg/s")
     print(f"  parse + detect          {full:8.0f} msg/s   ratio to baseline {full / baseline:.2f}")
@@ -98,8 +103,11 @@ def main() -> None:
     print(f"  parse + detect, batches of 50  {full_batched:8.0f} msg/s   ratio to baseline "
           f"{full_batched / baseline:.2f}; detect alone {batched_only:.0f} msg/s")
     if not args.quick:
+        if cores:
+            os.sched_setaffinity(0, cores)  # training for the cross-validation may use them all
         print()
-        run_all(model, Path(args.shared), ROOT / "data/client_emails", thresholds, folds=args.folds)
+        run_all(model, Path(args.shared), ROOT / "data/client_emails", thresholds, folds=args.folds,
+                cfg=TrainConfig(transformer=args.transformer))
 
 
 if __name__ == "__main__":

@@ -99,7 +99,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from service.datasets import DatasetError, read_any
     from service.model import LABELS
-    from service.train import train
+    from service.train import TrainConfig, train
+    from service.transformer import available as transformer_available
 
     examples = []
     for spec in args.data:
@@ -111,7 +112,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"read {len(found):>6} examples from {spec}")
         examples.extend(found)
     labels = tuple(args.labels.split(",")) if args.labels else LABELS
-    model = train(examples, labels=labels)
+    cfg = TrainConfig(transformer=args.transformer)
+    if cfg.transformer and not transformer_available():
+        print("followup train: --transformer needs the transformer extra: "
+              "pip install torch==2.13.0 'followup[transformer]'", file=sys.stderr)
+        return 2
+    model = train(examples, cfg, labels=labels)
     if set(model.heads) != set(LABELS):
         print("followup train: the service needs both complaint and anxiety heads; "
               "give data that labels both", file=sys.stderr)
@@ -132,7 +138,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     config = load_detector_settings(args.config)
     model = load_model(args.model or config.model_path)
     thresholds = Thresholds(config.complaint_threshold, config.anxiety_threshold)
-    scores, _skipped = run_all(model, Path(args.shared), Path(args.client_data), thresholds, folds=args.folds)
+    from service.train import TrainConfig
+    from service.transformer import available as transformer_available
+
+    if args.transformer and not transformer_available():
+        print("followup eval: --transformer needs the transformer extra: "
+              "pip install torch==2.13.0 'followup[transformer]'", file=sys.stderr)
+        return 2
+    scores, _skipped = run_all(model, Path(args.shared), Path(args.client_data), thresholds, folds=args.folds,
+                               cfg=TrainConfig(transformer=args.transformer))
     if args.json:
         Path(args.json).write_text(json.dumps([s.__dict__ for s in scores], indent=2))
     return 0 if scores else 1
@@ -249,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "complaint/anxiety 0/1 (or label); repeat for several")
     p.add_argument("--out", type=Path, default=Path("followup-detector.joblib"))
     p.add_argument("--labels", help=argparse.SUPPRESS)
+    p.add_argument("--transformer", action="store_true",
+                   help="add a fine-tuned MiniLM reader (needs the transformer extra; slower, stronger)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="measure the detector on the labelled data sets")
@@ -258,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=int, default=10)
     p.add_argument("--model", type=Path)
     p.add_argument("--json", help="also write the figures to this file")
+    p.add_argument("--transformer", action="store_true",
+                   help="cross-validate and train/test with the fine-tuned MiniLM reader added")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("concerns", help="list concerns")

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from service.mail.parse import strip_quotes
+
 # GoEmotions emotions that stand for each of our labels
 GOEMOTIONS_MAP = {
     "complaint": ("anger", "annoyance", "disappointment", "disapproval", "disgust"),
@@ -46,7 +48,8 @@ def _from_record(record: dict[str, object], where: str) -> Example:
     source = where.rsplit(":", 1)[0]
     text = str(record.get("text") or "")
     if not text:
-        subject, body = str(record.get("subject") or ""), str(record.get("body") or "")
+        # a whole email: read it as the service does, the author's new words after the subject
+        subject, body = str(record.get("subject") or ""), strip_quotes(str(record.get("body") or ""))
         text = f"{subject}\n\n{body}".strip() if subject else body
     if not text:
         raise DatasetError(f"{where}: a record has no text (fields text, or subject and body)")

@@ -70,7 +70,8 @@ def cross_validate(examples: Sequence[Example], label: str, dataset: str, *, fol
         model = train([data[i] for i in train_idx], cfg, labels=(label,))
         probs = model.probabilities([data[i].text for i in test_idx])[label]
         predicted[test_idx] = (probs >= model.threshold(label)).astype(int)
-    return score(dataset, f"{folds}-fold CV", label, y.tolist(), predicted.tolist())
+    method = f"{folds}-fold CV" + (" +MiniLM" if cfg is not None and cfg.transformer else "")
+    return score(dataset, method, label, y.tolist(), predicted.tolist())
 
 
 def train_test(train_set: Sequence[Example], test_set: Sequence[Example], label: str, dataset: str,
@@ -79,13 +80,19 @@ def train_test(train_set: Sequence[Example], test_set: Sequence[Example], label:
     model = train(train_set, cfg, labels=(label,))
     known = [e for e in test_set if e.label(label) is not None]
     probs = model.probabilities([e.text for e in known])[label]
-    return score(dataset, "trained on its train", label, [int(e.label(label) or 0) for e in known],
+    method = "trained on its train" + (" +MiniLM" if cfg is not None and cfg.transformer else "")
+    return score(dataset, method, label, [int(e.label(label) or 0) for e in known],
                  (probs >= model.threshold(label)).astype(int).tolist())
 
 
 def run_all(model: DetectorModel, shared: Path, client_dir: Path, thresholds: Thresholds,
-            *, folds: int = 10, log: bool = True) -> tuple[list[Score], list[str]]:
-    """Every measurement issue 3 asks for; data sets that are absent are skipped with the reason."""
+            *, folds: int = 10, log: bool = True,
+            cfg: TrainConfig | None = None) -> tuple[list[Score], list[str]]:
+    """Every measurement issue 3 asks for; data sets that are absent are skipped with the reason.
+
+    `cfg` is the training configuration the cross-validation and train/test runs use
+    (TrainConfig(transformer=True) measures the optional transformer reader).
+    """
     scores: list[Score] = []
     skipped: list[str] = []
 
@@ -101,14 +108,15 @@ def run_all(model: DetectorModel, shared: Path, client_dir: Path, thresholds: Th
     if complaints.is_file():
         data = read_complaints(complaints)
         emit(evaluate_model(model, data, "complaints (1,974)", thresholds, "shipped (x-domain)"))
-        emit([cross_validate(data, "complaint", "complaints (1,974)", folds=folds)])
+        emit([cross_validate(data, "complaint", "complaints (1,974)", folds=folds, cfg=cfg)])
     else:
         skipped.append(f"complaints: {complaints} not found")
     dreaddit = shared / "dreaddit"
     if (dreaddit / "dreaddit-test.csv").is_file():
         test = read_dreaddit(dreaddit / "dreaddit-test.csv")
         emit(evaluate_model(model, test, "dreaddit test", thresholds, "shipped (x-domain)"))
-        emit([train_test(read_dreaddit(dreaddit / "dreaddit-train.csv"), test, "anxiety", "dreaddit test")])
+        emit([train_test(read_dreaddit(dreaddit / "dreaddit-train.csv"), test, "anxiety", "dreaddit test",
+                         cfg=cfg)])
     else:
         skipped.append(f"dreaddit: {dreaddit} not found")
     goemotions = shared / "goemotions"

@@ -28,6 +28,21 @@ FORMAT = 2
 _URL_RE = re.compile(r"https?://\S+|www\.\S+")
 _HANDLE_RE = re.compile(r"(?<!\w)@\w+")
 _EMAIL_RE = re.compile(r"\S+@\S+\.\w+")
+# one spelling for contracted and full forms, so "we'll" learns from "we will" and back
+_CONTRACTIONS = [(re.compile(p), r) for p, r in (
+    (r"\bcan't\b", "cannot"), (r"\bwon't\b", "will not"), (r"\bshan't\b", "shall not"),
+    (r"n't\b", " not"), (r"'ll\b", " will"), (r"'re\b", " are"), (r"'ve\b", " have"),
+    (r"\bi'm\b", "i am"), (r"'d\b", " would"),
+)]
+
+
+# words in a negation's scope get their own features ("not worried" is not "worried"): the
+# classic sentiment-analysis marking, up to three words or the end of the clause
+_NEGATION_RE = re.compile(r"\b(not|no|never|nothing|nobody|without)\b((?:\s+[a-z0-9']+){1,3})")
+
+
+def _mark_negation(match: re.Match[str]) -> str:
+    return match.group(1) + re.sub(r"\s+([a-z0-9']+)", r" not_\1", match.group(2))
 
 
 def normalise(text: str) -> str:
@@ -35,8 +50,11 @@ def normalise(text: str) -> str:
 
     Pickled by reference into every model: keep its name and module.
     """
-    text = _EMAIL_RE.sub(" emailaddr ", text.lower())
+    text = _EMAIL_RE.sub(" emailaddr ", text.lower().replace("\u2019", "'"))
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
     text = _URL_RE.sub(" urladdr ", text)
+    text = _NEGATION_RE.sub(_mark_negation, text)
     text = _HANDLE_RE.sub(" @handle ", text)
     return text
 
@@ -68,12 +86,13 @@ class DetectorModel:
     factual and business-like complaints and worries that Reddit comments lack.
     """
 
-    readers: list[Reader]
+    readers: list[Any]  # Reader, or service.transformer.TransformerReader
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def heads(self) -> dict[str, Any]:
-        return self.readers[0].heads
+        heads: dict[str, Any] = self.readers[0].heads
+        return heads
 
     def threshold(self, label: str) -> float:
         """The threshold chosen when the model was trained (0.5 if none was)."""
@@ -85,10 +104,11 @@ class DetectorModel:
         weights: dict[str, float] = {}
         features: dict[int, Any] = {}  # readers that share a vectoriser share its (costly) pass
         for reader in self.readers:
-            key = id(reader.vectorizer)
-            if key not in features:
-                features[key] = reader.vectorizer.transform(texts)
-            for label, probs in reader.probabilities(texts, features[key]).items():
+            vectorizer = getattr(reader, "vectorizer", None)  # the transformer reader has none
+            key = id(vectorizer)
+            if vectorizer is not None and key not in features:
+                features[key] = vectorizer.transform(texts)
+            for label, probs in reader.probabilities(texts, features.get(key)).items():
                 total[label] = total.get(label, 0) + reader.weight * probs
                 weights[label] = weights.get(label, 0.0) + reader.weight
         return {label: total[label] / weights[label] for label in total}

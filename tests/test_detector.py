@@ -12,13 +12,6 @@ from service.detect import Thresholds, Verdict, detect
 from service.model import DEFAULT_MODEL, ModelError, load_model
 from service.train import train
 
-
-def known_miss(text: str, why: str) -> object:
-    """A case the shipped model gets wrong today; strict, so a better model must un-mark it."""
-    return pytest.param(text, marks=pytest.mark.xfail(reason=f"known miss of the shipped model: {why}",
-                                                      strict=True))
-
-
 COMPLAINTS = [
     "This is unacceptable. I am furious that the delivery failed again.",
     "I'm a bit disappointed that the report still hasn't arrived.",
@@ -43,8 +36,8 @@ NEITHER = [
     "Could we move Thursday's call to 3pm?",
     "What is the deadline for submitting the receipts?",
     "I'm not worried at all, just curious how the new plan works.",
-    known_miss("I'm not worried at all about the move.", "negation: anxiety 0.47 against 0.40; 'worried' outweighs 'not ... at all'"),
-    known_miss("No worries, see you on Monday!", "complaint 0.40 against a 0.375 threshold"),
+    "I'm not worried at all about the move.",
+    "No worries, see you on Monday!",
     "Please find attached the signed contract.",
 ]
 
@@ -64,6 +57,14 @@ def test_anxieties(text: str) -> None:
 @pytest.mark.parametrize("text", NEITHER)
 def test_neither(text: str) -> None:
     assert detect(text).label == "none", detect(text)
+
+
+def test_normalise_spells_contractions_out_and_marks_negation() -> None:
+    from service.model import normalise
+
+    assert normalise("I\u2019m not sure we'll be ready") == "i am not not_sure not_we not_will be ready"
+    assert normalise("No worries, see you") == "no not_worries, see you"
+    assert normalise("mail bob@x.example or https://x.example") == "mail  emailaddr  or  urladdr "
 
 
 def test_quoted_old_complaint_is_not_read(tmp_path: Path) -> None:
