@@ -22,18 +22,16 @@ from service.errors import FollowupError
 log = logging.getLogger(__name__)
 LABELS = ("complaint", "anxiety")
 DEFAULT_MODEL = Path(__file__).with_name("models") / "detector.joblib"
-FORMAT = 2
+FORMAT = 3
 
 
 _URL_RE = re.compile(r"https?://\S+|www\.\S+")
 _HANDLE_RE = re.compile(r"(?<!\w)@\w+")
 _EMAIL_RE = re.compile(r"\S+@\S+\.\w+")
 # one spelling for contracted and full forms, so "we'll" learns from "we will" and back
-_CONTRACTIONS = [(re.compile(p), r) for p, r in (
-    (r"\bcan't\b", "cannot"), (r"\bwon't\b", "will not"), (r"\bshan't\b", "shall not"),
-    (r"n't\b", " not"), (r"'ll\b", " will"), (r"'re\b", " are"), (r"'ve\b", " have"),
-    (r"\bi'm\b", "i am"), (r"'d\b", " would"),
-)]
+_CONTRACTIONS = {"can't": "cannot", "won't": "will not", "shan't": "shall not", "i'm": "i am",
+                 "n't": " not", "'ll": " will", "'re": " are", "'ve": " have", "'d": " would"}
+_CONTRACTION_RE = re.compile(r"\b(?:can't|won't|shan't|i'm)\b|(?:n't|'ll|'re|'ve|'d)\b")
 
 
 # words in a negation's scope get their own features ("not worried" is not "worried"): the
@@ -48,11 +46,11 @@ def _mark_negation(match: re.Match[str]) -> str:
 def normalise(text: str) -> str:
     """What the vectoriser sees: lower case, with addresses, links and handles made generic.
 
-    Pickled by reference into every model: keep its name and module.
+    Applied once per text before every vectoriser (model format 3); the
+    vectorisers themselves neither lower-case nor preprocess.
     """
     text = _EMAIL_RE.sub(" emailaddr ", text.lower().replace("\u2019", "'"))
-    for pattern, replacement in _CONTRACTIONS:
-        text = pattern.sub(replacement, text)
+    text = _CONTRACTION_RE.sub(lambda m: _CONTRACTIONS[m.group(0)], text)
     text = _URL_RE.sub(" urladdr ", text)
     text = _NEGATION_RE.sub(_mark_negation, text)
     text = _HANDLE_RE.sub(" @handle ", text)
@@ -73,7 +71,7 @@ class Reader:
 
     def probabilities(self, texts: list[str], features: Any = None) -> dict[str, np.ndarray]:
         if features is None:
-            features = self.vectorizer.transform(texts)  # one pass for every label
+            features = self.vectorizer.transform([normalise(t) for t in texts])  # one pass for every label
         return {label: head.predict_proba(features)[:, 1] for label, head in self.heads.items()}
 
 
@@ -103,11 +101,13 @@ class DetectorModel:
         total: dict[str, np.ndarray] = {}
         weights: dict[str, float] = {}
         features: dict[int, Any] = {}  # readers that share a vectoriser share its (costly) pass
+        normalised: list[str] | None = None
         for reader in self.readers:
             vectorizer = getattr(reader, "vectorizer", None)  # the transformer reader has none
             key = id(vectorizer)
             if vectorizer is not None and key not in features:
-                features[key] = vectorizer.transform(texts)
+                normalised = normalised or [normalise(t) for t in texts]
+                features[key] = vectorizer.transform(normalised)
             for label, probs in reader.probabilities(texts, features.get(key)).items():
                 total[label] = total.get(label, 0) + reader.weight * probs
                 weights[label] = weights.get(label, 0.0) + reader.weight

@@ -45,11 +45,12 @@ class TrainConfig:
 
 
 def make_vectorizer(words: int, chars: int) -> FeatureUnion:
+    """Word 1-2 and character 2-5 gram TF-IDF over text that `normalise` has already prepared."""
     return FeatureUnion([
-        ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2, preprocessor=normalise,
+        ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2, lowercase=False,
                                   max_features=words, dtype=np.float32)),
         ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2,
-                                  preprocessor=normalise, max_features=chars, dtype=np.float32)),
+                                  lowercase=False, max_features=chars, dtype=np.float32)),
     ])
 
 
@@ -68,7 +69,7 @@ def _reader(data: list[Example], labels: Sequence[str], *, words: int, chars: in
             fitted: tuple[Any, Any] | None = None) -> tuple[Reader, dict[str, dict[str, int]]]:
     if fitted is None:
         vectorizer = make_vectorizer(words, chars)
-        features = vectorizer.fit_transform([e.text for e in data])
+        features = vectorizer.fit_transform([normalise(e.text) for e in data])
     else:
         vectorizer, features = fitted
     heads = {}
@@ -160,7 +161,8 @@ def fit(examples: Sequence[Example], cfg: TrainConfig | None = None,
         if cfg.shared_vectorizer:
             # the client-mail reader reads the general reader's features: one vectoriser pass at run time
             rows = _domain_rows(data, cfg)
-            fitted = (general.vectorizer, general.vectorizer.transform([data[i].text for i in rows]))
+            texts = [normalise(data[i].text) for i in rows]
+            fitted = (general.vectorizer, general.vectorizer.transform(texts))
         client, _ = _reader(domain, labels, words=cfg.domain_word_features, chars=cfg.domain_char_features,
                             c=cfg.domain_c, weight_of={}, share=cfg.domain_share, fitted=fitted)
         readers.append(client)
