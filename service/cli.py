@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from service.cli_plans import add_parsers as add_plan_parsers
 from service.errors import ConcernNotFound, FollowupError, SettingsError
 from service.logs import setup_logging
 from service.settings import Settings, load_settings
@@ -31,7 +32,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         worker = Worker(settings)
         if args.once:
             stats = await worker.run_once()
-            print(json.dumps({"processed": stats.processed, "outcomes": stats.outcomes,
+            print(json.dumps({"processed": stats.processed, "outcomes": stats.outcomes, "jobs": stats.jobs,
                               "sent": stats.sent, "send_failures": stats.send_failures}))
             return 0
         loop = asyncio.get_running_loop()
@@ -288,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_quarantine)
 
+    add_plan_parsers(sub)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("check", help="test the connections in the settings").set_defaults(func=cmd_check)
     return parser

@@ -40,3 +40,11 @@ class SendError(FollowupError):
 
 class ConcernNotFound(FollowupError):
     """No such concern."""
+
+
+class PlanError(FollowupError):
+    """The action plan change cannot be made (no such item, concern already resolved, ...)."""
+
+
+class AccountError(FollowupError):
+    """No such account, or the account change is invalid."""

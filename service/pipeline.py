@@ -14,8 +14,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service import lifecycle, owner_replies
 from service.detect import Thresholds, Verdict, detect, detect_many
 from service.errors import SendError
+from service.escalate import policy_of
+from service.escalation import deadlines
 from service.mail import compose as composer
 from service.mail.inbox import RawMessage
 from service.mail.parse import Inbound, parse_message
@@ -24,8 +27,8 @@ from service.render import render
 from service.settings import Settings
 from service.store import repo
 from service.store.db import transaction
-from service.store.models import Concern, MessageRow, OutboxRow, Quarantine
-from service.triage import Decision, TriageContext, respond_by, triage
+from service.store.models import Account, Concern, MessageRow, OutboxRow, Quarantine
+from service.triage import Decision, TriageContext, triage
 
 log = logging.getLogger("followup.message")
 
@@ -143,6 +146,9 @@ class Pipeline:
         async with transaction(self.sessions) as session:
             if await repo.message_known(session, msg.message_id):
                 return Outcome(msg.message_id, "duplicate", reasons=("message-id-seen",))
+            owner = await owner_replies.handle(session, msg, s, now)
+            if owner is not None:
+                return await self._store_owner_reply(session, msg, owner, raw, now)
             ctx = TriageContext(
                 shared_address=s.shared_address,
                 own_message_ids=frozenset(
@@ -176,29 +182,59 @@ class Pipeline:
         })
         return outcome
 
+    async def _store_owner_reply(self, session: AsyncSession, msg: Inbound, owner: owner_replies.OwnerResult,
+                                 raw: RawMessage, now: datetime) -> Outcome:
+        outbox_ids: list[int] = []
+        if owner.outbox is not None:
+            session.add(owner.outbox)
+            await session.flush()
+            outbox_ids.append(owner.outbox.id)
+        session.add(MessageRow(
+            message_id=msg.message_id, direction="in", concern_id=None, client_id=None,
+            from_addr=msg.from_addr[:320], to_addr=",".join(msg.to)[:320], subject=msg.subject[:500],
+            text=msg.new_text[:20000], decision=owner.decision, reasons=list(owner.reasons), verdict={},
+            raw=raw.data if len(raw.data) <= self.settings.raw_keep_bytes else None, created_at=now,
+        ))
+        return Outcome(msg.message_id, owner.decision, reasons=owner.reasons, outbox_ids=tuple(outbox_ids))
+
+    async def _account(self, session: AsyncSession, address: str) -> Account:
+        accounts = await lifecycle.all_accounts(session)
+        found = lifecycle.route(address, accounts)
+        if found is not None:
+            return found
+        default = [a for a in accounts if a.name == lifecycle.DEFAULT_ACCOUNT]
+        return default[0] if default else await lifecycle.default_account(session, self.settings)
+
     async def _apply(self, session: AsyncSession, msg: Inbound, verdict: Verdict,
                      decision: Decision, now: datetime) -> tuple[Concern | None, int | None, list[int]]:
         s = self.settings
         if decision.action in {"ignore", "no_concern"}:
             return None, None, []
-        account = await repo.default_account(session, s.default_owner, s.default_owner_name)
+        account = await self._account(session, msg.from_addr)
         client = await repo.client_for(session, msg.from_addr, msg.from_name, account, now)
         if decision.action == "new_concern":
             severity = decision.severity
             concern = Concern(
                 client_id=client.id, kind=verdict.label, severity=severity, status="open",
                 escalation_level=0, score=verdict.score, subject=msg.subject[:500],
-                evidence=list(verdict.evidence),
-                respond_by=respond_by(now, severity, hours_high=s.first_response_hours_high,
-                                      hours_normal=s.first_response_hours),
+                evidence=list(verdict.evidence), respond_by=now,
                 created_at=now, acknowledged_at=None, updated_at=now,
             )
             session.add(concern)
             await session.flush()
+            # the promise to the client is the deadline the owner is held to
+            state = await lifecycle.state_of(session, concern, account)
+            concern.respond_by = deadlines(state, lifecycle.hours_of(account), policy_of(s))[0]
+            found = f"{verdict.label} {verdict.score:.2f} from {msg.from_addr}"
+            await lifecycle.record(session, concern, "created", "detector", now, found, to_status="open")
+            await lifecycle.schedule(session, f"escalate:{concern.token}", "escalate", concern.respond_by)
         else:
             assert decision.concern_id is not None
             concern = await repo.concern_by_token(session, f"C-{decision.concern_id}")
             concern.updated_at = now
+            if concern.status == "resolved" and msg.from_addr.lower() == client.email.lower():
+                await lifecycle.reopen(session, concern, msg.from_addr, now,
+                                       f"new message {msg.message_id} from the client")
         outbox_ids: list[int] = []
         if decision.reply_template:
             row = self._acknowledgement(msg, concern, decision.reply_template, account.timezone, now)
@@ -211,7 +247,8 @@ class Pipeline:
                     verdict={}, raw=None, created_at=now,
                 ))
                 concern.acknowledged_at = now
-                concern.status = "acknowledged"
+                await lifecycle.record(session, concern, "acknowledged", "service", now, row.message_id,
+                                       to_status="acknowledged" if concern.status == "open" else None)
                 await session.flush()
                 outbox_ids.append(row.id)
         return concern, client.id, outbox_ids

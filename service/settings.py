@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -117,6 +125,61 @@ def existing_file(value: Path | None) -> Path | None:
     return value
 
 
+def plain_address(value: str) -> str:
+    """A bare address, lower-cased; ValueError for anything that could smuggle a header or a list."""
+    value = value.strip()
+    local, sep, domain = value.rpartition("@")
+    if not sep or not local or "." not in domain or any(c in value for c in " \r\n<>,;"):
+        raise ValueError(f"must be a plain address like care@example.com, got {value!r}")
+    return value.lower()
+
+
+class AccountConfig(BaseModel):
+    """One account in the TOML file (`[[accounts]]`): whose clients, who owns them, when they work."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    owner: str
+    owner_name: str = ""
+    domains: list[str] = []
+    addresses: list[str] = []
+    staff: list[str] = []
+    second_level: str | None = None
+    timezone: str = "UTC"
+    business_hours: str = "09:00-17:00"
+    business_days: list[str] = ["mon", "tue", "wed", "thu", "fri"]
+    digest_time: str = "08:30"
+
+    @field_validator("owner", "second_level")
+    @classmethod
+    def _one(cls, value: str | None) -> str | None:
+        return None if value is None else plain_address(value)
+
+    @field_validator("addresses", "staff")
+    @classmethod
+    def _many(cls, value: list[str]) -> list[str]:
+        return [plain_address(v) for v in value]
+
+    @field_validator("domains")
+    @classmethod
+    def _domains(cls, value: list[str]) -> list[str]:
+        out = [v.strip().lower().lstrip("@") for v in value]
+        for domain in out:
+            if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", domain):
+                raise ValueError(f"not a domain: {domain!r}")
+        return out
+
+    @model_validator(mode="after")
+    def _hours(self) -> AccountConfig:
+        from service.businesstime import BusinessHours
+
+        BusinessHours.parse(self.timezone, self.business_hours, self.business_days)
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", self.digest_time):
+            raise ValueError(f"digest_time must be HH:MM, got {self.digest_time!r}")
+        return self
+
+
 class DetectorSettings(BaseSettings):
     """The detector's settings alone: `followup classify` needs nothing else."""
 
@@ -184,8 +247,6 @@ class Settings(DetectorSettings):
 
     default_owner: str | None = None
     default_owner_name: str = "our client care team"
-    first_response_hours_high: float = Field(default=2.0, gt=0)
-    first_response_hours: float = Field(default=24.0, gt=0)
 
     auto_reply_cap: int = Field(default=3, ge=1)
     auto_reply_window_h: float = Field(default=24.0, gt=0)
@@ -198,6 +259,22 @@ class Settings(DetectorSettings):
     send_backoff_max_s: float = Field(default=3600.0, gt=0)
     # a row another worker claimed and did not finish in this time is sent again
     send_lease_s: float = Field(default=300.0, gt=0)
+
+    accounts: list[AccountConfig] = []
+    # unknown senders' account: owned by default_owner, in these hours
+    default_timezone: str = "UTC"
+    default_business_hours: str = "09:00-17:00"
+    default_digest_time: str = "08:30"
+    default_second_level: str | None = None
+    # deadlines for an action plan: working hours for high severity, working days otherwise
+    escalate_high_after_h: float = Field(default=2.0, gt=0)
+    escalate_high_second_after_h: float = Field(default=4.0, gt=0)
+    escalate_after_days: float = Field(default=1.0, gt=0)
+    escalate_second_after_days: float = Field(default=1.0, gt=0)
+    # signs the Reply-To of digests and alerts; unset: a random key kept in the database
+    signing_key: SecretStr | None = None
+    scheduler_interval_s: float = Field(default=30.0, gt=0)
+    job_lease_s: float = Field(default=300.0, gt=0)
 
     raw_keep_bytes: int = Field(default=1_000_000, ge=0)
     templates_dir: Path | None = None
@@ -221,16 +298,23 @@ class Settings(DetectorSettings):
     def _database(cls, value: str) -> str:
         return normalise_database_url(value)
 
-    @field_validator("shared_address", "default_owner")
+    @field_validator("shared_address", "default_owner", "default_second_level")
     @classmethod
     def _address(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip()
-        local, sep, domain = value.rpartition("@")
-        if not sep or not local or "." not in domain or any(c in value for c in " \r\n<>,;"):
-            raise ValueError(f"must be a plain address like care@example.com, got {value!r}")
-        return value.lower()
+        return None if value is None else plain_address(value)
+
+    @model_validator(mode="after")
+    def _default_hours(self) -> Settings:
+        from service.businesstime import BusinessHours
+
+        try:
+            BusinessHours.parse(self.default_timezone, self.default_business_hours)
+        except ValueError as exc:
+            raise ValueError(f"default_business_hours: {exc}") from None
+        names = [a.name for a in self.accounts]
+        if len(set(names)) != len(names):
+            raise ValueError("accounts: two accounts share a name")
+        return self
 
     @field_validator("processed_keyword")
     @classmethod

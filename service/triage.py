@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Literal
 
 from service.detect import Verdict
@@ -92,11 +91,6 @@ SUPPRESSIONS: tuple[Rule, ...] = (
 
 def severity_of(verdict: Verdict, high_threshold: float) -> Severity:
     return "high" if verdict.score >= high_threshold else "normal"
-
-
-def respond_by(now: datetime, severity: Severity, *, hours_high: float, hours_normal: float) -> datetime:
-    """When the client is promised a person's answer."""
-    return now + timedelta(hours=hours_high if severity == "high" else hours_normal)
 
 
 def triage(msg: Inbound, verdict: Verdict, ctx: TriageContext) -> Decision:

@@ -8,14 +8,17 @@ import logging
 import random
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from service import lifecycle
 from service.clock import Clock, SystemClock
 from service.errors import InboxError, SendError
+from service.escalate import claim_jobs, run_job
 from service.mail.imap import ImapInbox, tls_context
 from service.mail.inbox import Inbox, MaildirInbox
 from service.mail.outbox import MaildirTransport, SmtpTransport, Transport
@@ -24,7 +27,7 @@ from service.retry import backoff_s, send_retry_decision
 from service.settings import Settings
 from service.store import repo
 from service.store.db import is_postgres, make_engine, migrate, session_factory, transaction
-from service.store.models import OutboxRow
+from service.store.models import Job, OutboxRow
 
 log = logging.getLogger("followup.worker")
 
@@ -71,6 +74,7 @@ class Stats:
     sent: int = 0
     send_failures: int = 0
     reconnects: int = 0
+    jobs: int = 0
 
     def count(self, outcome: Outcome) -> None:
         self.processed += 1
@@ -102,6 +106,8 @@ class Worker:
             log.warning("TLS CERTIFICATE VERIFICATION IS OFF (FOLLOWUP_TLS_VERIFY=false): "
                         "use only against a test server")
         await migrate(self.engine)
+        async with transaction(self.sessions) as session:
+            await lifecycle.sync_accounts(session, self.settings)
         if not is_postgres(self.engine):
             # SQLite means one worker: rows left 'sending' were cut off by a crash
             async with transaction(self.sessions) as session:
@@ -125,6 +131,7 @@ class Worker:
         try:
             await self._open_inbox()
             await self.drain_inbox()
+            await self.run_due_jobs()
             await self.drain_outbox(wait_for_retries=False)
         finally:
             await self.close()
@@ -133,7 +140,7 @@ class Worker:
     async def run_forever(self) -> Stats:
         await self.start()
         try:
-            await asyncio.gather(self._inbox_loop(), self._sender_loop())
+            await asyncio.gather(self._inbox_loop(), self._sender_loop(), self._scheduler_loop())
         finally:
             await self.close()
         return self.stats
@@ -211,6 +218,61 @@ class Worker:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+
+    # -- scheduled jobs -------------------------------------------------------------
+
+    async def run_due_jobs(self) -> int:
+        """Run every job due now (escalations, digests), each in its own transaction; return how many."""
+        ran = 0
+        skip_locked = is_postgres(self.engine)
+        while not self.stopping.is_set():
+            now = self.clock.now()
+            async with transaction(self.sessions) as session:
+                claimed = await claim_jobs(session, now, limit=20, lease_s=self.settings.job_lease_s,
+                                           skip_locked=skip_locked)
+                ids = [job.id for job in claimed]
+            if not ids:
+                break
+            for job_id in ids:
+                await self._run_job(job_id, now)
+                ran += 1
+        if ran:
+            self._outbox_ready.set()
+        self.stats.jobs += ran
+        return ran
+
+    async def _run_job(self, job_id: int, now: datetime) -> None:
+        try:
+            async with transaction(self.sessions) as session:
+                job = await session.get(Job, job_id)
+                if job is not None:
+                    await run_job(session, job, self.settings, now)
+        except Exception as exc:
+            if is_infrastructure_error(exc):
+                raise
+            # a bug or bad data in one job must not stop the others: it is retried after the lease
+            log.exception("job failed", extra={"job": job_id})
+            async with transaction(self.sessions) as session:
+                job = await session.get(Job, job_id)
+                if job is not None:
+                    job.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                    job.status, job.claimed_at = "pending", None
+                    job.due_at = now + timedelta(seconds=min(3600.0, 60.0 * 2 ** min(job.attempts, 6)))
+
+    async def _scheduler_loop(self) -> None:
+        attempt = 0
+        while not self.stopping.is_set():
+            try:
+                await self.run_due_jobs()
+                attempt = 0
+                wait_s = self.settings.scheduler_interval_s
+            except Exception as exc:
+                if not is_infrastructure_error(exc):
+                    raise
+                attempt += 1
+                wait_s = backoff_s(attempt, base_s=1.0, cap_s=self.settings.reconnect_max_s, rand=self._rand)
+                log.warning("scheduler: database unavailable: %s; retrying in %.1fs", exc, wait_s)
+            await self._sleep(wait_s)
 
     # -- outbox ---------------------------------------------------------------------
 

@@ -31,11 +31,11 @@ def new_message_id(domain: str) -> str:
     return make_msgid(idstring="followup", domain=domain)
 
 
-def reply_subject(original: str, token: str) -> str:
-    """`Re: <subject> [#C-12]`, whatever prefixes and tokens the original carried."""
+def reply_subject(original: str, token: str | None) -> str:
+    """`Re: <subject> [#C-12]` (no token: `Re: <subject>`), whatever prefixes and tokens it carried."""
     base = _RE_PREFIX.sub("", header_safe(original, 300))
     base = TOKEN_RE.sub("", base).strip() or "your message"
-    return f"Re: {base} [#{token}]"
+    return f"Re: {base} [#{token}]" if token else f"Re: {base}"
 
 
 def safe_address(addr: str, name: str = "") -> Address:
@@ -71,6 +71,7 @@ def compose(
     in_reply_to: str | None = None,
     references: tuple[str, ...] = (),
     headers: dict[str, str] | None = None,
+    auto_submitted: str = "auto-replied",
 ) -> Outgoing:
     """Render one message to bytes (CRLF, SMTP policy), ready for the outbox."""
     msg = EmailMessage(policy=SMTP)
@@ -88,7 +89,7 @@ def compose(
     if thread:
         msg["References"] = " ".join(thread)
     # RFC 3834: mark every message we send as automatic, and ask Exchange not to answer it
-    msg["Auto-Submitted"] = "auto-replied"
+    msg["Auto-Submitted"] = auto_submitted
     msg["X-Auto-Response-Suppress"] = "All"
     for name, value in (headers or {}).items():
         msg[name] = header_safe(value, 200)

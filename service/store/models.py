@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 tables: accounts, clients, concerns, messages, outbox, checkpoints, quarantine."""
+"""SQLAlchemy 2 tables: accounts, clients, concerns and their history, plans, escalations, jobs,
+messages, outbox, checkpoints, quarantine."""
 
 from __future__ import annotations
 
@@ -59,6 +60,15 @@ class Account(Base):
     owner_email: Mapped[str | None] = mapped_column(String(320))
     owner_name: Mapped[str | None] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    domains: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    addresses: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    staff: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    second_level: Mapped[str | None] = mapped_column(String(320))
+    business_hours: Mapped[str] = mapped_column(String(20), default="09:00-17:00")
+    business_days: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    digest_time: Mapped[str] = mapped_column(String(5), default="08:30")
+    # "config" accounts are rewritten from the TOML file at every start; "cli" ones are kept
+    source: Mapped[str] = mapped_column(String(10), default="cli")
 
 
 class Client(Base):
@@ -160,3 +170,88 @@ class Quarantine(Base):
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
+
+
+class ConcernEvent(Base):
+    """Every change to a concern: what, from which state to which, who or what caused it, when."""
+
+    __tablename__ = "concern_events"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    concern_id: Mapped[int] = mapped_column(ForeignKey("concerns.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(320))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
+
+
+class ActionItem(Base):
+    """One step of a concern's action plan: what, who, by when, done or not."""
+
+    __tablename__ = "action_items"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    concern_id: Mapped[int] = mapped_column(ForeignKey("concerns.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, ... within the concern
+    text: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(320))
+    due_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+
+
+class EscalationRow(Base):
+    """An escalation made; the unique key is what makes it happen once."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    concern_id: Mapped[int] = mapped_column(ForeignKey("concerns.id"), index=True)
+    level: Mapped[int] = mapped_column(Integer)
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    urgent: Mapped[bool]
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("action_items.id"))
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id"), index=True)
+    created_at: Mapped[datetime]
+
+
+class Digest(Base):
+    """One digest (or alert) mail to an owner; escalations point at the one that carried them."""
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # digest or alert
+    message_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+
+
+class Job(Base):
+    """Work due at a time: claimed by one worker, rescheduled or finished by it."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # escalate:C-12, digest:ana@x
+    kind: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending, running, done
+    claimed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class KeyValue(Base):
+    """Small state shared by every worker (the reply-signing key when the settings give none)."""
+
+    __tablename__ = "key_values"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

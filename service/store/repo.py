@@ -21,8 +21,6 @@ from service.store.models import (
 )
 from service.triage import ThreadConcern
 
-DEFAULT_ACCOUNT = "default"
-
 
 def parse_concern_id(text: str) -> int:
     """`C-12`, `c-12`, `#C-12` or `12` -> 12; raise ConcernNotFound otherwise."""
@@ -30,16 +28,6 @@ def parse_concern_id(text: str) -> int:
     if not raw.isdigit():
         raise ConcernNotFound(f"not a concern id: {text!r} (expected e.g. C-12)")
     return int(raw)
-
-
-async def default_account(session: AsyncSession, owner_email: str | None, owner_name: str) -> Account:
-    account = await session.scalar(select(Account).where(Account.name == DEFAULT_ACCOUNT))
-    if account is None:
-        account = Account(name=DEFAULT_ACCOUNT, owner_email=owner_email, owner_name=owner_name,
-                          timezone="UTC")
-        session.add(account)
-        await session.flush()
-    return account
 
 
 async def client_for(session: AsyncSession, email: str, name: str, account: Account,

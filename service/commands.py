@@ -1,0 +1,152 @@
+"""Owners' plan lines in a reply, read into commands; and the signed reply address. Pure.
+
+An owner answers a digest or alert with lines such as
+
+    C-12: call Marta about the rate by Wednesday
+    C-12 resolved
+    C-12 done 2
+
+The digest's Reply-To carries an HMAC of the owner's address, so a reply
+from anyone else, or a message that never saw a digest, carries no valid tag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import dateparser
+
+Kind = Literal["plan", "resolve", "done"]
+
+_LINE_RE = re.compile(r"^\s*\[?#?C-(\d+)\]?\s*[:.\-–]?\s*(.*?)\s*$", re.IGNORECASE)
+_RESOLVE_RE = re.compile(r"^(resolved|resolve|closed|close|solved)\b\.?\s*(.*)$", re.IGNORECASE)
+_DONE_RE = re.compile(r"^(?:done|item)\s*#?(\d+)?(?:\s+done)?\.?$", re.IGNORECASE)
+_DUE_RE = re.compile(r"^(.*\S)\s+(?:by|before|on|due|until)\s+(.+?)\.?$", re.IGNORECASE)
+_OWNER_RE = re.compile(r"\s*[\[(]\s*(?:owner:?\s*)?([^\s@\])]+@[^\s\])]+)\s*[\])]\s*", re.IGNORECASE)
+_HAS_TIME_RE = re.compile(r"\d\s*(?:am|pm)\b|\d:\d\d|\bnoon\b|\bmidday\b", re.IGNORECASE)
+_QUOTE_RE = re.compile(r"^\s*>")
+
+
+@dataclass(frozen=True)
+class Command:
+    kind: Kind
+    concern_id: int
+    text: str = ""
+    due_at: datetime | None = None
+    owner: str | None = None
+    item: int | None = None
+    line: str = ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: str
+    reason: str
+
+
+def parse_commands(body: str, now: datetime, tz: ZoneInfo, *,
+                   end_of_day: time = time(17, 0)) -> tuple[list[Command], list[Problem]]:
+    """Commands from the owner's new text; lines that name a concern but cannot be read are problems."""
+    commands: list[Command] = []
+    problems: list[Problem] = []
+    for raw in body.splitlines():
+        if _QUOTE_RE.match(raw):
+            continue  # the digest we sent, quoted back
+        match = _LINE_RE.match(raw)
+        if not match:
+            continue
+        concern, rest = int(match.group(1)), match.group(2)
+        line = raw.strip()
+        if not rest:
+            problems.append(Problem(line, "say what will be done and by when, or 'resolved'"))
+            continue
+        resolved = _RESOLVE_RE.match(rest)
+        if resolved:
+            commands.append(Command("resolve", concern, text=resolved.group(2), line=line))
+            continue
+        done = _DONE_RE.match(rest)
+        if done:
+            item = int(done.group(1)) if done.group(1) else None
+            commands.append(Command("done", concern, item=item, line=line))
+            continue
+        owner = None
+        found = _OWNER_RE.search(rest)
+        if found:
+            owner = found.group(1).lower()
+            rest = (rest[:found.start()] + " " + rest[found.end():]).strip()
+        due = _DUE_RE.match(rest)
+        if not due:
+            problems.append(Problem(line, "no due date: end the line with 'by <date>', e.g. 'by Friday'"))
+            continue
+        when = parse_due(due.group(2), now, tz, end_of_day=end_of_day)
+        if when is None:
+            problems.append(Problem(line, f"cannot read the date {due.group(2)!r}"))
+            continue
+        if when < now:
+            problems.append(Problem(line, f"the date {due.group(2)!r} is in the past"))
+            continue
+        commands.append(Command("plan", concern, text=due.group(1).strip(" :-"), due_at=when,
+                                owner=owner, line=line))
+    return commands, problems
+
+
+def parse_due(phrase: str, now: datetime, tz: ZoneInfo, *, end_of_day: time = time(17, 0)) -> datetime | None:
+    """A date in plain words ("Wednesday", "tomorrow 3pm", "25 Nov") in `tz`, as aware UTC.
+
+    A date with no time of day means the close of that business day.
+    """
+    local_now = now.astimezone(tz).replace(tzinfo=None)
+    parsed: datetime | None = dateparser.parse(phrase, languages=["en"], settings={
+        "RELATIVE_BASE": local_now, "PREFER_DATES_FROM": "future", "TIMEZONE": str(tz),
+        "RETURN_AS_TIMEZONE_AWARE": False, "PREFER_DAY_OF_MONTH": "first",
+    })
+    if parsed is None:
+        return None
+    if not _HAS_TIME_RE.search(phrase):
+        parsed = datetime.combine(parsed.date(), end_of_day)
+    return parsed.replace(tzinfo=tz).astimezone(UTC)
+
+
+# -- signed reply addresses ----------------------------------------------------------------
+
+_TAG_RE = re.compile(r"^(?P<local>[^+@]+)\+o-(?P<ref>[a-z0-9]{1,20})-(?P<mac>[0-9a-f]{20})@(?P<domain>.+)$")
+
+
+def _mac(key: bytes, owner: str, ref: str) -> str:
+    return hmac.new(key, f"{owner.strip().lower()}|{ref}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def signed_address(shared_address: str, key: bytes, owner: str, ref: str) -> str:
+    """The Reply-To for mail to `owner`: the shared address with a tag only we can make."""
+    local, _, domain = shared_address.partition("@")
+    return f"{local}+o-{ref}-{_mac(key, owner, ref)}@{domain}"
+
+
+def verify_tag(addresses: list[str], key: bytes, sender: str) -> str | None:
+    """The digest reference if one of `addresses` carries a valid tag for `sender`, else None."""
+    for address in addresses:
+        match = _TAG_RE.match(address.strip().lower())
+        if match and hmac.compare_digest(match["mac"], _mac(key, sender, match["ref"])):
+            return match["ref"]
+    return None
+
+
+def has_tag(addresses: list[str]) -> bool:
+    """Whether any address looks like a reply to a signed digest or alert (valid or not)."""
+    return any(_TAG_RE.match(a.strip().lower()) for a in addresses)
+
+
+def authentication_failed(results: list[str]) -> bool:
+    """True when the receiving server's Authentication-Results say DMARC or DKIM failed and none passed."""
+    text = " ".join(results).lower()
+    if not text:
+        return False
+    passed = re.search(r"\b(dmarc|dkim)=pass\b", text)
+    failed = re.search(r"\b(dmarc|dkim)=(fail|permerror|softfail)\b", text)
+    return bool(failed) and not passed
