@@ -6,6 +6,7 @@ so every decision records which rules fired.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -37,7 +38,6 @@ class TriageContext:
     thread_concern: ThreadConcern | None
     recent_auto_replies: int
     auto_reply_cap: int
-    high_threshold: float = 0.85
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,21 @@ SUPPRESSIONS: tuple[Rule, ...] = (
 )
 
 
-def severity_of(verdict: Verdict, high_threshold: float) -> Severity:
-    return "high" if verdict.score >= high_threshold else "normal"
+_URGENT_RE = re.compile(r"\b(urgent|asap|emergency|immediately)\b", re.IGNORECASE)
+
+
+def severity_of(verdict: Verdict, msg: Inbound) -> Severity:
+    """High when something went wrong and the client fears what follows, or the client marks it urgent.
+
+    The detector's probability is not used: it measures how sure the model is, not how bad it is.
+    """
+    if {"complaint", "anxiety"} <= set(verdict.labels):
+        return "high"
+    importance = msg.headers.get("importance", "").lower()
+    priority = msg.headers.get("x-priority", "").strip()[:1]
+    if importance == "high" or priority in {"1", "2"} or _URGENT_RE.search(msg.subject):
+        return "high"
+    return "normal"
 
 
 def triage(msg: Inbound, verdict: Verdict, ctx: TriageContext) -> Decision:
@@ -112,7 +125,7 @@ def triage(msg: Inbound, verdict: Verdict, ctx: TriageContext) -> Decision:
 
     if verdict.label == "none":
         return Decision("no_concern", None, ("no-concern-detected",))
-    severity = severity_of(verdict, ctx.high_threshold)
+    severity = severity_of(verdict, msg)
     reasons: tuple[str, ...] = (f"{verdict.label}:{verdict.score:.2f}",)
     if thread is not None:
         reasons += ("thread-belongs-to-another-client",)

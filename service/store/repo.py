@@ -64,7 +64,7 @@ async def thread_concern(session: AsyncSession, token: str | None,
                 MessageRow.message_id.in_(list(thread_ids)), MessageRow.concern_id.is_not(None)
             )
         )
-        by_id = dict(rows.tuples().all())
+        by_id = {mid: cid for mid, cid in rows.all()}
         for mid in thread_ids:  # nearest ancestor wins
             if mid in by_id:
                 concern = await session.get(Concern, by_id[mid])
@@ -147,7 +147,7 @@ async def list_concerns(session: AsyncSession, status: str | None = None) -> lis
     query = select(Concern, Client).join(Client, Client.id == Concern.client_id).order_by(Concern.id)
     if status:
         query = query.where(Concern.status.in_(status.split(",")))
-    return [(c, cl) for c, cl in (await session.execute(query)).tuples().all()]
+    return [(c, cl) for c, cl in (await session.execute(query)).all()]
 
 
 async def list_quarantine(session: AsyncSession) -> list[Quarantine]:

@@ -1,0 +1,239 @@
+"""Plans, escalations and digests through the real store (SQLite and PostgreSQL), with a moved clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from service import cli
+from service.settings import AccountConfig, Settings
+from service.store.models import Concern, ConcernEvent, Digest, EscalationRow, Job, OutboxRow
+from service.worker import Worker
+
+from mailfactory import client_mail, drop
+
+MONDAY_10 = datetime(2026, 11, 23, 10, tzinfo=UTC)  # Lisbon is UTC+0 in winter
+
+
+class MovedClock:
+    """The clock the worker reads, set by the test."""
+
+    def __init__(self, now: datetime) -> None:
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current
+
+
+ACME = AccountConfig(name="Acme", owner="boss@example.test", domains=["client.example"],
+                     second_level="chief@example.test", staff=["ben@example.test"], timezone="Europe/Lisbon",
+                     business_hours="09:00-17:00", digest_time="08:30")
+
+
+def settings_for(tmp_path: Path, db_url: str, **kw: object) -> Settings:
+    return Settings(inbox_url=f"maildir://{tmp_path / 'in'}", outbox_url=f"maildir://{tmp_path / 'out'}",
+                    database_url=db_url, shared_address="care@example.test", default_owner="owner@example.test",
+                    accounts=[ACME], signing_key="test-key", **kw)  # type: ignore[arg-type]
+
+
+def sent(tmp_path: Path) -> list[EmailMessage]:
+    new = tmp_path / "out" / "new"
+    return [message_from_bytes(p.read_bytes(), policy=policy.default)  # type: ignore[misc]
+            for p in sorted(new.iterdir(), key=lambda p: p.stat().st_mtime_ns)] if new.exists() else []
+
+
+async def run(settings: Settings, clock: MovedClock) -> dict[str, int]:
+    stats = await Worker(settings, clock=clock).run_once()
+    return {**stats.outcomes, "jobs": stats.jobs, "sent": stats.sent}
+
+
+async def rows(settings: Settings, model: type, *where: object) -> list[object]:
+    worker = Worker(settings)
+    try:
+        async with worker.sessions() as s:
+            return list((await s.scalars(select(model).where(*where))).all())
+    finally:
+        await worker.engine.dispose()
+
+
+async def test_unplanned_concern_escalates_once_into_the_owners_digest(tmp_path: Path, db_url: str) -> None:
+    settings = settings_for(tmp_path, db_url)
+    clock = MovedClock(MONDAY_10)
+    drop(tmp_path / "in", client_mail(body="We were charged twice and nobody has called back. This is unacceptable."))
+    assert (await run(settings, clock))["new_concern"] == 1
+    [concern] = await rows(settings, Concern)
+    assert isinstance(concern, Concern) and concern.status == "acknowledged" and concern.severity == "normal"
+    assert concern.respond_by == datetime(2026, 11, 24, 10, tzinfo=UTC)  # one working day in Lisbon
+    # before the deadline nothing happens; after it, one escalation waits for the digest
+    clock.current = datetime(2026, 11, 24, 9, 59, tzinfo=UTC)
+    assert (await run(settings, clock))["jobs"] == 0
+    clock.current = datetime(2026, 11, 24, 10, 1, tzinfo=UTC)
+    assert (await run(settings, clock))["jobs"] == 1
+    [esc] = await rows(settings, EscalationRow)
+    assert isinstance(esc, EscalationRow) and esc.recipient == "boss@example.test" and esc.digest_id is None
+    [job] = await rows(settings, Job, Job.kind == "digest")
+    assert isinstance(job, Job) and job.due_at == datetime(2026, 11, 25, 8, 30, tzinfo=UTC)
+    # the digest goes out at 08:30 Lisbon time, once
+    clock.current = datetime(2026, 11, 25, 8, 31, tzinfo=UTC)
+    result = await run(settings, clock)
+    assert result["jobs"] >= 1 and result["sent"] == 1
+    digest = sent(tmp_path)[-1]
+    assert digest["To"] == "boss@example.test" and digest["Auto-Submitted"] == "auto-generated"
+    assert digest["Reply-To"].startswith("care+o-d")
+    text = digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "C-1" in text and "charged twice" in text and "no action plan 1 working day" in text
+    clock.current = datetime(2026, 11, 25, 9, 31, tzinfo=UTC)  # nothing new: no second digest
+    assert (await run(settings, clock))["sent"] == 0
+    # still no plan a working day after the first deadline: level 2, in the second level's next digest
+    clock.current = datetime(2026, 11, 26, 14, 31, tzinfo=UTC)
+    assert (await run(settings, clock))["sent"] == 0
+    clock.current = datetime(2026, 11, 27, 8, 31, tzinfo=UTC)
+    assert (await run(settings, clock))["sent"] == 1
+    clock.current = datetime(2026, 12, 10, 8, 31, tzinfo=UTC)  # and then nothing, ever
+    assert (await run(settings, clock))["sent"] == 0
+    assert len([m for m in sent(tmp_path) if m["To"] == "boss@example.test"]) == 1
+    escalated = [m for m in sent(tmp_path) if m["To"] == "chief@example.test"]
+    assert len(escalated) == 1 and "escalated to level 2" in escalated[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+async def test_a_digest_written_before_a_crash_is_sent_once(tmp_path: Path, db_url: str) -> None:
+    settings = settings_for(tmp_path, db_url)
+    clock = MovedClock(MONDAY_10)
+    drop(tmp_path / "in", client_mail(body="The invoice is wrong again and nobody has answered my emails."))
+    await run(settings, clock)
+    clock.current = datetime(2026, 11, 24, 10, 1, tzinfo=UTC)  # past the deadline: escalated
+    assert (await run(settings, clock))["jobs"] == 1
+    clock.current = datetime(2026, 11, 25, 8, 31, tzinfo=UTC)  # digest time
+    # a worker that writes the digest, then dies before sending it
+    worker = Worker(settings, clock=clock)
+    await worker.start()
+    assert await worker.run_due_jobs() == 1
+    await worker.close()
+    [digest_row] = await rows(settings, OutboxRow, OutboxRow.purpose == "digest")
+    assert isinstance(digest_row, OutboxRow) and digest_row.status == "pending"
+    # and a stale claim of the same job by another worker changes nothing
+    async with Worker(settings).sessions() as s:
+        assert int(await s.scalar(select(func.count(Digest.id))) or 0) == 1
+    first = await run(settings, clock)
+    second = await run(settings, clock)
+    assert first["sent"] == 1 and second["sent"] == 0
+    assert len([m for m in sent(tmp_path) if m["To"] == "boss@example.test"]) == 1
+
+
+async def test_high_severity_alerts_at_once(tmp_path: Path, db_url: str) -> None:
+    settings = settings_for(tmp_path, db_url)
+    clock = MovedClock(MONDAY_10)
+    drop(tmp_path / "in", client_mail(
+        subject="URGENT: payroll failed", body="This is absolutely unacceptable. Our whole staff has not been paid "
+        "and you promised it was fixed. I am furious and I want a call NOW."))
+    await run(settings, clock)
+    [concern] = await rows(settings, Concern)
+    assert isinstance(concern, Concern)
+    if concern.severity != "high":
+        pytest.skip(f"the detector scored this {concern.score}: not high severity, covered by the pure tests")
+    clock.current = MONDAY_10 + timedelta(hours=2, minutes=1)
+    result = await run(settings, clock)
+    assert result["sent"] == 1
+    [alert] = [m for m in sent(tmp_path) if m["To"] == "boss@example.test"]
+    assert alert["Subject"].startswith("Urgent:")
+
+
+def cli_run(settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    for key, value in settings_env.items():
+        monkeypatch.setenv(key, value)
+    return cli.main(list(args))
+
+
+async def test_cli_plan_done_resolve_show_and_reopen(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    settings = settings_for(tmp_path, db_url)
+    clock = MovedClock(datetime.now(UTC))
+    drop(tmp_path / "in", client_mail(message_id="<first@client.example>",
+                                      body="We were charged twice and nobody has called back. This is unacceptable."))
+    await run(settings, clock)
+    env = {"FOLLOWUP_INBOX_URL": settings.inbox_url, "FOLLOWUP_OUTBOX_URL": settings.outbox_url,
+           "FOLLOWUP_DATABASE_URL": db_url, "FOLLOWUP_SHARED_ADDRESS": "care@example.test",
+           "FOLLOWUP_ACCOUNTS": ACME.model_dump_json().join("[]"), "FOLLOWUP_LOG_FORMAT": "text"}
+    capsys.readouterr()
+    # the CLI is synchronous (asyncio.run): run it off the test's event loop
+    import asyncio
+
+    async def call(*args: str) -> tuple[int, str]:
+        code = await asyncio.to_thread(cli_run, env, monkeypatch, *args)
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    code, out = await call("plan", "C-1", "Call Ana about the refund", "--owner", "ben@example.test",
+                           "--due", "2099-01-15")
+    assert code == 0 and "C-1 #1: Call Ana about the refund (owner ben@example.test" in out
+    code, out = await call("plan", "C-1", "Too late", "--due", "2001-01-01")
+    assert code == 1 and "not in the future" in out
+    code, out = await call("concerns", "--format", "json")
+    assert code == 0 and '"status": "planned"' in out and '"id": "C-1"' in out
+    code, out = await call("done", "C-1")
+    assert code == 0 and "C-1 #1 done" in out
+    code, out = await call("resolve", "C-1", "--note", "refunded")
+    assert code == 0
+    code, out = await call("show", "C-1")
+    assert code == 0
+    for needle in ("acknowledged", "planned", "resolved", "Call Ana about the refund", "verdict complaint",
+                   "evidence:", "-> ana@client.example  ack [sent]"):
+        assert needle in out, (needle, out)
+    code, out = await call("show", "C-99")
+    assert code == 1 and "no concern C-99" in out
+    # the client writes again on the resolved concern: it reopens
+    drop(tmp_path / "in", client_mail(message_id="<again@client.example>", in_reply_to="<first@client.example>",
+                                      subject="Re: Invoice charged twice [#C-1]", body="It happened again."))
+    await run(settings, clock)
+    [concern] = await rows(settings, Concern)
+    assert isinstance(concern, Concern) and concern.status == "open"
+    kinds = [e.kind for e in await rows(settings, ConcernEvent) if isinstance(e, ConcernEvent)]
+    assert kinds == ["created", "acknowledged", "plan", "done", "resolved", "reopened"]
+
+
+async def test_digest_preview_and_accounts_cli(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+
+    settings = settings_for(tmp_path, db_url)
+    env = {"FOLLOWUP_INBOX_URL": settings.inbox_url, "FOLLOWUP_OUTBOX_URL": settings.outbox_url,
+           "FOLLOWUP_DATABASE_URL": db_url, "FOLLOWUP_SHARED_ADDRESS": "care@example.test",
+           "FOLLOWUP_ACCOUNTS": ACME.model_dump_json().join("[]"), "FOLLOWUP_LOG_FORMAT": "text"}
+
+    async def call(*args: str) -> tuple[int, str]:
+        code = await asyncio.to_thread(cli_run, env, monkeypatch, *args)
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    code, out = await call("digest", "--owner", "boss@example.test", "--preview")
+    assert code == 0 and "nothing to send" in out
+    clock = MovedClock(datetime.now(UTC) - timedelta(days=10))
+    drop(tmp_path / "in", client_mail(body="We were charged twice <script>alert(1)</script> and nobody called."))
+    await run(settings, clock)
+    clock.current = datetime.now(UTC)
+    worker = Worker(settings, clock=clock)
+    await worker.start()
+    await worker.run_due_jobs()  # escalates; the digest itself waits for 08:30
+    await worker.close()
+    html = tmp_path / "digest.html"
+    code, out = await call("digest", "--owner", "boss@example.test", "--preview", "--html", str(html))
+    assert code == 0 and out.startswith("Subject: Digest")
+    assert "&lt;script&gt;" in html.read_text() or "script" not in html.read_text()
+    assert "<script>" not in html.read_text()
+    assert not [m for m in sent(tmp_path) if m["To"] == "boss@example.test"]  # preview sends nothing
+    code, out = await call("accounts", "set", "Globex", "--owner", "gina@example.test", "--domain", "globex.example",
+                           "--timezone", "America/New_York")
+    assert code == 0 and "saved" in out
+    code, out = await call("accounts", "set", "Bad", "--owner", "x@example.test", "--timezone", "Nowhere/Else")
+    assert code == 1 and "unknown time zone" in out
+    code, out = await call("accounts", "set", "Acme", "--owner", "x@example.test")
+    assert code == 1 and "settings file" in out
+    code, out = await call("accounts", "list", "--format", "json")
+    assert code == 0 and '"Globex"' in out and '"Acme"' in out and '"default"' in out
+    code, out = await call("accounts", "remove", "Globex")
+    assert code == 0
