@@ -1,0 +1,121 @@
+"""Issue 4 end to end on Dovecot and Postfix, with the worker's clock moved by the test.
+
+complaint -> acknowledgement -> no plan by the deadline -> digest in the owner's
+mailbox -> the owner answers it by email with a plan -> recorded, confirmed, no
+further escalation; a forged answer changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from email.message import Message
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from service.settings import AccountConfig, Settings
+from service.store.models import ActionItem, Concern, MessageRow
+from service.worker import Worker
+
+from mailfactory import client_mail
+
+pytestmark = pytest.mark.servers
+
+
+class MovedClock:
+    def __init__(self, now: datetime) -> None:
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current
+
+
+def settings_for(stack: Any, db_url: str) -> Settings:
+    return Settings(
+        inbox_url=f"imaps://desk@127.0.0.1:{stack.imaps_port}/INBOX", imap_password=stack.password,
+        outbox_url=f"smtp://desk@127.0.0.1:{stack.submission_port}", smtp_password=stack.password,
+        tls_ca_file=stack.ca_file, shared_address="desk@example.test", database_url=db_url,
+        processed_keyword=f"$Done{uuid.uuid4().hex[:8]}",  # each run sees the mailbox afresh
+        accounts=[AccountConfig(name="Client One Ltd", owner="boss@example.test", addresses=["client1@example.test"],
+                                second_level="chief@example.test", timezone="Europe/Lisbon")])
+
+
+def body(msg: Message) -> str:
+    return str(msg.get_body(("plain",)).get_content())  # type: ignore[attr-defined]
+
+
+async def query(settings: Settings, model: type, *where: object) -> list[Any]:
+    worker = Worker(settings)
+    try:
+        async with worker.sessions() as s:
+            return list((await s.scalars(select(model).where(*where))).all())
+    finally:
+        await worker.engine.dispose()
+
+
+async def test_digest_answered_by_email_records_the_plan(mailstack: Any, db_url: str, tmp_path: Path) -> None:
+    settings = settings_for(mailstack, db_url)
+    clock = MovedClock(datetime(2026, 11, 23, 10, tzinfo=UTC))  # a Monday, Lisbon = UTC in winter
+    tag = uuid.uuid4().hex[:8]
+    mid = make_msgid(domain="example.test")
+    mailstack.send(client_mail(sender="Client One <client1@example.test>", to="desk@example.test",
+                               subject=f"Invoice wrong again {tag}", message_id=mid,
+                               body="The invoice is wrong for the third time and nobody has called me back."),
+                   mail_from="client1@example.test", rcpt_to=["desk@example.test"])
+    mailstack.wait_for_message("desk", lambda m: m["Message-ID"] == mid)
+    await Worker(settings, clock=clock).run_once()
+    ack = mailstack.wait_for_message("client1", lambda m: m["In-Reply-To"] == mid)
+    token = str(ack["Subject"]).rsplit("[#", 1)[1].rstrip("]")
+    assert "Tuesday 24 November, 10:00" in body(ack)  # the promise is the owner's deadline
+
+    clock.current = datetime(2026, 11, 24, 10, 5, tzinfo=UTC)  # deadline passed, no plan: escalated
+    await Worker(settings, clock=clock).run_once()
+    clock.current = datetime(2026, 11, 25, 8, 31, tzinfo=UTC)  # the owner's digest time
+    await Worker(settings, clock=clock).run_once()
+    digest = mailstack.wait_for_message("boss", lambda m: tag in body(m) or token in body(m))
+    assert str(digest["Subject"]).startswith("Digest Wednesday 25 November 2026")
+    assert token in body(digest) and "third time" in body(digest)
+    reply_to = str(digest["Reply-To"])
+    assert reply_to.startswith("desk+o-d") and reply_to.endswith("@example.test")
+
+    # forged: the owner's From, but sent to the plain address; and to a tag made for someone else
+    for n, to in enumerate(("desk@example.test", reply_to.replace("desk+o-d", "desk+o-x"))):
+        forged = make_msgid(domain="evil.example")
+        mailstack.send(client_mail(sender="Boss <boss@example.test>", to=to, subject=f"Re: {digest['Subject']}",
+                                   message_id=forged, body=f"{token} resolved"),
+                       mail_from="boss@example.test", rcpt_to=[to])
+        mailstack.wait_for_message("desk", lambda m, f=forged: m["Message-ID"] == f)
+    await Worker(settings, clock=clock).run_once()
+    [concern] = await query(settings, Concern, Concern.id == int(token.removeprefix("C-")))
+    assert concern.status == "acknowledged"
+    decisions = {m.decision for m in await query(settings, MessageRow, MessageRow.from_addr == "boss@example.test")}
+    assert "refused_command" in decisions
+
+    # the real answer, to the signed Reply-To
+    answer = make_msgid(domain="example.test")
+    mailstack.send(client_mail(sender="Boss <boss@example.test>", to=reply_to, subject=f"Re: {digest['Subject']}",
+                               message_id=answer, in_reply_to=str(digest["Message-ID"]),
+                               body=f"{token}: call the client about the invoice by Friday\n"
+                                    f"{token}: nonsense without a date\n\n> quoted digest {token} resolved"),
+                   mail_from="boss@example.test", rcpt_to=[reply_to])
+    mailstack.wait_for_message("desk", lambda m: m["Message-ID"] == answer)
+    await Worker(settings, clock=clock).run_once()
+    confirmation = mailstack.wait_for_message("boss", lambda m: m["In-Reply-To"] == answer)
+    text = body(confirmation)
+    assert f"{token} #1: call the client about the invoice" in text and "Fri 27 Nov 17:00" in text
+    assert "nonsense without a date" in text and "by <date>" in text
+    [concern] = await query(settings, Concern, Concern.id == concern.id)
+    assert concern.status == "planned" and concern.escalation_level == 1
+    [item] = await query(settings, ActionItem, ActionItem.concern_id == concern.id)
+    assert item.owner == "boss@example.test" and item.due_at == datetime(2026, 11, 27, 17, tzinfo=UTC)
+
+    # planned: the second level never hears of it, and nothing more goes to the owner before the item is due
+    before = len(mailstack.messages("boss"))
+    clock.current = datetime(2026, 11, 27, 9, tzinfo=UTC)
+    await Worker(settings, clock=clock).run_once()
+    assert not [m for m in mailstack.messages("chief") if token in body(m)]
+    assert len(mailstack.messages("boss")) == before
