@@ -83,7 +83,7 @@ async def test_digest_answered_by_email_records_the_plan(mailstack: Any, db_url:
     assert reply_to.startswith("desk+o-d") and reply_to.endswith("@example.test")
 
     # forged: the owner's From, but sent to the plain address; and to a tag made for someone else
-    for n, to in enumerate(("desk@example.test", reply_to.replace("desk+o-d", "desk+o-x"))):
+    for to in ("desk@example.test", reply_to.replace("desk+o-d", "desk+o-x")):
         forged = make_msgid(domain="evil.example")
         mailstack.send(client_mail(sender="Boss <boss@example.test>", to=to, subject=f"Re: {digest['Subject']}",
                                    message_id=forged, body=f"{token} resolved"),

@@ -237,3 +237,32 @@ async def test_digest_preview_and_accounts_cli(tmp_path: Path, db_url: str, monk
     assert code == 0 and '"Globex"' in out and '"Acme"' in out and '"default"' in out
     code, out = await call("accounts", "remove", "Globex")
     assert code == 0
+
+
+async def test_two_workers_share_due_jobs_without_doing_one_twice(tmp_path: Path, pg_url: str) -> None:
+    import asyncio
+
+    settings = settings_for(tmp_path, pg_url)
+    clock = MovedClock(MONDAY_10)
+    for n in range(6):
+        drop(tmp_path / "in", client_mail(sender=f"Client {n} <c{n}@client.example>", subject=f"Invoice {n}",
+                                          body="The invoice is wrong again and nobody has answered my emails."))
+    await run(settings, clock)
+    clock.current = datetime(2026, 11, 24, 10, 1, tzinfo=UTC)
+    workers = [Worker(settings, clock=clock) for _ in range(3)]
+    for w in workers:
+        await w.start()
+    ran = await asyncio.gather(*(w.run_due_jobs() for w in workers))
+    for w in workers:
+        await w.close()
+    assert sum(ran) == 6  # six escalation jobs, each run by exactly one worker
+    assert len(await rows(settings, EscalationRow)) == 6
+    clock.current = datetime(2026, 11, 25, 8, 31, tzinfo=UTC)
+    workers = [Worker(settings, clock=clock) for _ in range(3)]
+    for w in workers:
+        await w.start()
+    await asyncio.gather(*(w.run_due_jobs() for w in workers))
+    for w in workers:
+        await w.close()
+    [digest] = await rows(settings, Digest)
+    assert isinstance(digest, Digest) and digest.recipient == "boss@example.test"

@@ -28,7 +28,19 @@ def ctx(**kw: object) -> TriageContext:
 
 def test_new_complaint_gets_an_acknowledgement() -> None:
     d = triage(inbound(), COMPLAINT, ctx())
-    assert (d.action, d.reply_template, d.severity) == ("new_concern", "ack_complaint", "high")
+    assert (d.action, d.reply_template, d.severity) == ("new_concern", "ack_complaint", "normal")
+
+
+@pytest.mark.parametrize(("extra", "verdict", "severity"), [
+    ("", Verdict("complaint", 0.99, ("x",), {"complaint": 0.99, "anxiety": 0.1}), "normal"),
+    # something went wrong and the client fears what follows
+    ("", Verdict("complaint", 0.7, ("x",), {"complaint": 0.7, "anxiety": 0.6}, {"complaint": ("x",), "anxiety": ("y",)}),
+     "high"),
+    ("Importance: high\r\n", COMPLAINT, "high"),
+    ("X-Priority: 1 (Highest)\r\n", COMPLAINT, "high"),
+])
+def test_severity(extra: str, verdict: Verdict, severity: str) -> None:
+    assert triage(inbound(extra), verdict, ctx()).severity == severity
 
 
 @pytest.mark.parametrize(("extra", "sender", "reason"), [
