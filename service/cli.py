@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from service.cli_events import add_parsers as add_event_parsers
+from service.cli_events import validate as validate_args
 from service.cli_plans import add_parsers as add_plan_parsers
 from service.errors import ConcernNotFound, FollowupError, SettingsError
 from service.logs import setup_logging
@@ -290,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_quarantine)
 
     add_plan_parsers(sub)
+    add_event_parsers(sub)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("check", help="test the connections in the settings").set_defaults(func=cmd_check)
     return parser
@@ -297,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    validate_args(args)
     try:
         return int(args.func(args))
     except SettingsError as exc:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import lifecycle
@@ -22,7 +22,7 @@ from service.escalation import Policy, due, next_check
 from service.mail import compose as composer
 from service.render import Rendered, render
 from service.settings import Settings
-from service.store.models import Account, Client, Concern, Digest, EscalationRow, Job, KeyValue, OutboxRow
+from service.store.models import Account, Client, Concern, Digest, EscalationRow, KeyValue, OutboxRow
 
 log = logging.getLogger("followup.escalate")
 
@@ -42,38 +42,6 @@ async def signing_key(session: AsyncSession, settings: Settings) -> bytes:
         session.add(row)
         await session.flush()
     return row.value.encode()
-
-
-async def claim_jobs(session: AsyncSession, now: datetime, *, limit: int, lease_s: float,
-                     skip_locked: bool) -> list[Job]:
-    """Take due jobs (and jobs whose worker died) for this worker."""
-    stale = now - timedelta(seconds=lease_s)
-    query = (select(Job)
-             .where(or_((Job.status == "pending") & (Job.due_at <= now),
-                        (Job.status == "running") & (Job.claimed_at < stale)))
-             .order_by(Job.due_at, Job.id).limit(limit))
-    if skip_locked:
-        query = query.with_for_update(skip_locked=True)
-    jobs = list((await session.scalars(query)).all())
-    for job in jobs:
-        job.status, job.claimed_at, job.attempts = "running", now, job.attempts + 1
-    return jobs
-
-
-async def run_job(session: AsyncSession, job: Job, settings: Settings, now: datetime) -> None:
-    """Run one claimed job (reloaded in `session`) and reschedule or finish it."""
-    if job.kind == "escalate":
-        next_at = await escalate_concern(session, job.key.removeprefix("escalate:"), settings, now)
-    elif job.kind == "digest":
-        await send_digest(session, job.key.removeprefix("digest:"), settings, now)
-        next_at = None
-    else:
-        raise ValueError(f"unknown job kind {job.kind!r} ({job.key})")
-    job.claimed_at, job.last_error = None, None
-    if next_at is None:
-        job.status = "done"
-    else:
-        job.status, job.due_at = "pending", next_at
 
 
 async def escalate_concern(session: AsyncSession, token: str, settings: Settings,

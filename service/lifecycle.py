@@ -81,6 +81,8 @@ async def resolve(session: AsyncSession, concern: Concern, actor: str, now: date
     if concern.status == "resolved":
         raise PlanError(f"{concern.token} is already resolved")
     await record(session, concern, "resolved", actor, now, note, to_status="resolved")
+    await schedule(session, f"closing:{concern.token}", "closing", now)  # tell the client what was done
+    await cancel_jobs(session, f"checkin:{concern.token}")
 
 
 async def reopen(session: AsyncSession, concern: Concern, actor: str, now: datetime, why: str) -> None:
@@ -90,13 +92,21 @@ async def reopen(session: AsyncSession, concern: Concern, actor: str, now: datet
     await schedule(session, f"escalate:{concern.token}", "escalate", now)
 
 
-async def schedule(session: AsyncSession, key: str, kind: str, due_at: datetime) -> None:
-    """Create or move the job `key` to run at `due_at` (earlier wins over a later pending time)."""
+async def schedule(session: AsyncSession, key: str, kind: str, due_at: datetime, *, exact: bool = False) -> None:
+    """Create or move the job `key` to run at `due_at` (unless `exact`, an earlier pending time wins)."""
     job = await session.scalar(select(Job).where(Job.key == key))
     if job is None:
         session.add(Job(key=key, kind=kind, due_at=due_at, status="pending", claimed_at=None, attempts=0))
-    elif job.status != "pending" or due_at < job.due_at:
+    elif exact or job.status != "pending" or due_at < job.due_at:
         job.due_at, job.status = due_at, "pending"
+
+
+async def cancel_jobs(session: AsyncSession, prefix: str, keep: set[str] | None = None) -> None:
+    """Cancel the pending jobs whose key starts with `prefix` (except those in `keep`)."""
+    jobs = await session.scalars(select(Job).where(Job.key.startswith(prefix), Job.status == "pending"))
+    for job in jobs.all():
+        if not keep or job.key not in keep:
+            job.status = "cancelled"
 
 
 async def state_of(session: AsyncSession, concern: Concern, account: Account) -> ConcernState:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service import lifecycle
+from service import checkins, lifecycle
 from service.commands import Problem, authentication_failed, has_tag, parse_commands, verify_tag
 from service.errors import PlanError
 from service.escalate import signing_key
@@ -23,14 +23,14 @@ from service.mail import compose as composer
 from service.mail.parse import Inbound
 from service.render import render
 from service.settings import Settings
-from service.store.models import Account, Concern, OutboxRow
+from service.store.models import Account, Client, Concern, OutboxRow
 
 log = logging.getLogger("followup.owner")
 
 
 @dataclass(frozen=True)
 class OwnerResult:
-    decision: str  # owner_commands or refused_command
+    decision: str  # owner_commands, refused_command or opt_out
     reasons: tuple[str, ...]
     outbox: OutboxRow | None = None
 
@@ -48,7 +48,13 @@ async def handle(session: AsyncSession, msg: Inbound, settings: Settings,
         return None
     extra = {"message_id": msg.message_id, "from": msg.from_addr}
     key = await signing_key(session, settings)
-    if verify_tag(addresses, key, msg.from_addr) is None:
+    ref = verify_tag(addresses, key, msg.from_addr)
+    if ref is not None and ref.startswith("u") and ref[1:].isdigit():
+        client = await session.get(Client, int(ref[1:]))
+        if client is not None:
+            await checkins.opt_out(session, client, "unsubscribe address", now)
+            return OwnerResult("opt_out", ("list-unsubscribe",))
+    if ref is None:
         log.warning("owner command refused: the reply tag was not signed for this sender", extra=extra)
         return OwnerResult("refused_command", ("tag-not-signed-for-sender",))
     if authentication_failed([msg.headers.get("authentication-results", "")]):

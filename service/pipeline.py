@@ -9,25 +9,26 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service import lifecycle, owner_replies
+from service import cadence, checkins, lifecycle, owner_replies
+from service.businesstime import next_local_time
 from service.detect import Thresholds, Verdict, detect, detect_many
 from service.errors import SendError
 from service.escalate import policy_of
 from service.escalation import deadlines
 from service.mail import compose as composer
 from service.mail.inbox import RawMessage
-from service.mail.parse import Inbound, parse_message
+from service.mail.parse import Inbound, one_line, parse_message
 from service.model import load_model
 from service.render import render
 from service.settings import Settings
 from service.store import repo
 from service.store.db import transaction
-from service.store.models import Account, Concern, MessageRow, OutboxRow, Quarantine
+from service.store.models import Account, Concern, EscalationRow, MessageRow, OutboxRow, Quarantine
 from service.triage import Decision, TriageContext, triage
 
 log = logging.getLogger("followup.message")
@@ -149,6 +150,12 @@ class Pipeline:
             owner = await owner_replies.handle(session, msg, s, now)
             if owner is not None:
                 return await self._store_owner_reply(session, msg, owner, raw, now)
+            if not msg.auto_signals and cadence.asks_to_stop(msg.new_text, msg.subject):
+                client = await repo.client_for(session, msg.from_addr, msg.from_name,
+                                               await self._account(session, msg.from_addr), now)
+                await checkins.opt_out(session, client, f"asked in {msg.message_id}", now)
+                return await self._store_owner_reply(
+                    session, msg, owner_replies.OwnerResult("opt_out", ("client-asked-to-stop",)), raw, now)
             ctx = TriageContext(
                 shared_address=s.shared_address,
                 own_message_ids=frozenset(
@@ -165,6 +172,7 @@ class Pipeline:
             session.add(MessageRow(
                 message_id=msg.message_id, direction="in",
                 concern_id=concern.id if concern else None, client_id=client_id,
+                event_id=await repo.thread_event(session, msg.thread_ids),
                 from_addr=msg.from_addr[:320], to_addr=",".join(msg.to)[:320],
                 subject=msg.subject[:500], text=msg.new_text[:20000],
                 decision=decision.action, reasons=list(decision.reasons),
@@ -196,6 +204,26 @@ class Pipeline:
             raw=raw.data if len(raw.data) <= self.settings.raw_keep_bytes else None, created_at=now,
         ))
         return Outcome(msg.message_id, owner.decision, reasons=owner.reasons, outbox_ids=tuple(outbox_ids))
+
+    async def _client_reply(self, session: AsyncSession, concern: Concern, account: Account, msg: Inbound,
+                            verdict: Verdict, now: datetime) -> None:
+        """A client's reply in an open thread: a new worry raises severity; 'all is well' is a suggestion."""
+        if "anxiety" in verdict.labels and concern.severity != "high":
+            concern.severity = "high"
+            await lifecycle.record(session, concern, "severity", msg.from_addr, now,
+                                   f"raised to high: a new worry in {msg.message_id}")
+            await lifecycle.schedule(session, f"escalate:{concern.token}", "escalate", now)
+            await checkins.schedule_next(session, concern, self.settings)
+        elif verdict.label == "none" and cadence.says_all_is_well(msg.new_text) and account.owner_email:
+            key = f"{concern.token}:suggest:{msg.message_id}"[:200]
+            session.add(EscalationRow(
+                key=key, concern_id=concern.id, level=0, recipient=account.owner_email,
+                reason=f"a decision: the client says all is well (\"{one_line(msg.new_text, 160)}\"); "
+                       f"if so, answer `{concern.token} resolved`", urgent=False, item_id=None, digest_id=None,
+                created_at=now))
+            await lifecycle.record(session, concern, "suggest_resolve", msg.from_addr, now, msg.message_id)
+            at = next_local_time(now, time.fromisoformat(account.digest_time), lifecycle.hours_of(account).tz)
+            await lifecycle.schedule(session, f"digest:{account.owner_email}", "digest", at)
 
     async def _account(self, session: AsyncSession, address: str) -> Account:
         accounts = await lifecycle.all_accounts(session)
@@ -232,9 +260,13 @@ class Pipeline:
             assert decision.concern_id is not None
             concern = await repo.concern_by_token(session, f"C-{decision.concern_id}")
             concern.updated_at = now
-            if concern.status == "resolved" and msg.from_addr.lower() == client.email.lower():
+            from_client = msg.from_addr.lower() == client.email.lower()
+            if concern.status == "resolved" and from_client:
                 await lifecycle.reopen(session, concern, msg.from_addr, now,
                                        f"new message {msg.message_id} from the client")
+                await checkins.schedule_next(session, concern, s)
+            elif from_client:
+                await self._client_reply(session, concern, account, msg, verdict, now)
         outbox_ids: list[int] = []
         if decision.reply_template:
             row = self._acknowledgement(msg, concern, decision.reply_template, account.timezone, now)
@@ -249,6 +281,7 @@ class Pipeline:
                 concern.acknowledged_at = now
                 await lifecycle.record(session, concern, "acknowledged", "service", now, row.message_id,
                                        to_status="acknowledged" if concern.status == "open" else None)
+                await checkins.schedule_next(session, concern, s)
                 await session.flush()
                 outbox_ids.append(row.id)
         return concern, client.id, outbox_ids

@@ -273,6 +273,16 @@ class Settings(DetectorSettings):
     escalate_second_after_days: float = Field(default=1.0, gt=0)
     # signs the Reply-To of digests and alerts; unset: a random key kept in the database
     signing_key: SecretStr | None = None
+    # check-ins while a concern is open: every N working days (high severity / the rest), never
+    # within quiet_after_contact_h of the client or owner writing, at most client_cap automatic
+    # messages to a client per client_cap_window_days
+    checkin_high_every_days: float = Field(default=2.0, gt=0)
+    checkin_every_days: float = Field(default=5.0, gt=0)
+    quiet_after_contact_h: float = Field(default=24.0, ge=0)
+    client_cap: int = Field(default=3, ge=1)
+    client_cap_window_days: float = Field(default=7.0, gt=0)
+    # reminders this many days before a client's event, at the opening of their working day
+    reminder_offsets_days: list[int] = [14, 3, 1]
     scheduler_interval_s: float = Field(default=30.0, gt=0)
     job_lease_s: float = Field(default=300.0, gt=0)
 

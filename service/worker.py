@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from service import lifecycle
 from service.clock import Clock, SystemClock
 from service.errors import InboxError, SendError
-from service.escalate import claim_jobs, run_job
+from service.jobs import claim_jobs, run_job
 from service.mail.imap import ImapInbox, tls_context
 from service.mail.inbox import Inbox, MaildirInbox
 from service.mail.outbox import MaildirTransport, SmtpTransport, Transport

@@ -79,6 +79,9 @@ class Client(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[datetime]
+    # the client asked us to stop: no check-ins, reminders or closing notes, ever
+    opted_out_at: Mapped[datetime | None] = mapped_column(default=None)
+    opt_out_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class Concern(Base):
@@ -97,6 +100,8 @@ class Concern(Base):
     created_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    last_checkin_at: Mapped[datetime | None] = mapped_column(default=None)
+    checkins: Mapped[int] = mapped_column(Integer, default=0)
 
     @property
     def token(self) -> str:
@@ -113,6 +118,7 @@ class MessageRow(Base):
     direction: Mapped[str] = mapped_column(String(3))  # "in" or "out"
     concern_id: Mapped[int | None] = mapped_column(ForeignKey("concerns.id"), index=True)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), default=None)
     from_addr: Mapped[str] = mapped_column(String(320))
     to_addr: Mapped[str] = mapped_column(String(320), default="")
     subject: Mapped[str] = mapped_column(String(500), default="")
@@ -255,3 +261,26 @@ class KeyValue(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class Event(Base):
+    """Something a client is anxious about, with a date: a move, a go-live, an audit, an installation."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    uid: Mapped[str] = mapped_column(String(300), unique=True)  # the iCalendar UID or CSV id; re-import updates
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    type: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime]
+    place: Mapped[str] = mapped_column(String(300), default="")
+    checklist: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{"text": ..., "done": bool}]
+    status: Mapped[str] = mapped_column(String(12), default="active")  # active or cancelled
+    source: Mapped[str] = mapped_column(String(20), default="cli")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    @property
+    def token(self) -> str:
+        return f"E-{self.id}"

@@ -81,6 +81,15 @@ async def thread_concern(session: AsyncSession, token: str | None,
     )
 
 
+async def thread_event(session: AsyncSession, thread_ids: Sequence[str]) -> int | None:
+    """The event a reply belongs to (a reply to one of its reminders), if any."""
+    if not thread_ids:
+        return None
+    found = await session.scalar(select(MessageRow.event_id).where(
+        MessageRow.message_id.in_(list(thread_ids)), MessageRow.event_id.is_not(None)).limit(1))
+    return int(found) if found is not None else None
+
+
 async def auto_replies_since(session: AsyncSession, address: str, since: datetime) -> int:
     count = await session.scalar(
         select(func.count(OutboxRow.id)).where(
