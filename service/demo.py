@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import email
 import tempfile
+from datetime import UTC, datetime, time, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
+from sqlalchemy import func, select
+
+from service import events
 from service.clock import SystemClock
 from service.mail.inbox import ensure_maildir
 from service.settings import Settings
 from service.store import repo
+from service.store.db import transaction
+from service.store.models import Job
 from service.worker import Worker
 
 SAMPLES: list[tuple[str, str, str, dict[str, str]]] = [
@@ -68,7 +74,8 @@ async def run_demo(directory: Path | None) -> int:
         inbox_url=f"maildir://{inbox}", outbox_url=f"maildir://{outbox}",
         database_url=f"sqlite+aiosqlite:///{db}", shared_address=shared,
         shared_name="Northwind client care", default_owner="owner@followup-demo.example",
-        default_owner_name="Ana from client care",
+        default_owner_name="Ana from client care", default_timezone="Europe/London",
+        checkin_every_days=2.0,
     )
     stats = await Worker(settings).run_once()
     print(f"followup demo in {root}\n")
@@ -98,7 +105,60 @@ async def run_demo(directory: Path | None) -> int:
         print()
         text = body.get_content() if body is not None else ""
         print("  " + "\n  ".join(str(text).splitlines()))
+    await _fast_forward(settings, outbox)
     env = (f"FOLLOWUP_INBOX_URL=maildir://{inbox} FOLLOWUP_OUTBOX_URL=maildir://{outbox} "
            f"FOLLOWUP_DATABASE_URL=sqlite:///{db} FOLLOWUP_SHARED_ADDRESS={shared}")
-    print(f"\nlook further:\n  {env} followup concerns\n  ls {outbox}/new")
+    print(f"\nlook further:\n  {env} followup show C-2\n  {env} followup events list\n  ls {outbox}/new")
     return 0
+
+
+class _DemoClock:
+    def __init__(self, now: datetime) -> None:
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current
+
+
+async def _fast_forward(settings: Settings, outbox: Path) -> None:
+    """Give Tom a go-live event, then move the clock job by job and show what goes out, and when."""
+    clock = _DemoClock(SystemClock().now())
+    go_live = datetime.combine(clock.current.date() + timedelta(days=6), time(9, 0), tzinfo=UTC)
+    worker = Worker(settings, clock=clock)
+    async with transaction(worker.sessions) as session:
+        await events.save(session, events.EventSpec(
+            uid="demo-go-live", client="tom@greenfield-dental.example", title="Practice system go-live",
+            type="go-live", at=go_live, place="Greenfield Dental, surgery 2",
+            checklist=("Export the patient list before Friday 17:00", "Staff logins tested",
+                       "Printer drivers on the reception PC")), settings, clock.current, source="demo")
+    await worker.engine.dispose()
+    print(f"\nTom's go-live is on {go_live:%A %d %B} (`followup events add`); moving the clock forward:\n")
+    seen = {p.name for p in (outbox / "new").iterdir()}
+    shown: set[str] = set()
+    for _ in range(12):
+        worker = Worker(settings, clock=clock)
+        async with worker.sessions() as session:
+            due = await session.scalar(select(func.min(Job.due_at)).where(Job.status == "pending"))
+        await worker.engine.dispose()
+        if due is None or due > go_live:
+            break
+        clock.current = max(clock.current, due) + timedelta(minutes=1)
+        await Worker(settings, clock=clock).run_once()
+        for path in sorted((outbox / "new").iterdir(), key=lambda p: p.stat().st_mtime_ns):
+            if path.name in seen:
+                continue
+            seen.add(path.name)
+            msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+            print(f"  {clock.current:%a %d %b %H:%M} UTC  to {msg['To']}: {msg['Subject']}")
+            kind = ("check-in" if "checking in" in _text(msg) else "reminder" if "[#E-" in str(msg["Subject"])
+                    else "")
+            if kind and kind not in shown:
+                shown.add(kind)
+                print("      " + "\n      ".join(_text(msg).splitlines()[:14]) + "\n")
+        if {"check-in", "reminder"} <= shown:
+            break
+
+
+def _text(msg: email.message.Message) -> str:
+    body = msg.get_body(("plain",)) if isinstance(msg, EmailMessage) else None
+    return str(body.get_content()) if body is not None else ""
