@@ -41,6 +41,10 @@ def cmd_events(args: argparse.Namespace) -> int:
                      "place": e.place, "status": e.status, "uid": e.uid,
                      "open_items": [i["text"] for i in e.checklist if not i.get("done")]}
                     for e, c in await events.listing(session)]
+        if args.action == "done":
+            event = await events.tick(session, _event_id(args.target), args.item, now)
+            left = [c["text"] for c in event.checklist if not c.get("done")]
+            return f"{event.token}: {len(left)} item(s) still open" + (f": {'; '.join(left)}" if left else "")
         if args.action == "remove":
             event = await events.remove(session, _event_id(args.target))
             return f"{event.token} cancelled; its reminders will not be sent"
@@ -95,7 +99,7 @@ class _Utc:
 
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser("events", help="events clients worry about, and their reminders")
-    p.add_argument("action", choices=("add", "list", "remove", "import"))
+    p.add_argument("action", choices=("add", "list", "remove", "import", "done"))
     p.add_argument("target", nargs="?", help="add: the client's address; remove: an event id (E-5); import: a file")
     p.add_argument("--title")
     p.add_argument("--at", help="when: 2026-12-01 10:00 (the client's account zone), or plain words")
@@ -104,14 +108,17 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--checklist", nargs="+", action="extend", metavar="ITEM", help="details not to forget")
     p.add_argument("--uid", help="a stable id, so adding again updates instead of duplicating")
     p.add_argument("--client", help="import: the client of events that name none")
+    p.add_argument("--item", type=int, action="append", help="done: a checklist item's number (from 1); repeat")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_events, check=_check)
 
 
 def _check(args: argparse.Namespace) -> str | None:
-    if args.action in {"add", "remove", "import"} and not args.target:
+    if args.action in {"add", "remove", "import", "done"} and not args.target:
         return {"add": "give the client's address", "remove": "give the event id",
-                "import": "give the file"}[args.action]
+                "import": "give the file", "done": "give the event id"}[args.action]
+    if args.action == "done" and not args.item:
+        return "say which checklist items are done: --item N"
     return None
 
 

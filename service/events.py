@@ -141,6 +141,20 @@ async def remove(session: AsyncSession, event_id: int) -> Event:
     return event
 
 
+async def tick(session: AsyncSession, event_id: int, numbers: list[int], now: datetime) -> Event:
+    """Mark checklist items (numbered from 1) done; reminders then list only what is still open."""
+    event = await session.get(Event, event_id)
+    if event is None:
+        raise EventError(f"no event E-{event_id}")
+    items = [dict(c) for c in event.checklist]
+    for n in numbers:
+        if not 1 <= n <= len(items):
+            raise EventError(f"{event.token} has {len(items)} checklist items; no item {n}")
+        items[n - 1]["done"] = True
+    event.checklist, event.updated_at = items, now  # a new list, so the JSON column sees the change
+    return event
+
+
 async def listing(session: AsyncSession) -> list[tuple[Event, Client]]:
     rows = await session.execute(select(Event, Client).join(Client, Client.id == Event.client_id).order_by(Event.at))
     return [(e, c) for e, c in rows.all()]
