@@ -98,7 +98,11 @@ def test_demo_runs_the_loop(tmp_path: Path) -> None:
     result = followup("demo", "--dir", str(tmp_path / "demo"))
     assert result.returncode == 0, result.stderr
     assert "C-1" in result.stdout and "first acknowledgement" in result.stdout
-    assert len(list((tmp_path / "demo" / "outbox" / "new").iterdir())) == 2
+    # two acknowledgements, then with the clock moved: the owner's digest, check-ins and a reminder
+    assert "We are checking in on your concern" in result.stdout
+    assert "Practice system go-live: in 3 days [#E-1]" in result.stdout and "[ ] Staff logins tested" in result.stdout
+    assert "to owner@followup-demo.example: Digest" in result.stdout
+    assert len(list((tmp_path / "demo" / "outbox" / "new").iterdir())) >= 5
 
 
 def test_run_once_and_concerns_json(tmp_path: Path) -> None:
