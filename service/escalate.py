@@ -20,6 +20,7 @@ from service.commands import signed_address
 from service.digest import Entry, digest_context, digest_subject
 from service.escalation import Policy, due, next_check
 from service.mail import compose as composer
+from service.metrics import METRICS
 from service.render import Rendered, render
 from service.settings import Settings
 from service.store.models import Account, Client, Concern, Digest, EscalationRow, KeyValue, OutboxRow
@@ -68,6 +69,7 @@ async def escalate_concern(session: AsyncSession, token: str, settings: Settings
         session.add(row)
         await session.flush()
         concern.escalation_level = max(concern.escalation_level, esc.level)
+        METRICS.escalations.labels(str(esc.level)).inc()
         await lifecycle.record(session, concern, "escalated", "policy", now,
                                f"level {esc.level} to {recipient}: {esc.reason}")
         log.info("escalated", extra={"concern": concern.token, "escalation": esc.key, "to": recipient,

@@ -54,6 +54,7 @@ class Outcome:
     concern: str | None = None
     reasons: tuple[str, ...] = ()
     outbox_ids: tuple[int, ...] = ()
+    label: str | None = None
 
 
 def format_local(when: datetime, tz_name: str) -> str:
@@ -183,7 +184,7 @@ class Pipeline:
                 created_at=now,
             ))
         outcome = Outcome(msg.message_id, decision.action, concern.token if concern else None,
-                          decision.reasons, tuple(outbox_ids))
+                          decision.reasons, tuple(outbox_ids), label=verdict.label)
         log.info("%s", decision.summary, extra={
             "message_id": msg.message_id, "concern": outcome.concern, "decision": decision.action,
             "reasons": list(decision.reasons), "label": verdict.label,

@@ -284,6 +284,9 @@ class Settings(DetectorSettings):
     # reminders this many days before a client's event, at the opening of their working day
     reminder_offsets_days: list[int] = [14, 3, 1]
     scheduler_interval_s: float = Field(default=30.0, gt=0)
+    # Prometheus /metrics and /healthz over HTTP; unset: not served
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
     job_lease_s: float = Field(default=300.0, gt=0)
 
     raw_keep_bytes: int = Field(default=1_000_000, ge=0)

@@ -22,6 +22,7 @@ from service.jobs import claim_jobs, run_job
 from service.mail.imap import ImapInbox, tls_context
 from service.mail.inbox import Inbox, MaildirInbox
 from service.mail.outbox import MaildirTransport, SmtpTransport, Transport
+from service.metrics import METRICS, serve
 from service.pipeline import Outcome, Pipeline, is_infrastructure_error
 from service.retry import backoff_s, send_retry_decision
 from service.settings import Settings
@@ -79,6 +80,13 @@ class Stats:
     def count(self, outcome: Outcome) -> None:
         self.processed += 1
         self.outcomes[outcome.decision] = self.outcomes.get(outcome.decision, 0) + 1
+        METRICS.ingested.labels(outcome.decision).inc()
+        if outcome.decision == "quarantined":
+            METRICS.quarantined.inc()
+        if outcome.decision == "new_concern" and outcome.label:
+            METRICS.concerns.labels(outcome.label).inc()
+        if outcome.decision in {"new_concern", "follow_up", "ignore"} and not outcome.outbox_ids and outcome.reasons:
+            METRICS.suppressed.labels(outcome.reasons[-1].split(":")[0]).inc()
 
 
 class Worker:
@@ -98,6 +106,7 @@ class Worker:
         self.stopping = asyncio.Event()
         self._outbox_ready = asyncio.Event()
         self._rand = random.Random()
+        self.metrics_port: int | None = None
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -139,9 +148,17 @@ class Worker:
 
     async def run_forever(self) -> Stats:
         await self.start()
+        server = None
+        if self.settings.metrics_port is not None:
+            stale = max(self.settings.idle_renew_s, self.settings.poll_interval_s, self.settings.scheduler_interval_s)
+            server = serve(self.settings.metrics_host, self.settings.metrics_port, METRICS, stale + 60)
+            self.metrics_port = server.server_port
         try:
             await asyncio.gather(self._inbox_loop(), self._sender_loop(), self._scheduler_loop())
         finally:
+            if server is not None:
+                server.shutdown()
+                server.server_close()
             await self.close()
         return self.stats
 
@@ -188,14 +205,20 @@ class Worker:
                 attempt = 0
                 while not self.stopping.is_set():
                     await self.drain_inbox()
+                    METRICS.beat("inbox")
                     if self.stopping.is_set():
                         break
-                    await self._interruptible(self.inbox.wait(self.settings.idle_renew_s))
+                    METRICS.idle.set(1 if self.inbox.supports_push else 0)
+                    try:
+                        await self._interruptible(self.inbox.wait(self.settings.idle_renew_s))
+                    finally:
+                        METRICS.idle.set(0)
             except Exception as exc:
                 if not isinstance(exc, InboxError) and not is_infrastructure_error(exc):
                     raise
                 attempt += 1
                 self.stats.reconnects += 1
+                METRICS.beat("inbox", up=False)
                 delay = backoff_s(attempt, base_s=1.0, cap_s=self.settings.reconnect_max_s,
                                   rand=self._rand)
                 log.warning("inbox loop: %s; retrying in %.1fs", exc, delay,
@@ -264,6 +287,7 @@ class Worker:
         while not self.stopping.is_set():
             try:
                 await self.run_due_jobs()
+                METRICS.beat("scheduler")
                 attempt = 0
                 wait_s = self.settings.scheduler_interval_s
             except Exception as exc:
@@ -271,6 +295,7 @@ class Worker:
                     raise
                 attempt += 1
                 wait_s = backoff_s(attempt, base_s=1.0, cap_s=self.settings.reconnect_max_s, rand=self._rand)
+                METRICS.beat("scheduler", up=False)
                 log.warning("scheduler: database unavailable: %s; retrying in %.1fs", exc, wait_s)
             await self._sleep(wait_s)
 
@@ -308,7 +333,9 @@ class Worker:
                 fresh.claimed_at = None
                 if decision.retry_at is None:
                     fresh.status = "failed"
+                    METRICS.send_failed.inc()
                 else:
+                    METRICS.retries.inc()
                     fresh.status = "pending"
                     fresh.next_attempt_at = decision.retry_at
             level = logging.ERROR if decision.retry_at is None else logging.WARNING
@@ -326,6 +353,9 @@ class Worker:
             fresh.sent_at = self.clock.now()
             fresh.last_error = None
         self.stats.sent += 1
+        METRICS.sent.labels(row.purpose).inc()
+        if row.purpose == "ack":
+            METRICS.ack_latency.observe(max(0.0, (self.clock.now() - row.created_at).total_seconds()))
         log.info("sent %s to %s", row.purpose, row.to_addr, extra={
             "message_id": row.message_id, "concern": f"C-{row.concern_id}" if row.concern_id else None,
         })
@@ -349,12 +379,14 @@ class Worker:
                 await self.drain_outbox()
                 attempt = 0
                 wait_s = await self._next_due()
+                METRICS.beat("sender")
             except Exception as exc:
                 if not is_infrastructure_error(exc):
                     raise
                 attempt += 1
                 wait_s = backoff_s(attempt, base_s=1.0, cap_s=self.settings.reconnect_max_s,
                                    rand=self._rand)
+                METRICS.beat("sender", up=False)
                 log.warning("sender loop: database unavailable: %s; retrying in %.1fs", exc, wait_s)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._outbox_ready.wait(), timeout=wait_s)

@@ -1,0 +1,69 @@
+"""/metrics and /healthz of a running worker (Maildir + SQLite), over HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from service.settings import Settings
+from service.worker import Worker
+
+from mailfactory import client_mail, drop
+
+
+def get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:  # noqa: S310
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+async def test_metrics_and_health_of_a_running_worker(tmp_path: Path) -> None:
+    settings = Settings(inbox_url=f"maildir://{tmp_path / 'in'}", outbox_url=f"maildir://{tmp_path / 'out'}",
+                        database_url=f"sqlite:///{tmp_path / 'f.db'}", shared_address="care@example.test",
+                        metrics_port=0, poll_interval_s=0.2, scheduler_interval_s=0.2)
+    drop(tmp_path / "in", client_mail(body="We were charged twice and nobody called back. Unacceptable."))
+    drop(tmp_path / "in", client_mail(sender="Robot <noreply@client.example>", headers={
+        "Auto-Submitted": "auto-replied"}))
+    worker = Worker(settings)
+    task = asyncio.create_task(worker.run_forever())
+    try:
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            if worker.metrics_port and worker.stats.sent >= 1:
+                break
+        port = worker.metrics_port
+        assert port, "the metrics server did not start"
+        status, body = await asyncio.to_thread(get, port, "/healthz")
+        assert status == 200 and json.loads(body) == {"ready": True, "loops": {
+            "inbox": "up", "sender": "up", "scheduler": "up"}}
+        status, text = await asyncio.to_thread(get, port, "/metrics")
+        assert status == 200
+        for line in ('followup_messages_ingested_total{decision="new_concern"}',
+                     'followup_concerns_filed_total{label="complaint"}',
+                     'followup_replies_sent_total{purpose="ack"}',
+                     'followup_replies_suppressed_total{reason="auto"}',
+                     "followup_ack_latency_seconds_count", 'followup_loop_up{loop="inbox"} 1.0'):
+            assert line in text, line
+        assert (await asyncio.to_thread(get, port, "/nope"))[0] == 404
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, 10)
+
+
+def test_health_is_down_while_a_loop_backs_off_or_goes_quiet() -> None:
+    from service.metrics import Metrics
+
+    m = Metrics()
+    assert m.health(60) == (False, {"inbox": "down", "sender": "down", "scheduler": "down"})
+    for loop in ("inbox", "sender", "scheduler"):
+        m.beat(loop)
+    assert m.health(60)[0]
+    m.beat("sender", up=False)  # e.g. the database went away
+    assert m.health(60) == (False, {"inbox": "up", "sender": "down", "scheduler": "up"})
+    m.beat("sender")
+    assert m.health(-1)[1]["inbox"] == "stale"  # nobody reported within the bound
