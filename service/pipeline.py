@@ -167,8 +167,16 @@ class Pipeline:
                     session, msg.reply_address, now - timedelta(hours=s.auto_reply_window_h)
                 ),
                 auto_reply_cap=s.auto_reply_cap,
+                recent_domain_replies=await repo.auto_replies_to_domain_since(
+                    session, msg.reply_address, now - timedelta(hours=s.domain_reply_window_h)
+                ) if s.domain_reply_cap else 0,
+                domain_reply_cap=s.domain_reply_cap,
             )
             decision = triage(msg, verdict, ctx)
+            if any(r.startswith("circuit-open:") for r in decision.reasons):
+                log.warning("circuit breaker open: no automatic replies to %s for now (%d in %g h)",
+                            msg.reply_address.rpartition("@")[2], ctx.recent_domain_replies,
+                            s.domain_reply_window_h, extra={"message_id": msg.message_id})
             concern, client_id, outbox_ids = await self._apply(session, msg, verdict, decision, now)
             session.add(MessageRow(
                 message_id=msg.message_id, direction="in",

@@ -250,6 +250,9 @@ class Settings(DetectorSettings):
 
     auto_reply_cap: int = Field(default=3, ge=1)
     auto_reply_window_h: float = Field(default=24.0, gt=0)
+    # circuit breaker: at most this many automatic replies to one domain per window (0: off)
+    domain_reply_cap: int = Field(default=200, ge=0)
+    domain_reply_window_h: float = Field(default=1.0, gt=0)
     noreply_patterns: list[str] = [
         "noreply", "no-reply", "donotreply", "do-not-reply", "mailer-daemon", "postmaster", "bounce",
     ]

@@ -38,6 +38,9 @@ class TriageContext:
     thread_concern: ThreadConcern | None
     recent_auto_replies: int
     auto_reply_cap: int
+    # the circuit breaker: automatic replies to the sender's whole domain in the window
+    recent_domain_replies: int = 0
+    domain_reply_cap: int = 0  # 0: no breaker
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,10 @@ def triage(msg: Inbound, verdict: Verdict, ctx: TriageContext) -> Decision:
     thread = ctx.thread_concern
     capped = ctx.recent_auto_replies >= ctx.auto_reply_cap
     cap_reason = f"sender-cap:{ctx.recent_auto_replies}/{ctx.auto_reply_cap}"
+    if not capped and ctx.domain_reply_cap and ctx.recent_domain_replies >= ctx.domain_reply_cap:
+        capped = True
+        domain = msg.reply_address.rpartition("@")[2]
+        cap_reason = f"circuit-open:{domain}:{ctx.recent_domain_replies}/{ctx.domain_reply_cap}"
     if thread is not None and thread.client_email == msg.from_addr:
         if thread.acknowledged:
             return Decision("follow_up", None, ("already-acknowledged",), thread.id)

@@ -218,7 +218,27 @@ def auto_signals(headers: dict[str, str], from_addr: str, content_type: str,
         found.append("noreply-address")
     if "x-followup-instance" in headers:
         found.append("followup-instance")
+    if any(name in headers for name in _CHALLENGE_HEADERS):
+        found.append("challenge-response")
+    subject = decode_words(headers.get("subject", ""))
+    if _AUTO_SUBJECT_RE.search(subject):
+        found.append("auto-reply-subject")
+    elif _CHALLENGE_SUBJECT_RE.search(subject):
+        found.append("challenge-response")
     return tuple(dict.fromkeys(found))
+
+
+# out-of-office and vacation replies that carry no RFC 3834 header, in the languages seen most
+_AUTO_SUBJECT_RE = re.compile(
+    r"^\s*(automatic reply|auto(matic)?[- ]?(reply|response)|autoreply|out of (the )?office|ooo\b|"
+    r"abwesenheitsnotiz|r[ée]ponse automatique|respuesta autom[áa]tica|risposta automatica|"
+    r"automatisch antwoord|on vacation|away from (the )?office)", re.IGNORECASE)
+# challenge-response anti-spam systems asking the sender to prove they are human
+_CHALLENGE_SUBJECT_RE = re.compile(
+    r"(please confirm (your|that you)|confirm your (message|e-?mail|identity)|verify you are (a )?human|"
+    r"message held pending|awaiting your confirmation|spam ?arrest|boxtrapper)", re.IGNORECASE)
+_CHALLENGE_HEADERS = ("x-tmda-fingerprint", "x-tmda-confirm", "x-boxtrapper", "x-spamarrest-noauth",
+                      "x-challenge-response", "x-mailchannels-challenge")
 
 
 def synthetic_message_id(raw: bytes) -> str:

@@ -99,6 +99,18 @@ async def auto_replies_since(session: AsyncSession, address: str, since: datetim
     return int(count or 0)
 
 
+async def auto_replies_to_domain_since(session: AsyncSession, address: str, since: datetime) -> int:
+    """Automatic messages queued to any address at the domain of `address` since `since`."""
+    domain = address.rpartition("@")[2].lower()
+    count = await session.scalar(
+        select(func.count(OutboxRow.id)).where(
+            OutboxRow.to_addr.like(f"%@{domain}"), OutboxRow.created_at >= since,
+            OutboxRow.purpose.in_(("ack", "checkin", "reminder", "closing")),
+        )
+    )
+    return int(count or 0)
+
+
 async def load_checkpoint(session: AsyncSession, mailbox: str) -> InboxCheckpoint | None:
     row = await session.scalar(select(Checkpoint).where(Checkpoint.mailbox == mailbox))
     return InboxCheckpoint(row.uidvalidity, row.last_uid) if row else None
