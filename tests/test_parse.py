@@ -113,3 +113,11 @@ def test_delivery_report_and_mailer_daemon() -> None:
 def test_noreply_address() -> None:
     data = raw(BASE.replace("Ana@Client.Example", "no-reply@client.example"))
     assert "noreply-address" in parse_message(data, noreply_patterns=("no-reply",)).auto_signals
+
+
+def test_an_address_hidden_in_an_encoded_display_name_is_not_the_sender() -> None:
+    raw = (b"From: =?utf-8?q?Ana=0D=0ABcc=3A_x=40evil=2Eexample?= <ana@client.example>\r\n"
+           b"To: care@example.test\r\nSubject: Invoice\r\nMessage-ID: <n1@x>\r\n\r\nbody\r\n")
+    msg = parse_message(raw)
+    assert msg.from_addr == "ana@client.example"
+    assert "\n" not in msg.from_name and "x@evil.example" in msg.from_name  # shown as text, never used

@@ -255,7 +255,11 @@ def parse_message(raw: bytes, *, noreply_patterns: tuple[str, ...] = ()) -> Inbo
 
     ids = MSGID_RE.findall(headers.get("message-id", ""))
     message_id = ids[0] if ids else synthetic_message_id(raw)
-    from_name, from_addr = _address(decode_words(headers.get("from", "")))
+    # RFC 2047: the address is parsed first and only the display name decoded, so an encoded
+    # CR/LF or a second address inside the name can never become the sender
+    from_name, from_addr = _address(headers.get("from", ""))
+    if not from_addr:  # some mailers encode the whole header: decode, then parse
+        from_name, from_addr = _address(decode_words(headers.get("from", "")))
     reply_to_all = _addresses(headers.get("reply-to"))
     reply_to = reply_to_all[0] if len(reply_to_all) == 1 else None
     subject = one_line(decode_words(headers.get("subject", "")), 500)
