@@ -137,6 +137,11 @@ def verify_tag(addresses: list[str], key: bytes, sender: str) -> str | None:
     return None
 
 
+def tag_refs(addresses: list[str]) -> list[str]:
+    """The references of every tag-shaped address (not yet verified)."""
+    return [m["ref"] for a in addresses if (m := _TAG_RE.match(a.strip().lower()))]
+
+
 def has_tag(addresses: list[str]) -> bool:
     """Whether any address looks like a reply to a signed digest or alert (valid or not)."""
     return any(_TAG_RE.match(a.strip().lower()) for a in addresses)

@@ -16,14 +16,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import checkins, lifecycle
-from service.commands import Problem, authentication_failed, has_tag, parse_commands, verify_tag
+from service.commands import Problem, authentication_failed, has_tag, parse_commands, tag_refs, verify_tag
 from service.errors import PlanError
 from service.escalate import signing_key
 from service.mail import compose as composer
 from service.mail.parse import Inbound
 from service.render import render
 from service.settings import Settings
-from service.store.models import Account, Client, Concern, OutboxRow
+from service.store.models import Account, Client, Concern, Digest, OutboxRow
 
 log = logging.getLogger("followup.owner")
 
@@ -54,6 +54,8 @@ async def handle(session: AsyncSession, msg: Inbound, settings: Settings,
         if client is not None:
             await checkins.opt_out(session, client, "unsubscribe address", now)
             return OwnerResult("opt_out", ("list-unsubscribe",))
+    if ref is None:
+        ref = await _forwarded(session, addresses, key, msg.from_addr)
     if ref is None:
         log.warning("owner command refused: the reply tag was not signed for this sender", extra=extra)
         return OwnerResult("refused_command", ("tag-not-signed-for-sender",))
@@ -87,6 +89,21 @@ async def handle(session: AsyncSession, msg: Inbound, settings: Settings,
         log.info("owner command recorded: %s", line, extra=extra)
     outbox = _confirmation(msg, recorded, problems, settings, now)
     return OwnerResult("owner_commands", (f"recorded:{len(recorded)}", f"problems:{len(problems)}"), outbox)
+
+
+async def _forwarded(session: AsyncSession, addresses: list[str], key: bytes, sender: str) -> str | None:
+    """A digest forwarded to a colleague: valid when the tag is its recipient's and the sender works on
+    an account with that recipient (owner, staff or second level)."""
+    for ref in tag_refs(addresses):
+        if not (ref.startswith("d") and ref[1:].isdigit()):
+            continue
+        digest = await session.get(Digest, int(ref[1:]))
+        if digest is None or verify_tag(addresses, key, digest.recipient) != ref:
+            continue
+        for account in await lifecycle.all_accounts(session):
+            if lifecycle.authorised(digest.recipient, account) and lifecycle.authorised(sender, account):
+                return ref
+    return None
 
 
 async def _apply(session: AsyncSession, kind: str, concern: Concern, cmd: object, actor: str,

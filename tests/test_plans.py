@@ -266,3 +266,34 @@ async def test_two_workers_share_due_jobs_without_doing_one_twice(tmp_path: Path
         await w.close()
     [digest] = await rows(settings, Digest)
     assert isinstance(digest, Digest) and digest.recipient == "boss@example.test"
+
+
+@pytest.mark.parametrize(("sender", "auth", "decision"), [
+    ("boss@example.test", "mx.example.test; dkim=pass; dmarc=pass", "owner_commands"),
+    ("boss@example.test", "mx.example.test; dkim=fail; dmarc=fail header.from=example.test", "refused_command"),
+    ("mallory@example.test", "", "refused_command"),  # a valid tag, but signed for someone else
+    ("ben@example.test", "", "owner_commands"),  # staff answering the owner's forwarded digest
+])
+async def test_email_plans_need_the_signed_tag_the_right_sender_and_no_failed_dmarc(
+        tmp_path: Path, sender: str, auth: str, decision: str, caplog: pytest.LogCaptureFixture) -> None:
+    settings = settings_for(tmp_path, f"sqlite:///{tmp_path / 'f.db'}")
+    clock = MovedClock(MONDAY_10)
+    drop(tmp_path / "in", client_mail(body="The invoice is wrong again and nobody has answered my emails."))
+    await run(settings, clock)
+    clock.current = datetime(2026, 11, 24, 10, 1, tzinfo=UTC)
+    await run(settings, clock)
+    clock.current = datetime(2026, 11, 25, 8, 31, tzinfo=UTC)
+    await run(settings, clock)
+    [digest] = [m for m in sent(tmp_path) if m["To"] == "boss@example.test"]
+    headers = {"Authentication-Results": auth} if auth else {}
+    drop(tmp_path / "in", client_mail(sender=f"X <{sender}>", to=str(digest["Reply-To"]), subject="Re: digest",
+                                      message_id="<answer@example.test>", headers=headers,
+                                      body="C-1: call the client by Friday"))
+    with caplog.at_level("WARNING"):
+        result = await run(settings, clock)
+    assert result.get(decision) == 1
+    [concern] = await rows(settings, Concern)
+    assert isinstance(concern, Concern)
+    assert concern.status == ("planned" if decision == "owner_commands" else "acknowledged")
+    if decision == "refused_command":
+        assert "owner command refused" in caplog.text
