@@ -15,7 +15,11 @@ COPY config/followup.example.toml /etc/followup/followup.example.toml
 ENV PATH=/opt/followup/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     FOLLOWUP_DATABASE_URL=sqlite+aiosqlite:////var/lib/followup/followup.db \
-    FOLLOWUP_LOG_FORMAT=json
+    FOLLOWUP_LOG_FORMAT=json \
+    FOLLOWUP_METRICS_HOST=0.0.0.0 \
+    FOLLOWUP_METRICS_PORT=9108
+# Prometheus /metrics and /healthz (ready only while the inbox, sender and scheduler loops run)
+EXPOSE 9108
 USER followup
 WORKDIR /var/lib/followup
 VOLUME ["/var/lib/followup"]
