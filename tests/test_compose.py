@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
 
@@ -66,3 +67,27 @@ def test_bad_thread_ids_are_dropped() -> None:
 ])
 def test_reply_subject(original: str, expected: str) -> None:
     assert reply_subject(original, "C-7") == expected
+
+
+def test_operator_templates_render_in_the_sandbox(tmp_path: Path) -> None:
+    from jinja2.exceptions import SecurityError
+
+    from service.render import environment, render
+
+    (tmp_path / "evil.txt.j2").write_text("{{ greeting.__class__.__mro__[1].__subclasses__() }}")
+    (tmp_path / "evil.html.j2").write_text("x")
+    environment.cache_clear()
+    with pytest.raises(SecurityError):
+        render("evil", {"greeting": "hi"}, tmp_path)
+
+
+async def test_turning_tls_verification_off_is_loud(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from service.settings import Settings
+    from service.worker import Worker
+
+    settings = Settings(inbox_url=f"maildir://{tmp_path / 'in'}", outbox_url=f"maildir://{tmp_path / 'out'}",
+                        database_url=f"sqlite:///{tmp_path / 'f.db'}", shared_address="care@example.test",
+                        tls_verify=False)
+    with caplog.at_level("WARNING"):
+        await Worker(settings).run_once()
+    assert "TLS CERTIFICATE VERIFICATION IS OFF" in caplog.text
