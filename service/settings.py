@@ -287,6 +287,8 @@ class Settings(DetectorSettings):
     # reminders this many days before a client's event, at the opening of their working day
     reminder_offsets_days: list[int] = [14, 3, 1]
     scheduler_interval_s: float = Field(default=30.0, gt=0)
+    # several workers on PostgreSQL: one reads the mailbox; the others retry taking it this often
+    mailbox_lock_retry_s: float = Field(default=5.0, gt=0, le=30)
     # Prometheus /metrics and /healthz over HTTP; unset: not served
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"

@@ -28,6 +28,7 @@ from service.retry import backoff_s, send_retry_decision
 from service.settings import Settings
 from service.store import repo
 from service.store.db import is_postgres, make_engine, migrate, session_factory, transaction
+from service.store.mailbox_lock import MailboxLock
 from service.store.models import Job, OutboxRow
 
 log = logging.getLogger("followup.worker")
@@ -102,6 +103,7 @@ class Worker:
         self.inbox = inbox or make_inbox(settings)
         self.transport = transport or make_transport(settings)
         self.pipeline = Pipeline(settings, self.sessions)
+        self.mailbox_lock = MailboxLock(self.engine, self.inbox.name)
         self.stats = Stats()
         self.stopping = asyncio.Event()
         self._outbox_ready = asyncio.Event()
@@ -126,6 +128,7 @@ class Worker:
 
     async def close(self) -> None:
         await self.inbox.close()
+        await self.mailbox_lock.release()
         await self.transport.close()
         await self.engine.dispose()
 
@@ -138,8 +141,12 @@ class Worker:
         """Drain the inbox and the outbox once, like a cron job."""
         await self.start()
         try:
-            await self._open_inbox()
-            await self.drain_inbox()
+            if await self.mailbox_lock.acquire():
+                await self._open_inbox()
+                await self.drain_inbox()
+            else:
+                log.info("mailbox %s is being read by another worker; running jobs and the outbox only",
+                         self.inbox.name)
             await self.run_due_jobs()
             await self.drain_outbox(wait_for_retries=False)
         finally:
@@ -194,8 +201,18 @@ class Worker:
 
     async def _inbox_loop(self) -> None:
         attempt = 0
+        standby_logged = False
         while not self.stopping.is_set():
             try:
+                if not await self.mailbox_lock.acquire():
+                    if not standby_logged:
+                        log.info("mailbox %s is read by another worker; standing by to take over",
+                                 self.inbox.name)
+                        standby_logged = True
+                    METRICS.beat("inbox")  # standing by is healthy
+                    await self._sleep(self.settings.mailbox_lock_retry_s)
+                    continue
+                standby_logged = False
                 await self._open_inbox()
                 mode = "IDLE" if self.inbox.supports_push else "polling"
                 if attempt:
@@ -204,6 +221,9 @@ class Worker:
                     log.info("inbox %s open (%s)", self.inbox.name, mode)
                 attempt = 0
                 while not self.stopping.is_set():
+                    if not await self.mailbox_lock.alive():
+                        await self.inbox.close()
+                        break
                     await self.drain_inbox()
                     METRICS.beat("inbox")
                     if self.stopping.is_set():

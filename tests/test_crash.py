@@ -35,8 +35,8 @@ BODIES = [
 ]
 
 
-def backlog(stack: Any, user: str, tag: str) -> list[str]:
-    """Put MESSAGES client messages straight into the user's Maildir, as delivered mail."""
+def backlog(stack: Any, user: str, tag: str, count: int = MESSAGES) -> list[str]:
+    """Put `count` client messages straight into the user's Maildir, as delivered mail."""
     first = client_mail(to=f"{user}@example.test", subject=f"{tag} warm-up", sender="W <w@example.test>",
                         body="Thanks!")
     stack.send(first, mail_from="w@example.test", rcpt_to=[f"{user}@example.test"])
@@ -44,7 +44,7 @@ def backlog(stack: Any, user: str, tag: str) -> list[str]:
     new = stack.maildir(user) / "new"
     owner = new.stat()
     ids = []
-    for n in range(MESSAGES):
+    for n in range(count):
         mid = f"<crash-{tag}-{n}@client.example>"
         data = client_mail(sender=f"Client {n} <c{n}.{tag}@example.test>", to=f"{user}@example.test",
                            subject=f"{tag} message {n}", message_id=mid, body=BODIES[n % len(BODIES)].format(n=n))
