@@ -54,6 +54,11 @@ async def counts(url: str) -> dict[str, int]:
         await engine.dispose()
 
 
+def spawn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "service", "run"], env=env, cwd=ROOT,
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
 async def test_four_workers_one_killed_nothing_twice_nothing_lost(mailstack: Any, pg_url: str, tmp_path: Path,
                                                                    smtp_sink: SmtpSink) -> None:
     user, tag = "scaledesk", uuid.uuid4().hex[:6]
@@ -73,8 +78,7 @@ async def test_four_workers_one_killed_nothing_twice_nothing_lost(mailstack: Any
         "FOLLOWUP_SCHEDULER_INTERVAL_S": "1", "FOLLOWUP_LOG_FORMAT": "json", "FOLLOWUP_LOG_LEVEL": "INFO",
     })
     logs = [tmp_path / f"worker{n}.log" for n in range(4)]
-    procs = [subprocess.Popen([sys.executable, "-m", "service", "run"], env=env, cwd=ROOT,
-                              stdout=log.open("ab"), stderr=subprocess.STDOUT) for log in logs]
+    procs = [spawn(env, log) for log in logs]
     killed = None
     try:
         deadline = time.monotonic() + 400
