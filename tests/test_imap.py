@@ -74,8 +74,8 @@ async def test_fetch_mark_and_checkpoint(mailstack: Any, scheme: str) -> None:
 
 
 async def test_uidvalidity_change_rescans(mailstack: Any) -> None:
-    deliver(mailstack, "catchall", 1, "uidv")
-    inbox = inbox_for(mailstack, "catchall")
+    deliver(mailstack, "rescan", 1, "uidv")
+    inbox = inbox_for(mailstack, "rescan")
     await inbox.open(Checkpoint(uidvalidity=1, last_uid=10_000))
     try:
         assert inbox.checkpoint() is not None and inbox.checkpoint().last_uid == 0  # type: ignore[union-attr]
