@@ -1,0 +1,191 @@
+"""followup's whole loop against the raw limits of its servers, measured in the same run.
+
+    sudo .venv/bin/python bench/loop_throughput.py [--messages 10000] [--db sqlite,postgresql]
+
+Starts the test suite's Dovecot + Postfix on 127.0.0.1 (needs root and the
+Debian packages) and an aiosmtpd server that accepts and discards. Baselines:
+aioimaplib fetching the same messages by UID in batches (the IMAP limit) and
+aiosmtplib sending as many replies over one connection (the SMTP limit).
+Then `Worker.run_once()` (fetch, parse, detect, store, render, send, flag)
+over the same backlog, once per database. Prints messages/s and the ratio to
+the slower raw limit, plus peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import resource
+import sys
+import time
+import uuid
+from email.message import EmailMessage
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+BODIES = [
+    ("Invoice {n} charged twice", "We were charged twice for invoice {n} and nobody has called back. This is "
+     "the third time I ask for a correction. Please fix it this week."),
+    ("Migration on Monday", "I'm really worried we won't be ready for the migration on Monday. What happens "
+     "if it fails halfway and we lose the client records? ({n})"),
+    ("Thanks", "Thanks a lot for the quick help with ticket {n}, everything works again. Have a good weekend."),
+    ("Engineer visit {n}", "We were told the engineer would come at 9am. It is now 2pm and nobody has come "
+     "or called. We closed the shop for this."),
+    ("Copy of invoice {n}", "Could you send me a copy of invoice {n}, please? Our accountant needs it."),
+    ("Automatic reply: {n}", "I am out of the office until Monday with limited access to email."),
+]
+
+
+def message(n: int, to: str, rng: random.Random) -> bytes:
+    subject, body = BODIES[rng.randrange(len(BODIES))]
+    msg = EmailMessage()
+    msg["From"] = f"Client {n} <client{n}@client.example>"
+    msg["To"] = to
+    msg["Subject"] = subject.format(n=n)
+    msg["Message-ID"] = f"<bench-{n}-{uuid.uuid4().hex[:8]}@client.example>"
+    if subject.startswith("Automatic reply"):
+        msg["Auto-Submitted"] = "auto-replied"
+    # about 2 KB, like the issue's measurements: a signature and a quoted earlier message
+    quoted = "\n".join(f"> earlier line {i} of the thread about order {n}" for i in range(30))
+    msg.set_content(f"Hello,\n\n{body.format(n=n)}\n\nBest regards,\nClient {n}\n\n"
+                    f"On Mon, someone wrote:\n{quoted}\n")
+    return msg.as_bytes()
+
+
+def backlog(stack: object, user: str, count: int) -> None:
+    from mailfactory import client_mail
+
+    stack.send(client_mail(to=f"{user}@example.test", subject="warm-up"),  # type: ignore[attr-defined]
+               mail_from="w@example.test", rcpt_to=[f"{user}@example.test"])
+    stack.wait_for_message(user, lambda m: str(m["Subject"]) == "warm-up")  # type: ignore[attr-defined]
+    new = stack.maildir(user) / "new"  # type: ignore[attr-defined]
+    owner = new.stat()
+    rng = random.Random(20261122)
+    for n in range(count):
+        path = new / f"{int(time.time())}.bench{n}.localhost"
+        path.write_bytes(message(n, f"{user}@example.test", rng))
+        os.chown(path, owner.st_uid, owner.st_gid)
+
+
+async def raw_fetch(stack: object, user: str, batch: int) -> tuple[int, float]:
+    import aioimaplib
+
+    imap = aioimaplib.IMAP4_SSL("127.0.0.1", stack.imaps_port,  # type: ignore[attr-defined]
+                                ssl_context=stack.ssl_context())  # type: ignore[attr-defined]
+    await imap.wait_hello_from_server()
+    await imap.login(f"{user}@example.test", stack.password)  # type: ignore[attr-defined]
+    await imap.select("INBOX")
+    start = time.perf_counter()
+    found = await imap.uid_search("ALL")
+    uids = [u for line in found.lines for u in bytes(line).split() if u.isdigit()]
+    got = 0
+    for i in range(0, len(uids), batch):
+        response = await imap.uid("fetch", b",".join(uids[i:i + batch]).decode(), "(UID BODY.PEEK[])")
+        got += sum(1 for line in response.lines if isinstance(line, bytearray))
+    took = time.perf_counter() - start
+    await imap.logout()
+    return got, took
+
+
+async def raw_send(port: int, count: int) -> float:
+    import aiosmtplib
+
+    body = message(0, "x@example.test", random.Random(1))
+    smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port)
+    await smtp.connect()
+    start = time.perf_counter()
+    for n in range(count):
+        await smtp.sendmail("care@example.test", [f"client{n}@client.example"], body)
+    took = time.perf_counter() - start
+    await smtp.quit()
+    return took
+
+
+async def create_pg_database(admin: str) -> str | None:
+    try:
+        import asyncpg
+
+        name = f"followup_bench_{uuid.uuid4().hex[:8]}"
+        conn = await asyncpg.connect(admin.replace("postgresql+asyncpg", "postgresql"), timeout=5)
+        await conn.execute(f'create database "{name}"')
+        await conn.close()
+        return admin.rsplit("/", 1)[0] + "/" + name
+    except (OSError, Exception) as exc:  # noqa: BLE001 - report and skip this database
+        print(f"postgresql: skipped ({exc})")
+        return None
+
+
+async def run_loop(stack: object, user: str, db_url: str, sink_port: int, batch: int) -> tuple[int, float, int]:
+    from service.settings import Settings
+    from service.worker import Worker
+
+    settings = Settings(
+        inbox_url=f"imaps://{user}@127.0.0.1:{stack.imaps_port}/INBOX",  # type: ignore[attr-defined]
+        imap_password=stack.password, tls_ca_file=stack.ca_file,  # type: ignore[attr-defined]
+        outbox_url=f"smtp://127.0.0.1:{sink_port}", shared_address=f"{user}@example.test",
+        database_url=db_url, processed_keyword=f"$Bench{uuid.uuid4().hex[:6]}", fetch_batch=batch,
+        auto_reply_cap=1_000_000, domain_reply_cap=0, log_level="WARNING", log_format="text")
+    worker = Worker(settings)
+    start = time.perf_counter()
+    stats = await worker.run_once()
+    return stats.processed, time.perf_counter() - start, stats.sent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--db", default="sqlite,postgresql")
+    parser.add_argument("--pg", default=os.environ.get("FOLLOWUP_TEST_PG",
+                                                       "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"))
+    args = parser.parse_args()
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    from aiosmtpd.controller import Controller
+    from conftest import SinkHandler, free_port
+    from mailstack import start_mailstack
+
+    class Discard(SinkHandler):
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            return "250 OK"
+
+    stack = start_mailstack(users=("bench",))
+    sink_port = free_port()
+    sink = Controller(Discard(), hostname="127.0.0.1", port=sink_port)
+    sink.start()
+    try:
+        t = time.perf_counter()
+        backlog(stack, "bench", args.messages)
+        print(f"backlog: {args.messages} messages of about 2 KB written in {time.perf_counter() - t:.1f}s\n")
+        got, fetch_s = asyncio.run(raw_fetch(stack, "bench", args.batch))
+        send_s = asyncio.run(raw_send(sink_port, args.messages))
+        fetch_rate, send_rate = got / fetch_s, args.messages / send_s
+        limit = min(fetch_rate, send_rate)
+        print(f"raw IMAP fetch (aioimaplib, UID FETCH batches of {args.batch}): {fetch_rate:8.0f} msg/s")
+        print(f"raw SMTP send (aiosmtplib, one connection, discarding server): {send_rate:8.0f} msg/s")
+        print(f"slower raw limit: {limit:.0f} msg/s\n")
+        for db in args.db.split(","):
+            if db == "sqlite":
+                url = f"sqlite+aiosqlite:////tmp/followup-bench-{uuid.uuid4().hex[:8]}.db"
+            else:
+                url = asyncio.run(create_pg_database(args.pg)) or ""
+                if not url:
+                    continue
+            processed, took, sent = asyncio.run(run_loop(stack, "bench", url, sink_port, args.batch))
+            rate = processed / took
+            print(f"followup loop on {db:<10}: {processed} messages, {sent} replies in {took:.1f}s = "
+                  f"{rate:6.0f} msg/s, ratio to the slower raw limit {rate / limit:.2f}")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"\npeak RSS of this process (baselines and both loops): {peak:.0f} MB")
+    finally:
+        sink.stop()
+        stack.stop(remove_root=True)
+
+
+if __name__ == "__main__":
+    main()
