@@ -147,6 +147,7 @@ def main() -> None:
 
     logging.basicConfig(level=logging.WARNING)
     from aiosmtpd.controller import Controller
+
     from conftest import SinkHandler, free_port
     from mailstack import start_mailstack
 
