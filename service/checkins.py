@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import lifecycle
+from service.businesstime import BusinessHours
 from service.cadence import CheckinPolicy, CheckinState, decide, due_at
 from service.commands import signed_address
 from service.escalate import signing_key
@@ -42,6 +43,16 @@ async def schedule_next(session: AsyncSession, concern: Concern, settings: Setti
     at = due_at(state, lifecycle.hours_of(account), policy_of(settings))
     if at is not None:
         await lifecycle.schedule(session, f"checkin:{concern.token}", "checkin", at, exact=True)
+
+
+async def schedule_first(session: AsyncSession, concern: Concern, hours: BusinessHours,
+                         settings: Settings) -> None:
+    """After the (only) acknowledgement: the first check-in, from what is known, without a query."""
+    policy = policy_of(settings)
+    every = policy.high_every_days if concern.severity == "high" else policy.every_days
+    since = concern.acknowledged_at or concern.created_at
+    await lifecycle.schedule(session, f"checkin:{concern.token}", "checkin",
+                             hours.add(since, every * hours.day_hours), exact=True, new=True)
 
 
 async def _state(session: AsyncSession, concern: Concern, client: Client, settings: Settings,

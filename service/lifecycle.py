@@ -92,9 +92,13 @@ async def reopen(session: AsyncSession, concern: Concern, actor: str, now: datet
     await schedule(session, f"escalate:{concern.token}", "escalate", now)
 
 
-async def schedule(session: AsyncSession, key: str, kind: str, due_at: datetime, *, exact: bool = False) -> None:
-    """Create or move the job `key` to run at `due_at` (unless `exact`, an earlier pending time wins)."""
-    job = await session.scalar(select(Job).where(Job.key == key))
+async def schedule(session: AsyncSession, key: str, kind: str, due_at: datetime, *, exact: bool = False,
+                   new: bool = False) -> None:
+    """Create or move the job `key` to run at `due_at` (unless `exact`, an earlier pending time wins).
+
+    `new`: the caller knows no such job exists (a concern created in this transaction).
+    """
+    job = None if new else await session.scalar(select(Job).where(Job.key == key))
     if job is None:
         session.add(Job(key=key, kind=kind, due_at=due_at, status="pending", claimed_at=None, attempts=0))
     elif exact or job.status != "pending" or due_at < job.due_at:

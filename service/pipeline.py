@@ -7,6 +7,7 @@ history for it and writes down what it decided.
 from __future__ import annotations
 
 import logging
+import time as time_module
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -19,7 +20,7 @@ from service.businesstime import next_local_time
 from service.detect import Thresholds, Verdict, detect, detect_many
 from service.errors import SendError
 from service.escalate import policy_of
-from service.escalation import deadlines
+from service.escalation import ConcernState, deadlines
 from service.mail import compose as composer
 from service.mail.inbox import RawMessage
 from service.mail.parse import Inbound, one_line, parse_message
@@ -32,6 +33,7 @@ from service.store.models import Account, Concern, EscalationRow, MessageRow, Ou
 from service.triage import Decision, TriageContext, triage
 
 log = logging.getLogger("followup.message")
+ACCOUNTS_TTL_S = 10.0
 
 # Errors that mean "the database is not there", not "this message is bad": the
 # caller backs off and retries the message instead of quarantining it.
@@ -73,6 +75,7 @@ class Pipeline:
         self.noreply = tuple(settings.noreply_patterns)
         self.instance = settings.shared_address
         self.thresholds = Thresholds(settings.complaint_threshold, settings.anxiety_threshold)
+        self._accounts: tuple[float, list[Account]] | None = None
         # loaded here, once: a missing or broken model stops the worker at start, not per message
         self.model = load_model(settings.model_path)
 
@@ -235,7 +238,10 @@ class Pipeline:
             await lifecycle.schedule(session, f"digest:{account.owner_email}", "digest", at)
 
     async def _account(self, session: AsyncSession, address: str) -> Account:
-        accounts = await lifecycle.all_accounts(session)
+        # accounts change rarely: read them once per ACCOUNTS_TTL_S, not once per message
+        if self._accounts is None or time_module.monotonic() - self._accounts[0] > ACCOUNTS_TTL_S:
+            self._accounts = (time_module.monotonic(), await lifecycle.all_accounts(session))
+        accounts = self._accounts[1]
         found = lifecycle.route(address, accounts)
         if found is not None:
             return found
@@ -260,11 +266,12 @@ class Pipeline:
             session.add(concern)
             await session.flush()
             # the promise to the client is the deadline the owner is held to
-            state = await lifecycle.state_of(session, concern, account)
+            state = ConcernState(concern.id, concern.severity, "open", now, (),
+                                 has_second_level=bool(account.second_level))  # new: no items yet
             concern.respond_by = deadlines(state, lifecycle.hours_of(account), policy_of(s))[0]
             found = f"{verdict.label} {verdict.score:.2f} from {msg.from_addr}"
             await lifecycle.record(session, concern, "created", "detector", now, found, to_status="open")
-            await lifecycle.schedule(session, f"escalate:{concern.token}", "escalate", concern.respond_by)
+            await lifecycle.schedule(session, f"escalate:{concern.token}", "escalate", concern.respond_by, new=True)
         else:
             assert decision.concern_id is not None
             concern = await repo.concern_by_token(session, f"C-{decision.concern_id}")
@@ -290,7 +297,7 @@ class Pipeline:
                 concern.acknowledged_at = now
                 await lifecycle.record(session, concern, "acknowledged", "service", now, row.message_id,
                                        to_status="acknowledged" if concern.status == "open" else None)
-                await checkins.schedule_next(session, concern, s)
+                await checkins.schedule_first(session, concern, lifecycle.hours_of(account), s)
                 await session.flush()
                 outbox_ids.append(row.id)
         return concern, client.id, outbox_ids

@@ -104,7 +104,7 @@ async def auto_replies_to_domain_since(session: AsyncSession, address: str, sinc
     domain = address.rpartition("@")[2].lower()
     count = await session.scalar(
         select(func.count(OutboxRow.id)).where(
-            OutboxRow.to_addr.like(f"%@{domain}"), OutboxRow.created_at >= since,
+            OutboxRow.to_domain == domain, OutboxRow.created_at >= since,
             OutboxRow.purpose.in_(("ack", "checkin", "reminder", "closing")),
         )
     )
