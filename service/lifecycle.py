@@ -5,7 +5,10 @@ Every change is written with who or what caused it, in the caller's transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +20,16 @@ from service.settings import AccountConfig, Settings
 from service.store.models import Account, ActionItem, Client, Concern, ConcernEvent, Job
 
 STATUSES = ("open", "acknowledged", "planned", "resolved")
+
+
+class _Routable(Protocol):
+    @property
+    def addresses(self) -> Sequence[str] | None: ...
+    @property
+    def domains(self) -> Sequence[str] | None: ...
+
+
+A = TypeVar("A", bound=_Routable)
 DEFAULT_ACCOUNT = "default"
 
 
@@ -176,14 +189,24 @@ async def all_accounts(session: AsyncSession) -> list[Account]:
     return list((await session.scalars(select(Account).order_by(Account.name))).all())
 
 
-def route(address: str, accounts: list[Account]) -> Account | None:
+@dataclass(frozen=True)
+class Route:
+    """What routing needs of an account, safe to keep between sessions."""
+
+    id: int
+    name: str
+    addresses: tuple[str, ...]
+    domains: tuple[str, ...]
+
+
+def route(address: str, accounts: Sequence[A]) -> A | None:
     """The account a sender belongs to: its exact address first, then its domain or a parent domain."""
     address = address.lower()
     for account in accounts:
         if address in (account.addresses or []):
             return account
     domain = address.rpartition("@")[2]
-    best: tuple[int, Account] | None = None
+    best: tuple[int, A] | None = None
     for account in accounts:
         for d in account.domains or []:
             if (domain == d or domain.endswith("." + d)) and (best is None or len(d) > best[0]):

@@ -75,7 +75,7 @@ class Pipeline:
         self.noreply = tuple(settings.noreply_patterns)
         self.instance = settings.shared_address
         self.thresholds = Thresholds(settings.complaint_threshold, settings.anxiety_threshold)
-        self._accounts: tuple[float, list[Account]] | None = None
+        self._accounts: tuple[float, list[lifecycle.Route]] | None = None
         # loaded here, once: a missing or broken model stops the worker at start, not per message
         self.model = load_model(settings.model_path)
 
@@ -238,15 +238,20 @@ class Pipeline:
             await lifecycle.schedule(session, f"digest:{account.owner_email}", "digest", at)
 
     async def _account(self, session: AsyncSession, address: str) -> Account:
-        # accounts change rarely: read them once per ACCOUNTS_TTL_S, not once per message
+        # accounts change rarely: routing data is read once per ACCOUNTS_TTL_S, not once per message;
+        # the account itself is then a primary-key get in this session (ORM objects never outlive one)
         if self._accounts is None or time_module.monotonic() - self._accounts[0] > ACCOUNTS_TTL_S:
-            self._accounts = (time_module.monotonic(), await lifecycle.all_accounts(session))
-        accounts = self._accounts[1]
-        found = lifecycle.route(address, accounts)
-        if found is not None:
-            return found
-        default = [a for a in accounts if a.name == lifecycle.DEFAULT_ACCOUNT]
-        return default[0] if default else await lifecycle.default_account(session, self.settings)
+            snapshot = [lifecycle.Route(a.id, a.name, tuple(a.addresses or ()), tuple(a.domains or ()))
+                        for a in await lifecycle.all_accounts(session)]
+            self._accounts = (time_module.monotonic(), snapshot)
+        routes = self._accounts[1]
+        found = lifecycle.route(address, routes) or next(
+            (r for r in routes if r.name == lifecycle.DEFAULT_ACCOUNT), None)
+        account = await session.get(Account, found.id) if found is not None else None
+        if account is None:  # not there yet, or removed since the snapshot
+            self._accounts = None
+            return await lifecycle.default_account(session, self.settings)
+        return account
 
     async def _apply(self, session: AsyncSession, msg: Inbound, verdict: Verdict,
                      decision: Decision, now: datetime) -> tuple[Concern | None, int | None, list[int]]:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
+from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
@@ -22,6 +23,7 @@ from mailparser_reply import EmailReplyParser
 TOKEN_RE = re.compile(r"\[#(C-\d{1,12})\]", re.IGNORECASE)
 MSGID_RE = re.compile(r"<[^<>\s]{1,250}>")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pl", "sv", "da", "cs"]
 _REPLY_PARSER = EmailReplyParser(languages=_REPLY_LANGUAGES)
 MAX_TEXT_CHARS = 100_000
@@ -64,14 +66,19 @@ class Inbound:
 
 def one_line(value: str, limit: int = 998) -> str:
     """Collapse control characters (CR/LF included) so a value can never become a header."""
-    return _CONTROL_RE.sub(" ", value).strip()[:limit]
+    return _CONTROL_RE.sub(" ", storable(value)).strip()[:limit]
+
+
+def storable(value: str) -> str:
+    """The text with undecodable bytes (surrogate escapes of raw 8-bit input) as U+FFFD, so it can be stored."""
+    return value.encode("utf-8", "replace").decode("utf-8") if _SURROGATE_RE.search(value) else value
 
 
 def decode_words(value: str) -> str:
     """Decode RFC 2047 encoded words; the input itself when they are broken."""
     try:
         return str(make_header(decode_header(value)))
-    except (ValueError, LookupError, UnicodeError, AssertionError):
+    except (ValueError, LookupError, UnicodeError, AssertionError, HeaderParseError):
         return value
 
 
@@ -287,8 +294,8 @@ def parse_message(raw: bytes, *, noreply_patterns: tuple[str, ...] = ()) -> Inbo
         cc=_addresses(headers.get("cc")),
         subject=subject,
         date=date,
-        text=text,
-        new_text=strip_quotes(text),
+        text=storable(text),
+        new_text=storable(strip_quotes(text)),
         in_reply_to=in_reply[0] if in_reply else None,
         references=references,
         concern_token=token.group(1).upper() if token else None,
