@@ -42,6 +42,8 @@ class TrainConfig:
     transformer_share: float = 0.5
     # fine-tuning on all of GoEmotions would take hours on a CPU: a stratified sample of it
     transformer_general_rows: int = 6000
+    # Reddit posts run to ~100 words; tweets and most client mail fit in far fewer
+    transformer_max_tokens: int = 128
 
 
 def make_vectorizer(words: int, chars: int) -> FeatureUnion:
@@ -178,7 +180,7 @@ def fit(examples: Sequence[Example], cfg: TrainConfig | None = None,
 
 
 def _transformer_reader(data: list[Example], labels: Sequence[str], cfg: TrainConfig) -> Any:
-    from service.transformer import TransformerReader
+    from service.transformer import FineTune, TransformerReader
 
     general = [e for e in data if _is_general(e, cfg)]
     if len(general) > cfg.transformer_general_rows:
@@ -193,4 +195,5 @@ def _transformer_reader(data: list[Example], labels: Sequence[str], cfg: TrainCo
     rows = general + [e for e in data if not _is_general(e, cfg)]
     targets = np.array([[-1 if e.label(lab) is None else int(e.label(lab) or 0) for lab in labels]
                         for e in rows])
-    return TransformerReader(tuple(labels), cfg.transformer_share).fit([e.text for e in rows], targets)
+    tune = FineTune(max_tokens=cfg.transformer_max_tokens)
+    return TransformerReader(tuple(labels), cfg.transformer_share, tune).fit([e.text for e in rows], targets)
