@@ -20,8 +20,6 @@ from datetime import UTC, datetime, time
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-import dateparser
-
 Kind = Literal["plan", "resolve", "done"]
 
 _LINE_RE = re.compile(r"^\s*\[?#?C-(\d+)\]?\s*[:.\-–]?\s*(.*?)\s*$", re.IGNORECASE)
@@ -101,6 +99,8 @@ def parse_due(phrase: str, now: datetime, tz: ZoneInfo, *, end_of_day: time = ti
 
     A date with no time of day means the close of that business day.
     """
+    import dateparser  # 13 MB of language data: loaded when an owner first writes a date, not at start
+
     local_now = now.astimezone(tz).replace(tzinfo=None)
     parsed: datetime | None = dateparser.parse(phrase, languages=["en"], settings={
         "RELATIVE_BASE": local_now, "PREFER_DATES_FROM": "future", "TIMEZONE": str(tz),
