@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol
 
-__all__ = ["UTC", "Clock", "SystemClock"]
+__all__ = ["UTC", "Clock", "ManualClock", "SystemClock"]
 
 
 class Clock(Protocol):
@@ -17,3 +17,13 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class ManualClock:
+    """A clock that reads `current`, which its owner sets: the demo and the tests move time with it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from service import events
-from service.clock import SystemClock
+from service.clock import ManualClock, SystemClock
 from service.mail.inbox import ensure_maildir
 from service.settings import Settings
 from service.store import repo
@@ -112,17 +112,9 @@ async def run_demo(directory: Path | None) -> int:
     return 0
 
 
-class _DemoClock:
-    def __init__(self, now: datetime) -> None:
-        self.current = now
-
-    def now(self) -> datetime:
-        return self.current
-
-
 async def _fast_forward(settings: Settings, outbox: Path) -> None:
     """Give Tom a go-live event, then move the clock job by job and show what goes out, and when."""
-    clock = _DemoClock(SystemClock().now())
+    clock = ManualClock(SystemClock().now())
     go_live = datetime.combine(clock.current.date() + timedelta(days=6), time(9, 0), tzinfo=UTC)
     worker = Worker(settings, clock=clock)
     async with transaction(worker.sessions) as session:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import checkins, lifecycle
-from service.commands import Problem, authentication_failed, has_tag, parse_commands, tag_refs, verify_tag
+from service.commands import Command, Problem, authentication_failed, has_tag, parse_commands, tag_refs, verify_tag
 from service.errors import PlanError
 from service.escalate import signing_key
 from service.mail import compose as composer
@@ -82,7 +82,7 @@ async def handle(session: AsyncSession, msg: Inbound, settings: Settings,
             problems.append(Problem(cmd.line, f"{concern.token} belongs to an account you do not own"))
             continue
         try:
-            recorded.append(await _apply(session, cmd.kind, concern, cmd, msg.from_addr, account, now))
+            recorded.append(await _apply(session, concern, cmd, msg.from_addr, account, now))
         except PlanError as exc:
             problems.append(Problem(cmd.line, str(exc)))
     for line in recorded:
@@ -106,20 +106,17 @@ async def _forwarded(session: AsyncSession, addresses: list[str], key: bytes, se
     return None
 
 
-async def _apply(session: AsyncSession, kind: str, concern: Concern, cmd: object, actor: str,
-                 account: Account, now: datetime) -> str:
-    from service.commands import Command
-
-    assert isinstance(cmd, Command)
+async def _apply(session: AsyncSession, concern: Concern, cmd: Command, actor: str, account: Account,
+                 now: datetime) -> str:
     tz = ZoneInfo(account.timezone)
-    if kind == "plan":
+    if cmd.kind == "plan":
         assert cmd.due_at is not None
         item = await lifecycle.add_item(session, concern, cmd.text, cmd.owner or actor, cmd.due_at,
                                         actor, now)
         local = item.due_at.astimezone(tz)
         return (f"{concern.token} #{item.number}: {item.text} "
                 f"(owner {item.owner}, due {local:%a %d %b %H:%M %Z})")
-    if kind == "done":
+    if cmd.kind == "done":
         item = await lifecycle.mark_done(session, concern, cmd.item, actor, now)
         return f"{concern.token} #{item.number} done: {item.text}"
     await lifecycle.resolve(session, concern, actor, now, cmd.text)

@@ -172,12 +172,12 @@ class Pipeline:
                 return Outcome(msg.message_id, "duplicate", reasons=("message-id-seen",))
             owner = await owner_replies.handle(session, msg, s, now)
             if owner is not None:
-                return await self._store_owner_reply(session, msg, owner, raw, now)
+                return await self._store_handled(session, msg, owner, raw, now)
             if not msg.auto_signals and cadence.asks_to_stop(msg.new_text, msg.subject):
                 client = await repo.client_for(session, msg.from_addr, msg.from_name,
                                                await self._account(session, msg.from_addr), now)
                 await checkins.opt_out(session, client, f"asked in {msg.message_id}", now)
-                return await self._store_owner_reply(
+                return await self._store_handled(
                     session, msg, owner_replies.OwnerResult("opt_out", ("client-asked-to-stop",)), raw, now)
             ctx = TriageContext(
                 shared_address=s.shared_address,
@@ -221,8 +221,9 @@ class Pipeline:
         })
         return outcome
 
-    async def _store_owner_reply(self, session: AsyncSession, msg: Inbound, owner: owner_replies.OwnerResult,
-                                 raw: RawMessage, now: datetime) -> Outcome:
+    async def _store_handled(self, session: AsyncSession, msg: Inbound, owner: owner_replies.OwnerResult,
+                             raw: RawMessage, now: datetime) -> Outcome:
+        """Store a message that was handled before triage (an owner's reply, a request to stop)."""
         outbox_ids: list[int] = []
         if owner.outbox is not None:
             session.add(owner.outbox)

@@ -15,32 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
+from service.clock import ManualClock
 from service.settings import AccountConfig, Settings
 from service.store.models import ActionItem, Concern, MessageRow
 from service.worker import Worker
 
 from mailfactory import client_mail
+from support import empty_mailbox, query
 
 pytestmark = pytest.mark.servers
-
-
-def empty_mailbox(stack: Any, user: str) -> None:
-    """This test runs once per database: the shared inbox starts empty each time."""
-    for sub in ("new", "cur"):
-        folder = stack.maildir(user) / sub
-        if folder.is_dir():
-            for path in folder.iterdir():
-                path.unlink()
-
-
-class MovedClock:
-    def __init__(self, now: datetime) -> None:
-        self.current = now
-
-    def now(self) -> datetime:
-        return self.current
 
 
 def settings_for(stack: Any, db_url: str) -> Settings:
@@ -57,19 +41,10 @@ def body(msg: Message) -> str:
     return str(msg.get_body(("plain",)).get_content())  # type: ignore[attr-defined]
 
 
-async def query(settings: Settings, model: type, *where: object) -> list[Any]:
-    worker = Worker(settings)
-    try:
-        async with worker.sessions() as s:
-            return list((await s.scalars(select(model).where(*where))).all())
-    finally:
-        await worker.engine.dispose()
-
-
 async def test_digest_answered_by_email_records_the_plan(mailstack: Any, db_url: str, tmp_path: Path) -> None:
     empty_mailbox(mailstack, "desk")
     settings = settings_for(mailstack, db_url)
-    clock = MovedClock(datetime(2026, 11, 23, 10, tzinfo=UTC))  # a Monday, Lisbon = UTC in winter
+    clock = ManualClock(datetime(2026, 11, 23, 10, tzinfo=UTC))  # a Monday, Lisbon = UTC in winter
     tag = uuid.uuid4().hex[:8]
     mid = make_msgid(domain="example.test")
     mailstack.send(client_mail(sender="Client One <client1@example.test>", to="desk@example.test",

@@ -9,25 +9,18 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from service import cli
+from service.clock import ManualClock
 from service.settings import AccountConfig, Settings
 from service.store.models import Client, Concern, EscalationRow, Event, Job
 from service.worker import Worker
 
 from mailfactory import client_mail, drop
+from support import query
 
 ACME = AccountConfig(name="Acme", owner="boss@example.test", domains=["client.example"], timezone="Europe/Lisbon")
 MONDAY_10 = datetime(2026, 11, 23, 10, tzinfo=UTC)
-
-
-class MovedClock:
-    def __init__(self, now: datetime) -> None:
-        self.current = now
-
-    def now(self) -> datetime:
-        return self.current
 
 
 def settings_for(tmp_path: Path, db_url: str) -> Settings:
@@ -51,15 +44,6 @@ def sent(tmp_path: Path) -> list[EmailMessage]:
 
 def text(msg: EmailMessage) -> str:
     return str(msg.get_body(("plain",)).get_content())  # type: ignore[union-attr]
-
-
-async def query(settings: Settings, model: type, *where: object) -> list[object]:
-    worker = Worker(settings)
-    try:
-        async with worker.sessions() as s:
-            return list((await s.scalars(select(model).where(*where))).all())
-    finally:
-        await worker.engine.dispose()
 
 
 async def test_csv_import_update_tick_and_cancel(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch,
@@ -114,7 +98,7 @@ async def test_reminder_lists_only_open_items_from_the_type_template(tmp_path: P
     from service.store.db import transaction
 
     settings = settings_for(tmp_path, db_url)
-    clock = MovedClock(MONDAY_10)
+    clock = ManualClock(MONDAY_10)
     worker = Worker(settings, clock=clock)
     await worker.start()
     async with transaction(worker.sessions) as session:
@@ -136,7 +120,7 @@ async def test_reminder_lists_only_open_items_from_the_type_template(tmp_path: P
 
 async def test_replies_raise_severity_suggest_resolving_and_unsubscribe(tmp_path: Path, db_url: str) -> None:
     settings = settings_for(tmp_path, db_url)
-    clock = MovedClock(MONDAY_10)
+    clock = ManualClock(MONDAY_10)
     drop(tmp_path / "in", client_mail(message_id="<q1@client.example>", subject="Invoice",
                                       body="The invoice is wrong again and nobody has answered my emails."))
     await Worker(settings, clock=clock).run_once()

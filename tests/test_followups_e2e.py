@@ -13,29 +13,14 @@ from typing import Any
 import pytest
 
 from service import cli
+from service.clock import ManualClock
 from service.settings import AccountConfig, Settings
 from service.worker import Worker
 
 from mailfactory import client_mail
+from support import empty_mailbox
 
 pytestmark = pytest.mark.servers
-
-
-def empty_mailbox(stack: Any, user: str) -> None:
-    """This test runs once per database: the shared inbox starts empty each time."""
-    for sub in ("new", "cur"):
-        folder = stack.maildir(user) / sub
-        if folder.is_dir():
-            for path in folder.iterdir():
-                path.unlink()
-
-
-class MovedClock:
-    def __init__(self, now: datetime) -> None:
-        self.current = now
-
-    def now(self) -> datetime:
-        return self.current
 
 
 ACCOUNT = AccountConfig(name="Movers", owner="boss@example.test", addresses=["client2@example.test"],
@@ -75,7 +60,7 @@ async def test_anxious_client_with_a_move_gets_checkins_and_reminders_until_stop
             monkeypatch.setenv(key, value)
         return cli.main(list(args))
 
-    clock = MovedClock(datetime(2026, 11, 23, 10, tzinfo=UTC))  # Monday; the move is Saturday
+    clock = ManualClock(datetime(2026, 11, 23, 10, tzinfo=UTC))  # Monday; the move is Saturday
     mid = make_msgid(domain="example.test")
     mailstack.send(client_mail(sender="Client Two <client2@example.test>", to="helpdesk@example.test",
                                subject=f"Our move {tag}", message_id=mid,

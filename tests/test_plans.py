@@ -11,23 +11,15 @@ import pytest
 from sqlalchemy import func, select
 
 from service import cli
+from service.clock import ManualClock
 from service.settings import AccountConfig, Settings
 from service.store.models import Concern, ConcernEvent, Digest, EscalationRow, Job, OutboxRow
 from service.worker import Worker
 
 from mailfactory import client_mail, drop
+from support import query
 
 MONDAY_10 = datetime(2026, 11, 23, 10, tzinfo=UTC)  # Lisbon is UTC+0 in winter
-
-
-class MovedClock:
-    """The clock the worker reads, set by the test."""
-
-    def __init__(self, now: datetime) -> None:
-        self.current = now
-
-    def now(self) -> datetime:
-        return self.current
 
 
 ACME = AccountConfig(name="Acme", owner="boss@example.test", domains=["client.example"],
@@ -47,26 +39,17 @@ def sent(tmp_path: Path) -> list[EmailMessage]:
             for p in sorted(new.iterdir(), key=lambda p: p.stat().st_mtime_ns)] if new.exists() else []
 
 
-async def run(settings: Settings, clock: MovedClock) -> dict[str, int]:
+async def run(settings: Settings, clock: ManualClock) -> dict[str, int]:
     stats = await Worker(settings, clock=clock).run_once()
     return {**stats.outcomes, "jobs": stats.jobs, "sent": stats.sent}
 
 
-async def rows(settings: Settings, model: type, *where: object) -> list[object]:
-    worker = Worker(settings)
-    try:
-        async with worker.sessions() as s:
-            return list((await s.scalars(select(model).where(*where))).all())
-    finally:
-        await worker.engine.dispose()
-
-
 async def test_unplanned_concern_escalates_once_into_the_owners_digest(tmp_path: Path, db_url: str) -> None:
     settings = settings_for(tmp_path, db_url)
-    clock = MovedClock(MONDAY_10)
+    clock = ManualClock(MONDAY_10)
     drop(tmp_path / "in", client_mail(body="We were charged twice and nobody has called back. This is unacceptable."))
     assert (await run(settings, clock))["new_concern"] == 1
-    [concern] = await rows(settings, Concern)
+    [concern] = await query(settings, Concern)
     assert isinstance(concern, Concern) and concern.status == "acknowledged" and concern.severity == "normal"
     assert concern.respond_by == datetime(2026, 11, 24, 10, tzinfo=UTC)  # one working day in Lisbon
     # before the deadline nothing happens; after it, one escalation waits for the digest
@@ -74,9 +57,9 @@ async def test_unplanned_concern_escalates_once_into_the_owners_digest(tmp_path:
     assert (await run(settings, clock))["jobs"] == 0
     clock.current = datetime(2026, 11, 24, 10, 1, tzinfo=UTC)
     assert (await run(settings, clock))["jobs"] == 1
-    [esc] = await rows(settings, EscalationRow)
+    [esc] = await query(settings, EscalationRow)
     assert isinstance(esc, EscalationRow) and esc.recipient == "boss@example.test" and esc.digest_id is None
-    [job] = await rows(settings, Job, Job.kind == "digest")
+    [job] = await query(settings, Job, Job.kind == "digest")
     assert isinstance(job, Job) and job.due_at == datetime(2026, 11, 25, 8, 30, tzinfo=UTC)
     # the digest goes out at 08:30 Lisbon time, once
     clock.current = datetime(2026, 11, 25, 8, 31, tzinfo=UTC)
@@ -103,7 +86,7 @@ async def test_unplanned_concern_escalates_once_into_the_owners_digest(tmp_path:
 
 async def test_a_digest_written_before_a_crash_is_sent_once(tmp_path: Path, db_url: str) -> None:
     settings = settings_for(tmp_path, db_url)
-    clock = MovedClock(MONDAY_10)
+    clock = ManualClock(MONDAY_10)
     drop(tmp_path / "in", client_mail(body="The invoice is wrong again and nobody has answered my emails."))
     await run(settings, clock)
     clock.current = datetime(2026, 11, 24, 10, 1, tzinfo=UTC)  # past the deadline: escalated
@@ -114,7 +97,7 @@ async def test_a_digest_written_before_a_crash_is_sent_once(tmp_path: Path, db_u
     await worker.start()
     assert await worker.run_due_jobs() == 1
     await worker.close()
-    [digest_row] = await rows(settings, OutboxRow, OutboxRow.purpose == "digest")
+    [digest_row] = await query(settings, OutboxRow, OutboxRow.purpose == "digest")
     assert isinstance(digest_row, OutboxRow) and digest_row.status == "pending"
     # and a stale claim of the same job by another worker changes nothing
     async with Worker(settings).sessions() as s:
@@ -127,12 +110,12 @@ async def test_a_digest_written_before_a_crash_is_sent_once(tmp_path: Path, db_u
 
 async def test_high_severity_alerts_at_once(tmp_path: Path, db_url: str) -> None:
     settings = settings_for(tmp_path, db_url)
-    clock = MovedClock(MONDAY_10)
+    clock = ManualClock(MONDAY_10)
     drop(tmp_path / "in", client_mail(
         subject="URGENT: payroll failed", body="This is absolutely unacceptable. Our whole staff has not been paid "
         "and you promised it was fixed. I am furious and I want a call NOW."))
     await run(settings, clock)
-    [concern] = await rows(settings, Concern)
+    [concern] = await query(settings, Concern)
     assert isinstance(concern, Concern)
     if concern.severity != "high":
         pytest.skip(f"the detector scored this {concern.score}: not high severity, covered by the pure tests")
@@ -152,7 +135,7 @@ def cli_run(settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, *args
 async def test_cli_plan_done_resolve_show_and_reopen(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     settings = settings_for(tmp_path, db_url)
-    clock = MovedClock(datetime.now(UTC))
+    clock = ManualClock(datetime.now(UTC))
     drop(tmp_path / "in", client_mail(message_id="<first@client.example>",
                                       body="We were charged twice and nobody has called back. This is unacceptable."))
     await run(settings, clock)
@@ -190,9 +173,9 @@ async def test_cli_plan_done_resolve_show_and_reopen(tmp_path: Path, db_url: str
     drop(tmp_path / "in", client_mail(message_id="<again@client.example>", in_reply_to="<first@client.example>",
                                       subject="Re: Invoice charged twice [#C-1]", body="It happened again."))
     await run(settings, clock)
-    [concern] = await rows(settings, Concern)
+    [concern] = await query(settings, Concern)
     assert isinstance(concern, Concern) and concern.status == "open"
-    kinds = [e.kind for e in await rows(settings, ConcernEvent) if isinstance(e, ConcernEvent)]
+    kinds = [e.kind for e in await query(settings, ConcernEvent) if isinstance(e, ConcernEvent)]
     assert kinds == ["created", "acknowledged", "plan", "done", "resolved", "reopened"]
 
 
@@ -212,7 +195,7 @@ async def test_digest_preview_and_accounts_cli(tmp_path: Path, db_url: str, monk
 
     code, out = await call("digest", "--owner", "boss@example.test", "--preview")
     assert code == 0 and "nothing to send" in out
-    clock = MovedClock(datetime.now(UTC) - timedelta(days=10))
+    clock = ManualClock(datetime.now(UTC) - timedelta(days=10))
     drop(tmp_path / "in", client_mail(body="We were charged twice <script>alert(1)</script> and nobody called."))
     await run(settings, clock)
     clock.current = datetime.now(UTC)
@@ -243,7 +226,7 @@ async def test_two_workers_share_due_jobs_without_doing_one_twice(tmp_path: Path
     import asyncio
 
     settings = settings_for(tmp_path, pg_url)
-    clock = MovedClock(MONDAY_10)
+    clock = ManualClock(MONDAY_10)
     for n in range(6):
         drop(tmp_path / "in", client_mail(sender=f"Client {n} <c{n}@client.example>", subject=f"Invoice {n}",
                                           body="The invoice is wrong again and nobody has answered my emails."))
@@ -256,7 +239,7 @@ async def test_two_workers_share_due_jobs_without_doing_one_twice(tmp_path: Path
     for w in workers:
         await w.close()
     assert sum(ran) == 6  # six escalation jobs, each run by exactly one worker
-    assert len(await rows(settings, EscalationRow)) == 6
+    assert len(await query(settings, EscalationRow)) == 6
     clock.current = datetime(2026, 11, 25, 8, 31, tzinfo=UTC)
     workers = [Worker(settings, clock=clock) for _ in range(3)]
     for w in workers:
@@ -264,7 +247,7 @@ async def test_two_workers_share_due_jobs_without_doing_one_twice(tmp_path: Path
     await asyncio.gather(*(w.run_due_jobs() for w in workers))
     for w in workers:
         await w.close()
-    [digest] = await rows(settings, Digest)
+    [digest] = await query(settings, Digest)
     assert isinstance(digest, Digest) and digest.recipient == "boss@example.test"
 
 
@@ -277,7 +260,7 @@ async def test_two_workers_share_due_jobs_without_doing_one_twice(tmp_path: Path
 async def test_email_plans_need_the_signed_tag_the_right_sender_and_no_failed_dmarc(
         tmp_path: Path, sender: str, auth: str, decision: str, caplog: pytest.LogCaptureFixture) -> None:
     settings = settings_for(tmp_path, f"sqlite:///{tmp_path / 'f.db'}")
-    clock = MovedClock(MONDAY_10)
+    clock = ManualClock(MONDAY_10)
     drop(tmp_path / "in", client_mail(body="The invoice is wrong again and nobody has answered my emails."))
     await run(settings, clock)
     clock.current = datetime(2026, 11, 24, 10, 1, tzinfo=UTC)
@@ -292,7 +275,7 @@ async def test_email_plans_need_the_signed_tag_the_right_sender_and_no_failed_dm
     with caplog.at_level("WARNING"):
         result = await run(settings, clock)
     assert result.get(decision) == 1
-    [concern] = await rows(settings, Concern)
+    [concern] = await query(settings, Concern)
     assert isinstance(concern, Concern)
     assert concern.status == ("planned" if decision == "owner_commands" else "acknowledged")
     if decision == "refused_command":
