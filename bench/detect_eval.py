@@ -95,7 +95,7 @@ def main() -> None:
     full_batched = best_rate(batched, batches) * 50  # type: ignore[arg-type]
     batched_only = 1.0 / (1.0 / full_batched - 1.0 / baseline) if full_batched < baseline else float("inf")
     print(f"model: loaded in {load_s:.2f}s, +{after - before:.0f} MB RSS "
-          f"({os.path.getsize(args.model or ROOT / 'service/models/detector.joblib') / 1e6:.1f} MB on disk)")
+          f"({os.path.getsize(args.model or ROOT / 'service/models/detector.npz') / 1e6:.1f} MB on disk)")
     print(f"speed, one core, {len(items)} messages, best of 3:")
     print(f"  parse only (baseline)   {baseline:8.0f} msg/s")
     print(f"  parse + detect          {full:8.0f} msg/s   ratio to baseline {full / baseline:.2f}")

@@ -125,10 +125,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         print("followup train: the service needs both complaint and anxiety heads; "
               "give data that labels both", file=sys.stderr)
         return 2
-    model.save(args.out)
+    out = args.out or Path("followup-detector.joblib" if cfg.transformer else "followup-detector.npz")
+    if cfg.transformer and out.suffix == ".npz":
+        print("followup train: a model with the transformer reader is saved as a pickle: "
+              "give --out a .joblib path", file=sys.stderr)
+        return 2
+    model.save(out)
     for label, counts in model.meta["counts"].items():
         print(f"{label:<9} trained on {counts['examples']} examples, {counts['positive']} positive")
-    print(f"model written to {args.out}; use it with FOLLOWUP_MODEL_PATH={args.out}")
+    print(f"model written to {out}; use it with FOLLOWUP_MODEL_PATH={out}")
     return 0
 
 
@@ -264,7 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", action="append", required=True, metavar="PATH",
                    help="a GoEmotions folder, or CSV / JSON lines with text (or subject, body) and "
                         "complaint/anxiety 0/1 (or label); repeat for several")
-    p.add_argument("--out", type=Path, default=Path("followup-detector.joblib"))
+    p.add_argument("--out", type=Path, help="where to write the model: .npz (plain arrays, the default "
+                   "followup-detector.npz) or .joblib (a pickle; needed with --transformer)")
     p.add_argument("--labels", help=argparse.SUPPRESS)
     p.add_argument("--transformer", action="store_true",
                    help="add a fine-tuned MiniLM reader (needs the transformer extra; slower, stronger)")

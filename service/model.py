@@ -1,7 +1,9 @@
 """The learned detector: one shared TF-IDF vectoriser, one logistic-regression head per label.
 
 The artefact is built by `followup train` (service/train.py) and loaded once per
-process. Scoring is pure: text in, probabilities out.
+process. Scoring is pure: text in, probabilities out. The shipped artefact is an
+`.npz` of plain arrays scored by service/linear.py with NumPy alone; a model
+holding the optional transformer reader is a pickle (`.joblib`).
 """
 
 from __future__ import annotations
@@ -9,19 +11,19 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
-import sklearn
 
+from service import linear
 from service.errors import FollowupError
 
 log = logging.getLogger(__name__)
 LABELS = ("complaint", "anxiety")
-DEFAULT_MODEL = Path(__file__).with_name("models") / "detector.joblib"
+DEFAULT_MODEL = Path(__file__).with_name("models") / "detector.npz"
 FORMAT = 3
 
 
@@ -114,9 +116,42 @@ class DetectorModel:
         return {label: total[label] / weights[label] for label in total}
 
     def save(self, path: Path) -> None:
+        """Write the model: plain arrays for an `.npz` path, a pickle otherwise."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".npz":
+            self._save_arrays(path)
+            return
+        import joblib
+        import sklearn
+
         meta = {**self.meta, "format": FORMAT, "sklearn": sklearn.__version__}
         joblib.dump({"readers": self.readers, "meta": meta}, path, compress=("xz", 6))
+
+    def _save_arrays(self, path: Path) -> None:
+        vectorizers: list[linear.Vectorizer] = []
+        index: dict[int, int] = {}
+        readers = []
+        for reader in self.readers:
+            if not isinstance(reader, Reader):
+                raise ModelError(f"a model with a {type(reader).__name__} cannot be saved as .npz; "
+                                 "give a .joblib path")
+            key = id(reader.vectorizer)
+            if key not in index:
+                index[key] = len(vectorizers)
+                exported = reader.vectorizer
+                if not isinstance(exported, linear.Vectorizer):
+                    exported = linear.export_vectorizer(exported)
+                vectorizers.append(exported)
+            heads = {label: head if isinstance(head, linear.Head) else linear.export_head(head)
+                     for label, head in reader.heads.items()}
+            readers.append((index[key], reader.weight, heads))
+        linear.save(path, vectorizers, readers, {**self.meta, "format": FORMAT})
+
+    @classmethod
+    def from_arrays(cls, path: Path) -> DetectorModel:
+        """The model in an `.npz` file written by `save`."""
+        vectorizers, readers, meta = linear.load(path)
+        return cls([Reader(vectorizers[v], heads, weight) for v, weight, heads in readers], meta)
 
 
 _lock = threading.Lock()
@@ -126,7 +161,8 @@ _cache: dict[Path, DetectorModel] = {}
 def load_model(path: Path | None = None) -> DetectorModel:
     """Load (once per process) the model at `path`, or the one shipped in the package.
 
-    The file is a pickle: load only models you trained or shipped yourself.
+    An `.npz` model holds plain arrays; a `.joblib` one is a pickle: load only
+    pickles you trained yourself.
     """
     target = (path or DEFAULT_MODEL).resolve()
     with _lock:
@@ -136,15 +172,25 @@ def load_model(path: Path | None = None) -> DetectorModel:
         if not target.is_file():
             raise ModelError(f"no detector model at {target}; build one with `followup train`")
         try:
-            data = joblib.load(target)
-            model = DetectorModel(data["readers"], data.get("meta", {}))
+            model = DetectorModel.from_arrays(target) if zipfile.is_zipfile(target) else _unpickle(target)
+        except ModelError:
+            raise
         except Exception as exc:
             raise ModelError(f"cannot load detector model {target}: {type(exc).__name__}: {exc}; "
                              "retrain it with `followup train`") from exc
         if model.meta.get("format") != FORMAT or set(model.heads) != set(LABELS):
             raise ModelError(f"{target} is not a followup detector model (format {model.meta.get('format')})")
-        if model.meta.get("sklearn") != sklearn.__version__:
-            log.warning("detector model built with scikit-learn %s, running %s: retrain if scores look off",
-                        model.meta.get("sklearn"), sklearn.__version__)
         _cache[target] = model
         return model
+
+
+def _unpickle(path: Path) -> DetectorModel:
+    import joblib
+    import sklearn
+
+    data = joblib.load(path)
+    model = DetectorModel(data["readers"], data.get("meta", {}))
+    if model.meta.get("sklearn") != sklearn.__version__:
+        log.warning("detector model built with scikit-learn %s, running %s: retrain if scores look off",
+                    model.meta.get("sklearn"), sklearn.__version__)
+    return model

@@ -113,9 +113,10 @@ def _toy(tmp_path: Path) -> Path:
     return path
 
 
-def test_train_on_a_users_file_and_load_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("suffix", [".npz", ".joblib"])
+def test_train_on_a_users_file_and_load_it(tmp_path: Path, suffix: str) -> None:
     model = train(read_any(str(_toy(tmp_path))))
-    out = tmp_path / "m.joblib"
+    out = tmp_path / f"m{suffix}"
     model.save(out)
     loaded = load_model(out)
     assert detect("the invoice was wrong, refund me", model=loaded).label == "complaint"
