@@ -1,4 +1,8 @@
-"""One inbound message, one transaction: message row, concern change, outbox rows.
+"""Inbound messages to rows: message row, concern change, outbox rows, all or nothing.
+
+A fetched batch is stored in one transaction (a commit per message was most of
+the cost of storing); if any message in it fails, the batch is rolled back and
+stored again one transaction per message, so that message alone is quarantined.
 
 The pure core (parse, detect, triage, render) decides; this module only gathers
 history for it and writes down what it decided.
@@ -76,6 +80,22 @@ class Outcome:
     reasons: tuple[str, ...] = ()
     outbox_ids: tuple[int, ...] = ()
     label: str | None = None
+    summary: str = ""  # triage's one-line account of its decision
+    source: str = ""  # where a quarantined message came from
+
+
+class _StoreApart(Exception):
+    """A message in the batch failed: store the batch again one message per transaction."""
+
+
+def _log_outcome(outcome: Outcome) -> None:
+    if outcome.decision == "quarantined":
+        log.error("quarantined", extra={"message_id": outcome.message_id, "source": outcome.source,
+                                        "reason": outcome.reasons[0] if outcome.reasons else ""})
+    elif outcome.summary:
+        log.info("%s", outcome.summary, extra={
+            "message_id": outcome.message_id, "concern": outcome.concern, "decision": outcome.decision,
+            "reasons": list(outcome.reasons), "label": outcome.label})
 
 
 def format_local(when: datetime, tz_name: str) -> str:
@@ -113,9 +133,10 @@ class Pipeline:
         return parsed
 
     async def handle_batch(self, raws: Sequence[RawMessage], now: datetime) -> list[Outcome]:
-        """Process messages, each in its own transaction; quarantine any that cannot be processed.
+        """Process messages; quarantine any that cannot be processed, with the reason.
 
         Database outages are raised, not quarantined: the caller retries the messages later.
+        Outcomes are logged once their rows are committed.
         """
         parsed = self.prepare(raws)
         good = [p for p in parsed if isinstance(p, Inbound)]
@@ -126,25 +147,53 @@ class Pipeline:
         except Exception as exc:  # noqa: BLE001 - fall back to one at a time to find the culprit
             log.warning("batch detection failed (%s); detecting one by one", exc)
             verdicts = iter(self._detect_each(good))
-        outcomes = []
-        for raw, item in zip(raws, parsed, strict=True):
-            if isinstance(item, Exception):
-                outcomes.append(await self.quarantine(raw, None, f"{type(item).__name__}: {item}", now))
-                continue
-            verdict = next(verdicts)
-            try:
-                if isinstance(verdict, Exception):
-                    raise verdict
-                outcomes.append(await self._store(item, verdict, raw, now))
-            except IntegrityError:
-                # another worker committed the same Message-ID first
-                outcomes.append(Outcome(item.message_id, "duplicate", reasons=("concurrent-duplicate",)))
-            except Exception as exc:
-                if is_infrastructure_error(exc):
-                    raise
-                reason = f"{type(exc).__name__}: {exc}"
-                outcomes.append(await self.quarantine(raw, item.message_id, reason, now))
+        work: list[tuple[RawMessage, Inbound | Exception, Verdict | Exception | None]] = [
+            (raw, item, next(verdicts) if isinstance(item, Inbound) else None)
+            for raw, item in zip(raws, parsed, strict=True)]
+        try:
+            outcomes = await self._store_together(work, now)
+        except _StoreApart:
+            outcomes = [await self._store_alone(raw, item, verdict, now) for raw, item, verdict in work]
+        for outcome in outcomes:
+            _log_outcome(outcome)
         return outcomes
+
+    async def _store_together(self, work: Sequence[tuple[RawMessage, Inbound | Exception,
+                                                         Verdict | Exception | None]],
+                              now: datetime) -> list[Outcome]:
+        outcomes = []
+        async with transaction(self.sessions) as session:
+            for raw, item, verdict in work:
+                if isinstance(item, Exception):
+                    outcomes.append(self._quarantine_row(session, raw, None, f"{type(item).__name__}: {item}",
+                                                         now))
+                    continue
+                if verdict is None or isinstance(verdict, Exception):
+                    raise _StoreApart
+                try:
+                    outcomes.append(await self._store(session, item, verdict, raw, now))
+                except Exception as exc:
+                    if is_infrastructure_error(exc):
+                        raise
+                    raise _StoreApart from exc
+        return outcomes
+
+    async def _store_alone(self, raw: RawMessage, item: Inbound | Exception, verdict: Verdict | Exception | None,
+                           now: datetime) -> Outcome:
+        if isinstance(item, Exception):
+            return await self.quarantine(raw, None, f"{type(item).__name__}: {item}", now)
+        try:
+            if verdict is None or isinstance(verdict, Exception):
+                raise verdict or RuntimeError("no verdict")
+            async with transaction(self.sessions) as session:
+                return await self._store(session, item, verdict, raw, now)
+        except IntegrityError:
+            # another worker committed the same Message-ID first
+            return Outcome(item.message_id, "duplicate", reasons=("concurrent-duplicate",))
+        except Exception as exc:
+            if is_infrastructure_error(exc):
+                raise
+            return await self.quarantine(raw, item.message_id, f"{type(exc).__name__}: {exc}", now)
 
     def _detect_each(self, messages: Sequence[Inbound]) -> list[Verdict | Exception]:
         out: list[Verdict | Exception] = []
@@ -158,68 +207,68 @@ class Pipeline:
 
     async def quarantine(self, raw: RawMessage, message_id: str | None, reason: str,
                          now: datetime) -> Outcome:
+        """Keep a message that cannot be processed, with the reason, in its own transaction."""
         async with transaction(self.sessions) as session:
-            session.add(Quarantine(source=raw.source[:500], message_id=message_id, reason=reason[:4000],
-                                   raw=raw.data, created_at=now))
-        log.error("quarantined", extra={"message_id": message_id, "source": raw.source,
-                                        "reason": reason})
-        return Outcome(message_id or "?", "quarantined", reasons=(reason,))
-
-    async def _store(self, msg: Inbound, verdict: Verdict, raw: RawMessage, now: datetime) -> Outcome:
-        s = self.settings
-        async with transaction(self.sessions) as session:
-            if await repo.message_known(session, msg.message_id):
-                return Outcome(msg.message_id, "duplicate", reasons=("message-id-seen",))
-            owner = await owner_replies.handle(session, msg, s, now)
-            if owner is not None:
-                return await self._store_handled(session, msg, owner, raw, now)
-            if not msg.auto_signals and cadence.asks_to_stop(msg.new_text, msg.subject):
-                client = await repo.client_for(session, msg.from_addr, msg.from_name,
-                                               await self._account(session, msg.from_addr), now)
-                await checkins.opt_out(session, client, f"asked in {msg.message_id}", now)
-                return await self._store_handled(
-                    session, msg, owner_replies.OwnerResult("opt_out", ("client-asked-to-stop",)), raw, now)
-            ctx = TriageContext(
-                shared_address=s.shared_address,
-                own_message_ids=frozenset(
-                    [msg.message_id] if await repo.is_our_message(session, msg.message_id) else []
-                ),
-                thread_concern=await repo.thread_concern(session, msg.concern_token, msg.thread_ids),
-                recent_auto_replies=await repo.auto_replies_since(
-                    session, msg.reply_address, now - timedelta(hours=s.auto_reply_window_h)
-                ),
-                auto_reply_cap=s.auto_reply_cap,
-                recent_domain_replies=await repo.auto_replies_to_domain_since(
-                    session, msg.reply_address, now - timedelta(hours=s.domain_reply_window_h)
-                ) if s.domain_reply_cap else 0,
-                domain_reply_cap=s.domain_reply_cap,
-            )
-            decision = triage(msg, verdict, ctx)
-            if any(r.startswith("circuit-open:") for r in decision.reasons):
-                log.warning("circuit breaker open: no automatic replies to %s for now (%d in %g h)",
-                            msg.reply_address.rpartition("@")[2], ctx.recent_domain_replies,
-                            s.domain_reply_window_h, extra={"message_id": msg.message_id})
-            concern, client_id, outbox_ids = await self._apply(session, msg, verdict, decision, now)
-            session.add(MessageRow(
-                message_id=msg.message_id, direction="in",
-                concern_id=concern.id if concern else None, client_id=client_id,
-                event_id=await repo.thread_event(session, msg.thread_ids),
-                from_addr=msg.from_addr[:320], to_addr=",".join(msg.to)[:320],
-                subject=msg.subject[:500], text=msg.new_text[:20000],
-                decision=decision.action, reasons=list(decision.reasons),
-                verdict={"label": verdict.label, "score": verdict.score,
-                         "evidence": list(verdict.evidence), "scores": verdict.scores,
-                         "evidence_by_label": {k: list(v) for k, v in verdict.evidence_by_label.items()}},
-                raw=raw.data if len(raw.data) <= s.raw_keep_bytes else None,
-                created_at=now,
-            ))
-        outcome = Outcome(msg.message_id, decision.action, concern.token if concern else None,
-                          decision.reasons, tuple(outbox_ids), label=verdict.label)
-        log.info("%s", decision.summary, extra={
-            "message_id": msg.message_id, "concern": outcome.concern, "decision": decision.action,
-            "reasons": list(decision.reasons), "label": verdict.label,
-        })
+            outcome = self._quarantine_row(session, raw, message_id, reason, now)
         return outcome
+
+    @staticmethod
+    def _quarantine_row(session: AsyncSession, raw: RawMessage, message_id: str | None, reason: str,
+                        now: datetime) -> Outcome:
+        session.add(Quarantine(source=raw.source[:500], message_id=message_id, reason=reason[:4000],
+                               raw=raw.data, created_at=now))
+        return Outcome(message_id or "?", "quarantined", reasons=(reason,), source=raw.source)
+
+    async def _store(self, session: AsyncSession, msg: Inbound, verdict: Verdict, raw: RawMessage,
+                     now: datetime) -> Outcome:
+        s = self.settings
+        if await repo.message_known(session, msg.message_id):
+            return Outcome(msg.message_id, "duplicate", reasons=("message-id-seen",))
+        owner = await owner_replies.handle(session, msg, s, now)
+        if owner is not None:
+            return await self._store_handled(session, msg, owner, raw, now)
+        if not msg.auto_signals and cadence.asks_to_stop(msg.new_text, msg.subject):
+            client = await repo.client_for(session, msg.from_addr, msg.from_name,
+                                           await self._account(session, msg.from_addr), now)
+            await checkins.opt_out(session, client, f"asked in {msg.message_id}", now)
+            return await self._store_handled(
+                session, msg, owner_replies.OwnerResult("opt_out", ("client-asked-to-stop",)), raw, now)
+        ctx = TriageContext(
+            shared_address=s.shared_address,
+            own_message_ids=frozenset(
+                [msg.message_id] if await repo.is_our_message(session, msg.message_id) else []
+            ),
+            thread_concern=await repo.thread_concern(session, msg.concern_token, msg.thread_ids),
+            recent_auto_replies=await repo.auto_replies_since(
+                session, msg.reply_address, now - timedelta(hours=s.auto_reply_window_h)
+            ),
+            auto_reply_cap=s.auto_reply_cap,
+            recent_domain_replies=await repo.auto_replies_to_domain_since(
+                session, msg.reply_address, now - timedelta(hours=s.domain_reply_window_h)
+            ) if s.domain_reply_cap else 0,
+            domain_reply_cap=s.domain_reply_cap,
+        )
+        decision = triage(msg, verdict, ctx)
+        if any(r.startswith("circuit-open:") for r in decision.reasons):
+            log.warning("circuit breaker open: no automatic replies to %s for now (%d in %g h)",
+                        msg.reply_address.rpartition("@")[2], ctx.recent_domain_replies,
+                        s.domain_reply_window_h, extra={"message_id": msg.message_id})
+        concern, client_id, outbox_ids = await self._apply(session, msg, verdict, decision, now)
+        session.add(MessageRow(
+            message_id=msg.message_id, direction="in",
+            concern_id=concern.id if concern else None, client_id=client_id,
+            event_id=await repo.thread_event(session, msg.thread_ids),
+            from_addr=msg.from_addr[:320], to_addr=",".join(msg.to)[:320],
+            subject=msg.subject[:500], text=msg.new_text[:20000],
+            decision=decision.action, reasons=list(decision.reasons),
+            verdict={"label": verdict.label, "score": verdict.score,
+                     "evidence": list(verdict.evidence), "scores": verdict.scores,
+                     "evidence_by_label": {k: list(v) for k, v in verdict.evidence_by_label.items()}},
+            raw=raw.data if len(raw.data) <= s.raw_keep_bytes else None,
+            created_at=now,
+        ))
+        return Outcome(msg.message_id, decision.action, concern.token if concern else None,
+                       decision.reasons, tuple(outbox_ids), label=verdict.label, summary=decision.summary)
 
     async def _store_handled(self, session: AsyncSession, msg: Inbound, owner: owner_replies.OwnerResult,
                              raw: RawMessage, now: datetime) -> Outcome:

@@ -121,3 +121,17 @@ def test_an_address_hidden_in_an_encoded_display_name_is_not_the_sender() -> Non
     msg = parse_message(raw)
     assert msg.from_addr == "ana@client.example"
     assert "\n" not in msg.from_name and "x@evil.example" in msg.from_name  # shown as text, never used
+
+
+def test_quoted_history_after_a_top_posted_reply_is_never_new_words() -> None:
+    reply = "The engineer did not come again.\n\nOn Mon, 2 Nov 2026, Care <care@example.test> wrote:\n"
+    short = strip_quotes(reply + "> We will send an engineer on Tuesday.\n")
+    long = strip_quotes(reply + "".join(f"> line {n} of an old thread, furious and worried\n" for n in range(500)))
+    assert short == long == "The engineer did not come again."
+
+
+def test_quoted_lines_without_a_reply_header_are_dropped_and_answers_between_them_kept() -> None:
+    assert strip_quotes("Great, another week without heating.\n\n> Dear tenants, the boiler is fixed.\n"
+                        "> Regards\n") == "Great, another week without heating."
+    assert strip_quotes("See my answers.\n> Is the backup done?\nNo, and I am worried.\n> Date?\nFriday.\n") \
+        == "See my answers.\nNo, and I am worried.\nFriday."

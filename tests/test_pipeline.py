@@ -119,6 +119,31 @@ async def test_broken_message_is_quarantined_and_the_next_one_processed(
     assert not list((inbox / "new").iterdir())  # marked, so it never blocks the inbox
 
 
+async def test_a_message_failing_mid_batch_is_quarantined_alone(
+        dirs: tuple[Path, Path], db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the batch is one transaction: a failure rolls it back and it is stored again message by message
+    from service import pipeline
+
+    real = pipeline.owner_replies.handle
+
+    async def fails_for_one(session: object, msg: object, *args: object) -> object:
+        if getattr(msg, "message_id", "") == "<m3@client.example>":
+            raise ValueError("cannot store this one")
+        return await real(session, msg, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline.owner_replies, "handle", fails_for_one)
+    inbox, outbox = dirs
+    for n in range(6):
+        drop(inbox, client_mail(message_id=f"<m{n}@client.example>", sender=f"C {n} <c{n}@client.example>"))
+    settings = settings_for(dirs, db_url)
+    stats = await Worker(settings).run_once()
+    assert stats.outcomes == {"new_concern": 5, "quarantined": 1}
+    assert len(sent(outbox)) == 5
+    assert await count(db_url, settings, MessageRow, MessageRow.direction == "in") == 5
+    assert await count(db_url, settings, Quarantine, Quarantine.reason.contains("cannot store this one")) == 1
+    assert await count(db_url, settings, Concern) == 5
+
+
 async def test_per_sender_cap(dirs: tuple[Path, Path], db_url: str) -> None:
     inbox, outbox = dirs
     settings = settings_for(dirs, db_url, auto_reply_cap=2)
