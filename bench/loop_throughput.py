@@ -3,7 +3,8 @@
     sudo .venv/bin/python bench/loop_throughput.py [--messages 10000] [--db sqlite,postgresql]
 
 Starts the test suite's Dovecot + Postfix on 127.0.0.1 (needs root and the
-Debian packages) and an aiosmtpd server that accepts and discards. Baselines:
+Debian packages) and, in a process of its own as a real server would be, an
+aiosmtpd server that accepts and discards (aiosmtpd.handlers.Sink). Baselines:
 aioimaplib fetching the same messages by UID in batches (the IMAP limit) and
 aiosmtplib sending as many replies over one connection (the SMTP limit).
 Then `Worker.run_once()` (fetch, parse, detect, store, render, send, flag)
@@ -18,6 +19,8 @@ import asyncio
 import os
 import random
 import resource
+import socket
+import subprocess
 import sys
 import time
 import uuid
@@ -105,6 +108,21 @@ async def raw_send(port: int, count: int) -> float:
     return took
 
 
+def start_sink(port: int) -> subprocess.Popen[bytes]:
+    """aiosmtpd with its discarding handler, in its own process; returns once it accepts connections."""
+    proc = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
+                             "-l", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the discarding SMTP server did not start")
+
+
 async def create_pg_database(admin: str) -> str | None:
     try:
         import asyncpg
@@ -146,19 +164,12 @@ def main() -> None:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    from aiosmtpd.controller import Controller
-
-    from conftest import SinkHandler, free_port
+    from conftest import free_port
     from mailstack import start_mailstack
-
-    class Discard(SinkHandler):
-        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-            return "250 OK"
 
     stack = start_mailstack(users=("bench",))
     sink_port = free_port()
-    sink = Controller(Discard(), hostname="127.0.0.1", port=sink_port)
-    sink.start()
+    sink = start_sink(sink_port)
     try:
         t = time.perf_counter()
         backlog(stack, "bench", args.messages)
@@ -184,7 +195,8 @@ def main() -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"\npeak RSS of this process (baselines and both loops): {peak:.0f} MB")
     finally:
-        sink.stop()
+        sink.terminate()
+        sink.wait()
         stack.stop(remove_root=True)
 
 

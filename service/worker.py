@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service import lifecycle
@@ -367,11 +367,9 @@ class Worker:
             })
             return 0
         async with transaction(self.sessions) as session:
-            fresh = await session.get(OutboxRow, row.id)
-            assert fresh is not None
-            fresh.status = "sent"
-            fresh.sent_at = self.clock.now()
-            fresh.last_error = None
+            # one statement, committed at once: the window in which a crash resends is one UPDATE wide
+            await session.execute(update(OutboxRow).where(OutboxRow.id == row.id)
+                                  .values(status="sent", sent_at=self.clock.now(), last_error=None))
         self.stats.sent += 1
         METRICS.sent.labels(row.purpose).inc()
         if row.purpose == "ack":
