@@ -143,7 +143,7 @@ class Worker:
         try:
             if await self.mailbox_lock.acquire():
                 await self._open_inbox()
-                await self.drain_inbox()
+                await self._drain_inbox_while_sending()
             else:
                 log.info("mailbox %s is being read by another worker; running jobs and the outbox only",
                          self.inbox.name)
@@ -152,6 +152,32 @@ class Worker:
         finally:
             await self.close()
         return self.stats
+
+    async def _drain_inbox_while_sending(self) -> None:
+        # acknowledgements leave while the rest of a backlog is read: the first client of a
+        # thousand waiting hears from us in seconds, not after the thousandth is filed
+        inbox_done = asyncio.Event()
+
+        async def send() -> None:
+            while True:
+                await self._outbox_ready.wait()
+                self._outbox_ready.clear()
+                await self.drain_outbox()
+                if inbox_done.is_set():
+                    return
+
+        sender = asyncio.create_task(send())
+        try:
+            await self.drain_inbox()
+        except BaseException:
+            sender.cancel()  # a row cut off mid-send stays 'sending' and is sent again, as after a crash
+            [result] = await asyncio.gather(sender, return_exceptions=True)
+            if isinstance(result, Exception):
+                log.error("the outbox failed too while the inbox failed: %s", result)
+            raise
+        inbox_done.set()
+        self._outbox_ready.set()
+        await sender
 
     async def run_forever(self) -> Stats:
         await self.start()

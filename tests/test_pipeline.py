@@ -188,3 +188,23 @@ def test_a_database_starting_up_is_an_outage_not_a_bad_message() -> None:
     assert is_infrastructure_error(DBAPIError("connect", {}, StartingUp("the database system is starting up")))
     assert not is_infrastructure_error(DBAPIError("insert", {}, Constraint("duplicate key")))
     assert is_infrastructure_error(DBAPIError("connect", {}, ConnectionRefusedError("refused")))
+
+
+async def test_run_once_sends_acknowledgements_while_the_backlog_is_read(dirs: tuple[Path, Path],
+                                                                         db_url: str) -> None:
+    inbox, outbox = dirs
+    for n in range(8):
+        drop(inbox, client_mail(message_id=f"<b{n}@client.example>", sender=f"C {n} <c{n}@client.example>"))
+    worker = Worker(settings_for(dirs, db_url, fetch_batch=2))
+    seen_before_batch: list[int] = []
+    handle = worker.pipeline.handle_batch
+
+    async def watching(raws: list[object], now: object) -> object:
+        seen_before_batch.append(len(sent(outbox)))
+        return await handle(raws, now)  # type: ignore[arg-type]
+
+    worker.pipeline.handle_batch = watching  # type: ignore[assignment,method-assign]
+    stats = await worker.run_once()
+    assert stats.outcomes == {"new_concern": 8} and len(sent(outbox)) == 8
+    # four batches of two: by the last one, earlier clients already have their acknowledgement
+    assert len(seen_before_batch) == 4 and seen_before_batch[-1] >= 2
