@@ -84,6 +84,14 @@ class Outcome:
     source: str = ""  # where a quarantined message came from
 
 
+@dataclass
+class _Seen:
+    """Message-IDs a batch transaction knows about: stored (before or in this batch) and our own."""
+
+    stored: set[str]
+    ours: set[str]
+
+
 class _StoreApart(Exception):
     """A message in the batch failed: store the batch again one message per transaction."""
 
@@ -163,6 +171,9 @@ class Pipeline:
                               now: datetime) -> list[Outcome]:
         outcomes = []
         async with transaction(self.sessions) as session:
+            ids = [item.message_id for _, item, _ in work if isinstance(item, Inbound)]
+            # two queries for the batch instead of two per message
+            seen = _Seen(await repo.known_message_ids(session, ids), await repo.our_message_ids(session, ids))
             for raw, item, verdict in work:
                 if isinstance(item, Exception):
                     outcomes.append(self._quarantine_row(session, raw, None, f"{type(item).__name__}: {item}",
@@ -171,11 +182,12 @@ class Pipeline:
                 if verdict is None or isinstance(verdict, Exception):
                     raise _StoreApart
                 try:
-                    outcomes.append(await self._store(session, item, verdict, raw, now))
+                    outcomes.append(await self._store(session, item, verdict, raw, now, seen))
                 except Exception as exc:
                     if is_infrastructure_error(exc):
                         raise
                     raise _StoreApart from exc
+                seen.stored.add(item.message_id)
         return outcomes
 
     async def _store_alone(self, raw: RawMessage, item: Inbound | Exception, verdict: Verdict | Exception | None,
@@ -220,9 +232,10 @@ class Pipeline:
         return Outcome(message_id or "?", "quarantined", reasons=(reason,), source=raw.source)
 
     async def _store(self, session: AsyncSession, msg: Inbound, verdict: Verdict, raw: RawMessage,
-                     now: datetime) -> Outcome:
+                     now: datetime, seen: _Seen | None = None) -> Outcome:
         s = self.settings
-        if await repo.message_known(session, msg.message_id):
+        known = msg.message_id in seen.stored if seen else await repo.message_known(session, msg.message_id)
+        if known:
             return Outcome(msg.message_id, "duplicate", reasons=("message-id-seen",))
         owner = await owner_replies.handle(session, msg, s, now)
         if owner is not None:
@@ -233,11 +246,10 @@ class Pipeline:
             await checkins.opt_out(session, client, f"asked in {msg.message_id}", now)
             return await self._store_handled(
                 session, msg, owner_replies.OwnerResult("opt_out", ("client-asked-to-stop",)), raw, now)
+        ours = msg.message_id in seen.ours if seen else await repo.is_our_message(session, msg.message_id)
         ctx = TriageContext(
             shared_address=s.shared_address,
-            own_message_ids=frozenset(
-                [msg.message_id] if await repo.is_our_message(session, msg.message_id) else []
-            ),
+            own_message_ids=frozenset([msg.message_id] if ours else []),
             thread_concern=await repo.thread_concern(session, msg.concern_token, msg.thread_ids),
             recent_auto_replies=await repo.auto_replies_since(
                 session, msg.reply_address, now - timedelta(hours=s.auto_reply_window_h)

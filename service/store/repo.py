@@ -47,6 +47,22 @@ async def message_known(session: AsyncSession, message_id: str) -> bool:
     return found is not None
 
 
+async def known_message_ids(session: AsyncSession, message_ids: Sequence[str]) -> set[str]:
+    """Which of these Message-IDs are stored already: one query for a whole batch."""
+    if not message_ids:
+        return set()
+    rows = await session.scalars(select(MessageRow.message_id).where(MessageRow.message_id.in_(set(message_ids))))
+    return set(rows.all())
+
+
+async def our_message_ids(session: AsyncSession, message_ids: Sequence[str]) -> set[str]:
+    """Which of these Message-IDs are of messages we wrote (a loop back to us)."""
+    if not message_ids:
+        return set()
+    rows = await session.scalars(select(OutboxRow.message_id).where(OutboxRow.message_id.in_(set(message_ids))))
+    return set(rows.all())
+
+
 async def is_our_message(session: AsyncSession, message_id: str) -> bool:
     found = await session.scalar(select(OutboxRow.id).where(OutboxRow.message_id == message_id))
     return found is not None
