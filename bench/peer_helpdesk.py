@@ -373,7 +373,7 @@ def main() -> None:
         print("    its database templates and sent through Django's SMTP backend, one connection per mail;")
         print("    no classification")
         print("  followup: UID FETCH in batches of 100, parse with quote stripping, detect complaint/anxiety")
-        print("    in one model pass per batch, store in one transaction per message (message row; concern and")
+        print("    in one model pass per batch, store in one transaction per fetched batch (message row; concern and")
         print("    outbox rows for complaints and worries), acknowledge only those, over one SMTP connection,")
         print("    set a keyword (the mail stays)")
         print("  TLS: both read over IMAPS on the same port; followup verifies Dovecot's certificate against")
