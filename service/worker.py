@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -357,8 +358,27 @@ class Worker:
                                                lease_s=self.settings.send_lease_s, skip_locked=skip_locked)
             if not rows:
                 break
-            for row in rows:
-                sent += await self._send_one(row)
+            sent += await self._send_claimed(rows)
+        return sent
+
+    async def _send_claimed(self, rows: list[OutboxRow]) -> int:
+        # a slow server can make a whole claim outlast its lease, and another worker would then
+        # send the rest too: past a third of the lease, the rest is renewed first, and rows
+        # another worker has taken meanwhile are left to it
+        sent = 0
+        renewed_at = time.monotonic()
+        lost: set[int] = set()
+        for k, row in enumerate(rows):
+            if time.monotonic() - renewed_at > self.settings.send_lease_s / 3:
+                async with transaction(self.sessions) as session:
+                    mine = await repo.renew_claims(session, rows[k:], self.clock.now())
+                renewed_at = time.monotonic()
+                lost.update(r.id for r in rows[k:] if r.id not in mine)
+            if row.id in lost:
+                log.warning("not sending: another worker took it after this worker's lease ran out",
+                            extra={"message_id": row.message_id})
+                continue
+            sent += await self._send_one(row)
         return sent
 
     async def _send_one(self, row: OutboxRow) -> int:

@@ -143,3 +143,34 @@ async def test_postfix_submission_with_login(mailstack: Any, scheme: str) -> Non
     with pytest.raises(SendError) as info:
         await wrong.send(raw, mail_from="support@example.test", to="erin@example.test")
     assert "535" in str(info.value) or "login" in str(info.value)
+
+
+async def test_a_claim_taken_over_after_its_lease_is_not_renewed(db_url: str, tmp_path: Path) -> None:
+    # worker A claims, stalls past the lease; B takes the rows over; A must not send them too
+    from service.store import repo
+    from service.store.db import transaction
+
+    drop(tmp_path / "inbox", client_mail(message_id="<lease@client.example>"))
+    settings = Settings(inbox_url=f"maildir://{tmp_path / 'inbox'}", outbox_url=f"maildir://{tmp_path / 'out'}",
+                        database_url=db_url, shared_address="care@example.test", send_lease_s=60)
+    worker = Worker(settings)
+    await worker.start()
+    await worker._open_inbox()
+    await worker.drain_inbox()  # one acknowledgement waits in the outbox
+    t0 = datetime.now(UTC)
+    try:
+        async with transaction(worker.sessions) as s:
+            a_rows = await repo.claim_outbox(s, t0, limit=10, lease_s=60, skip_locked=False)
+        async with transaction(worker.sessions) as s:
+            assert await repo.renew_claims(s, a_rows, t0 + timedelta(seconds=10)) == {a_rows[0].id}
+        async with transaction(worker.sessions) as s:  # within the renewed lease: nobody else may take it
+            assert await repo.claim_outbox(s, t0 + timedelta(seconds=65), limit=10, lease_s=60,
+                                           skip_locked=False) == []
+        async with transaction(worker.sessions) as s:
+            b_rows = await repo.claim_outbox(s, t0 + timedelta(seconds=75), limit=10, lease_s=60,
+                                             skip_locked=False)
+        assert [r.id for r in b_rows] == [r.id for r in a_rows]
+        async with transaction(worker.sessions) as s:
+            assert await repo.renew_claims(s, a_rows, t0 + timedelta(seconds=76)) == set()
+    finally:
+        await worker.close()

@@ -165,6 +165,23 @@ async def claim_outbox(session: AsyncSession, now: datetime, *, limit: int,
     return rows
 
 
+async def renew_claims(session: AsyncSession, rows: Sequence[OutboxRow], now: datetime) -> set[int]:
+    """Extend this worker's lease on rows it claimed; return the ids still its own.
+
+    A row re-claimed by another worker after the lease ran out has had its
+    `attempts` raised by that claim, so it no longer matches and is left alone.
+    """
+    mine: set[int] = set()
+    for row in rows:
+        result = await session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == row.id, OutboxRow.status == "sending", OutboxRow.attempts == row.attempts)
+            .values(claimed_at=now))
+        if getattr(result, "rowcount", 0) == 1:
+            mine.add(row.id)
+    return mine
+
+
 async def release_all_claims(session: AsyncSession) -> int:
     """On a single-worker start, every 'sending' row was left by a crash: send it again."""
     result = await session.execute(
