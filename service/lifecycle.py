@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.businesstime import BusinessHours
@@ -111,10 +113,24 @@ async def schedule(session: AsyncSession, key: str, kind: str, due_at: datetime,
 
     `new`: the caller knows no such job exists (a concern created in this transaction).
     """
-    job = None if new else await session.scalar(select(Job).where(Job.key == key))
-    if job is None:
+    if new:
         session.add(Job(key=key, kind=kind, due_at=due_at, status="pending", claimed_at=None, attempts=0))
-    elif exact or job.status != "pending" or due_at < job.due_at:
+        return
+    job = await session.scalar(select(Job).where(Job.key == key))
+    if job is None:
+        # two workers can both find no digest job for an owner and both insert it: the second
+        # insert waits for the first and yields to it, and the row it made is then moved
+        insert = pg_insert if session.bind is not None and session.bind.dialect.name == "postgresql" \
+            else sqlite_insert
+        result = await session.execute(
+            insert(Job).values(key=key, kind=kind, due_at=due_at, status="pending", claimed_at=None, attempts=0)
+            .on_conflict_do_nothing(index_elements=["key"]))
+        if getattr(result, "rowcount", 0) == 1:
+            return
+        job = await session.scalar(select(Job).where(Job.key == key).execution_options(populate_existing=True))
+        if job is None:  # inserted and removed again meanwhile: nothing left to move
+            return
+    if exact or job.status != "pending" or due_at < job.due_at:
         job.due_at, job.status = due_at, "pending"
 
 

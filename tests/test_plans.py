@@ -280,3 +280,40 @@ async def test_email_plans_need_the_signed_tag_the_right_sender_and_no_failed_dm
     assert concern.status == ("planned" if decision == "owner_commands" else "acknowledged")
     if decision == "refused_command":
         assert "owner command refused" in caplog.text
+
+
+async def test_two_transactions_scheduling_one_job_make_one_row(tmp_path: Path, pg_url: str) -> None:
+    # both find no digest job for the owner; the second insert waits for the first and yields to it
+    import asyncio
+
+    from service import lifecycle
+    from service.store.db import transaction
+
+    settings = settings_for(tmp_path, pg_url)
+    worker = Worker(settings)
+    await worker.start()
+    later, earlier = datetime(2026, 11, 25, 9, tzinfo=UTC), datetime(2026, 11, 25, 8, tzinfo=UTC)
+    try:
+        first_inserted = asyncio.Event()
+        release_first = asyncio.Event()
+
+        async def first() -> None:
+            async with transaction(worker.sessions) as s:
+                await lifecycle.schedule(s, "digest:boss@example.test", "digest", later)
+                first_inserted.set()
+                await release_first.wait()
+
+        async def second() -> None:
+            await first_inserted.wait()
+            async with transaction(worker.sessions) as s:
+                await lifecycle.schedule(s, "digest:boss@example.test", "digest", earlier)
+
+        task_first, task_second = asyncio.create_task(first()), asyncio.create_task(second())
+        await asyncio.sleep(0.5)  # the second is now waiting on the first's uncommitted row
+        assert not task_second.done()
+        release_first.set()
+        await asyncio.gather(task_first, task_second)
+    finally:
+        await worker.close()
+    [job] = [j for j in await query(settings, Job) if j.key == "digest:boss@example.test"]
+    assert job.due_at == earlier and job.status == "pending"  # the earlier time wins, as in one transaction
