@@ -208,3 +208,29 @@ async def test_run_once_sends_acknowledgements_while_the_backlog_is_read(dirs: t
     assert stats.outcomes == {"new_concern": 8} and len(sent(outbox)) == 8
     # four batches of two: by the last one, earlier clients already have their acknowledgement
     assert len(seen_before_batch) == 4 and seen_before_batch[-1] >= 2
+
+
+async def test_a_unique_clash_with_another_worker_is_retried_not_taken_for_a_duplicate(
+        dirs: tuple[Path, Path], db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # e.g. the same new client written by a worker of another mailbox at the same moment: the
+    # message must be filed on a second try, not marked done as if its Message-ID were known
+    from sqlalchemy.exc import IntegrityError
+
+    from service import pipeline
+
+    real = pipeline.owner_replies.handle
+    clashes = {"left": 2}  # the batch attempt and the first attempt alone
+
+    async def clashing(session: object, msg: object, *args: object) -> object:
+        if clashes["left"]:
+            clashes["left"] -= 1
+            raise IntegrityError("INSERT INTO clients", {}, Exception("duplicate key clients_email_key"))
+        return await real(session, msg, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline.owner_replies, "handle", clashing)
+    inbox, outbox = dirs
+    drop(inbox, client_mail(message_id="<clash@client.example>"))
+    settings = settings_for(dirs, db_url)
+    stats = await Worker(settings).run_once()
+    assert stats.outcomes == {"new_concern": 1} and len(sent(outbox)) == 1
+    assert clashes["left"] == 0
