@@ -197,16 +197,14 @@ class Pipeline:
         try:
             if verdict is None or isinstance(verdict, Exception):
                 raise verdict or RuntimeError("no verdict")
-            for attempt in (1, 2):
-                try:
-                    async with transaction(self.sessions) as session:
-                        return await self._store(session, item, verdict, raw, now)
-                except IntegrityError:
-                    # another worker committed a row this one needed (the same Message-ID, or the same
-                    # new client from another mailbox): once more, now that its row is visible
-                    if attempt == 2:
-                        raise
-            raise AssertionError("unreachable")
+            try:
+                async with transaction(self.sessions) as session:
+                    return await self._store(session, item, verdict, raw, now)
+            except IntegrityError:
+                # another worker committed a row this one needed (the same Message-ID, or the same
+                # new client from another mailbox): once more, now that its row is visible
+                async with transaction(self.sessions) as session:
+                    return await self._store(session, item, verdict, raw, now)
         except Exception as exc:
             if is_infrastructure_error(exc):
                 raise
