@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -107,6 +107,13 @@ async def reopen(session: AsyncSession, concern: Concern, actor: str, now: datet
     await schedule(session, f"escalate:{concern.token}", "escalate", now)
 
 
+_ACCOUNTS_LOCK_KEY = 0x666F6C61  # any constant shared by every worker
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
+
+
 async def schedule(session: AsyncSession, key: str, kind: str, due_at: datetime, *, exact: bool = False,
                    new: bool = False) -> None:
     """Create or move the job `key` to run at `due_at` (unless `exact`, an earlier pending time wins).
@@ -120,8 +127,7 @@ async def schedule(session: AsyncSession, key: str, kind: str, due_at: datetime,
     if job is None:
         # two workers can both find no digest job for an owner and both insert it: the second
         # insert waits for the first and yields to it, and the row it made is then moved
-        insert = pg_insert if session.bind is not None and session.bind.dialect.name == "postgresql" \
-            else sqlite_insert
+        insert = pg_insert if _is_postgres(session) else sqlite_insert
         result = await session.execute(
             insert(Job).values(key=key, kind=kind, due_at=due_at, status="pending", claimed_at=None, attempts=0)
             .on_conflict_do_nothing(index_elements=["key"]))
@@ -165,6 +171,10 @@ def _apply_config(account: Account, config: AccountConfig) -> None:
 
 async def sync_accounts(session: AsyncSession, settings: Settings) -> None:
     """Write the TOML file's accounts and the default account into the store (the file wins)."""
+    if _is_postgres(session):
+        # workers started together would each insert the same new account and all but one
+        # die on its unique name: one at a time, each sees what the one before committed
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ACCOUNTS_LOCK_KEY})
     for config in settings.accounts:
         account = await session.scalar(select(Account).where(Account.name == config.name))
         if account is None:

@@ -317,3 +317,20 @@ async def test_two_transactions_scheduling_one_job_make_one_row(tmp_path: Path, 
         await worker.close()
     [job] = [j for j in await query(settings, Job) if j.key == "digest:boss@example.test"]
     assert job.due_at == earlier and job.status == "pending"  # the earlier time wins, as in one transaction
+
+
+async def test_workers_started_together_all_start(tmp_path: Path, pg_url: str) -> None:
+    # each writes the TOML accounts at start; without a lock all but one died on accounts_name_key
+    import asyncio
+
+    settings = settings_for(tmp_path, pg_url)
+    workers = [Worker(settings) for _ in range(6)]
+    try:
+        results = await asyncio.gather(*(w.start() for w in workers), return_exceptions=True)
+    finally:
+        for w in workers:
+            await w.close()
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    from service.store.models import Account
+
+    assert sorted(a.name for a in await query(settings, Account)) == ["Acme", "default"]
