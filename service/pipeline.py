@@ -91,6 +91,11 @@ class _Seen:
     stored: set[str]
     ours: set[str]
 
+    @classmethod
+    async def load(cls, session: AsyncSession, message_ids: Sequence[str]) -> _Seen:
+        return cls(await repo.known_message_ids(session, message_ids),
+                   await repo.our_message_ids(session, message_ids))
+
 
 class _StoreApart(Exception):
     """A message in the batch failed: store the batch again one message per transaction."""
@@ -171,9 +176,8 @@ class Pipeline:
                               now: datetime) -> list[Outcome]:
         outcomes = []
         async with transaction(self.sessions) as session:
-            ids = [item.message_id for _, item, _ in work if isinstance(item, Inbound)]
             # two queries for the batch instead of two per message
-            seen = _Seen(await repo.known_message_ids(session, ids), await repo.our_message_ids(session, ids))
+            seen = await _Seen.load(session, [item.message_id for _, item, _ in work if isinstance(item, Inbound)])
             for raw, item, verdict in work:
                 if isinstance(item, Exception):
                     outcomes.append(self._quarantine_row(session, raw, None, f"{type(item).__name__}: {item}",
@@ -199,12 +203,14 @@ class Pipeline:
                 raise verdict or RuntimeError("no verdict")
             try:
                 async with transaction(self.sessions) as session:
-                    return await self._store(session, item, verdict, raw, now)
+                    return await self._store(session, item, verdict, raw, now,
+                                             await _Seen.load(session, [item.message_id]))
             except IntegrityError:
                 # another worker committed a row this one needed (the same Message-ID, or the same
                 # new client from another mailbox): once more, now that its row is visible
                 async with transaction(self.sessions) as session:
-                    return await self._store(session, item, verdict, raw, now)
+                    return await self._store(session, item, verdict, raw, now,
+                                             await _Seen.load(session, [item.message_id]))
         except Exception as exc:
             if is_infrastructure_error(exc):
                 raise
@@ -235,10 +241,9 @@ class Pipeline:
         return Outcome(message_id or "?", "quarantined", reasons=(reason,), source=raw.source)
 
     async def _store(self, session: AsyncSession, msg: Inbound, verdict: Verdict, raw: RawMessage,
-                     now: datetime, seen: _Seen | None = None) -> Outcome:
+                     now: datetime, seen: _Seen) -> Outcome:
         s = self.settings
-        known = msg.message_id in seen.stored if seen else await repo.message_known(session, msg.message_id)
-        if known:
+        if msg.message_id in seen.stored:
             return Outcome(msg.message_id, "duplicate", reasons=("message-id-seen",))
         owner = await owner_replies.handle(session, msg, s, now)
         if owner is not None:
@@ -249,10 +254,9 @@ class Pipeline:
             await checkins.opt_out(session, client, f"asked in {msg.message_id}", now)
             return await self._store_handled(
                 session, msg, owner_replies.OwnerResult("opt_out", ("client-asked-to-stop",)), raw, now)
-        ours = msg.message_id in seen.ours if seen else await repo.is_our_message(session, msg.message_id)
         ctx = TriageContext(
             shared_address=s.shared_address,
-            own_message_ids=frozenset([msg.message_id] if ours else []),
+            own_message_ids=frozenset([msg.message_id] if msg.message_id in seen.ours else []),
             thread_concern=await repo.thread_concern(session, msg.concern_token, msg.thread_ids),
             recent_auto_replies=await repo.auto_replies_since(
                 session, msg.reply_address, now - timedelta(hours=s.auto_reply_window_h)

@@ -42,11 +42,6 @@ async def client_for(session: AsyncSession, email: str, name: str, account: Acco
     return client
 
 
-async def message_known(session: AsyncSession, message_id: str) -> bool:
-    found = await session.scalar(select(MessageRow.id).where(MessageRow.message_id == message_id))
-    return found is not None
-
-
 async def known_message_ids(session: AsyncSession, message_ids: Sequence[str]) -> set[str]:
     """Which of these Message-IDs are stored already: one query for a whole batch."""
     if not message_ids:
@@ -61,11 +56,6 @@ async def our_message_ids(session: AsyncSession, message_ids: Sequence[str]) -> 
         return set()
     rows = await session.scalars(select(OutboxRow.message_id).where(OutboxRow.message_id.in_(set(message_ids))))
     return set(rows.all())
-
-
-async def is_our_message(session: AsyncSession, message_id: str) -> bool:
-    found = await session.scalar(select(OutboxRow.id).where(OutboxRow.message_id == message_id))
-    return found is not None
 
 
 async def thread_concern(session: AsyncSession, token: str | None,
