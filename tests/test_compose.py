@@ -91,3 +91,14 @@ async def test_turning_tls_verification_off_is_loud(tmp_path: Path, caplog: pyte
     with caplog.at_level("WARNING"):
         await Worker(settings).run_once()
     assert "TLS CERTIFICATE VERIFICATION IS OFF" in caplog.text
+
+
+def test_non_ascii_names_subject_and_body_come_back_unchanged() -> None:
+    data = build(to_name="Zoë Ångström, Jr.", subject="Re: facture impayée € [#C-1]",
+                 text="Grüße,\nnous avons reçu votre message.\n", html=None)
+    assert data.isascii() and b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
+    msg = message_from_bytes(data, policy=policy.default)
+    assert msg["To"].addresses[0].display_name == "Zoë Ångström, Jr."
+    assert msg["Subject"] == "Re: facture impayée € [#C-1]"
+    assert msg.get_content_type() == "text/plain"
+    assert msg.get_content().replace("\r\n", "\n") == "Grüße,\nnous avons reçu votre message.\n"

@@ -5,14 +5,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from email import charset as email_charset
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, make_msgid
 
 from service.errors import SendError
 from service.mail.parse import MSGID_RE, TOKEN_RE, decode_words, one_line
 
+# The stdlib's compat32 classes write a message about 5x faster than EmailMessage with a
+# modern policy (profiled: composing was a third of the time of filing a concern). The
+# values are made one-line by header_safe first, which the modern policy did for us.
+_WIRE = compat32.clone(linesep="\r\n")
+_UTF8 = email_charset.Charset("utf-8")
+_UTF8.body_encoding = email_charset.QP  # readable in a raw dump, unlike compat32's default base64
 _RE_PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd|wg|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
 
@@ -73,11 +81,18 @@ def compose(
     headers: dict[str, str] | None = None,
     auto_submitted: str = "auto-replied",
 ) -> Outgoing:
-    """Render one message to bytes (CRLF, SMTP policy), ready for the outbox."""
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = safe_address(from_addr, from_name)
+    """Render one message to bytes (CRLF line ends), ready for the outbox."""
+    sender = safe_address(from_addr, from_name)
     recipient = safe_address(to_addr, to_name)
-    msg["To"] = recipient
+    msg: MIMEMultipart | MIMENonMultipart
+    if html is None:
+        msg = _text_part(text, "plain")
+    else:
+        msg = MIMEMultipart("alternative", policy=_WIRE)
+        msg.attach(_text_part(text, "plain"))
+        msg.attach(_text_part(html, "html"))
+    msg["From"] = _mailbox(sender)
+    msg["To"] = _mailbox(recipient)
     msg["Subject"] = header_safe(subject, 400)
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id
@@ -93,7 +108,15 @@ def compose(
     msg["X-Auto-Response-Suppress"] = "All"
     for name, value in (headers or {}).items():
         msg[name] = header_safe(value, 200)
-    msg.set_content(text)
-    if html is not None:
-        msg.add_alternative(html, subtype="html")
-    return Outgoing(message_id=message_id, to_addr=recipient.addr_spec.lower(), raw=msg.as_bytes())
+    return Outgoing(message_id=message_id, to_addr=recipient.addr_spec.lower(), raw=msg.as_bytes(policy=_WIRE))
+
+
+def _mailbox(address: Address) -> str:
+    # formataddr quotes specials and encodes a non-ASCII display name as an RFC 2047 word
+    return formataddr((address.display_name, address.addr_spec), charset=_UTF8)
+
+
+def _text_part(body: str, subtype: str) -> MIMENonMultipart:
+    part = MIMENonMultipart("text", subtype, policy=_WIRE)
+    part.set_payload(body, "us-ascii" if body.isascii() else _UTF8)
+    return part
