@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 import time as time_module
+from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
@@ -33,7 +34,7 @@ from service.render import render
 from service.settings import Settings
 from service.store import repo
 from service.store.db import transaction
-from service.store.models import Account, Concern, EscalationRow, MessageRow, OutboxRow, Quarantine
+from service.store.models import Account, Client, Concern, EscalationRow, MessageRow, OutboxRow, Quarantine
 from service.triage import Decision, TriageContext, triage
 
 log = logging.getLogger("followup.message")
@@ -85,16 +86,66 @@ class Outcome:
 
 
 @dataclass
-class _Seen:
-    """Message-IDs a batch transaction knows about: stored (before or in this batch) and our own."""
+class _NewConcern:
+    """A new concern decided on, whose rows are written with the rest of its run (`Pipeline._write`)."""
 
-    stored: set[str]
-    ours: set[str]
+    msg: Inbound
+    verdict: Verdict
+    decision: Decision
+    raw: RawMessage
+    account: Account
+    client: Client
+    concern: Concern | None = None  # made by `_write`
+    outcome: Outcome | None = None
+
+
+@dataclass
+class _Batch:
+    """What a batch transaction knows beyond its queries: rows it has written or is about to.
+
+    Loaded with one query per kind for the whole batch, then kept up to date by the
+    pipeline as it goes, so that no message needs a query of its own to be triaged.
+    """
+
+    stored: set[str]  # Message-IDs stored, before or in this batch
+    ours: set[str]  # Message-IDs of messages we wrote (a loop back to us)
+    replies: Counter[str]  # automatic messages queued per address in the window, this batch's included
+    domain_replies: Counter[str]  # the same per domain, for the circuit breaker
+    clients: dict[str, Client]  # the senders' clients, new ones included
+    pending: list[_NewConcern] = field(default_factory=list)
 
     @classmethod
-    async def load(cls, session: AsyncSession, message_ids: Sequence[str]) -> _Seen:
-        return cls(await repo.known_message_ids(session, message_ids),
-                   await repo.our_message_ids(session, message_ids))
+    async def load(cls, session: AsyncSession, msgs: Sequence[Inbound], settings: Settings,
+                   now: datetime) -> _Batch:
+        ids = [m.message_id for m in msgs]
+        addresses = {m.reply_address.lower() for m in msgs}
+        domains = {a.rpartition("@")[2] for a in addresses} if settings.domain_reply_cap else set()
+        return cls(
+            await repo.known_message_ids(session, ids),
+            await repo.our_message_ids(session, ids),
+            Counter(await repo.auto_replies_since(
+                session, addresses, now - timedelta(hours=settings.auto_reply_window_h))),
+            Counter(await repo.auto_replies_to_domains_since(
+                session, domains, now - timedelta(hours=settings.domain_reply_window_h))),
+            await repo.clients_by_email(session, {m.from_addr for m in msgs}),
+        )
+
+    def count_reply(self, address: str, purpose: str, n: int = 1) -> None:
+        """A message to `address` is queued (n=-1: was expected, and is not after all)."""
+        self.replies[address.lower()] += n
+        if purpose in repo.DOMAIN_CAPPED:
+            self.domain_replies[address.rpartition("@")[2].lower()] += n
+
+    def answers_pending(self, msg: Inbound) -> bool:
+        """Whether `msg` replies to a message whose rows are not written yet."""
+        return bool(self.pending) and any(p.msg.message_id in msg.thread_ids for p in self.pending)
+
+
+def _outcome(result: Outcome | _NewConcern) -> Outcome:
+    if isinstance(result, Outcome):
+        return result
+    assert result.outcome is not None, "a planned concern is written before its transaction commits"
+    return result.outcome
 
 
 class _StoreApart(Exception):
@@ -174,25 +225,30 @@ class Pipeline:
     async def _store_together(self, work: Sequence[tuple[RawMessage, Inbound | Exception,
                                                          Verdict | Exception | None]],
                               now: datetime) -> list[Outcome]:
-        outcomes = []
+        results: list[Outcome | _NewConcern] = []
         async with transaction(self.sessions) as session:
-            # two queries for the batch instead of two per message
-            seen = await _Seen.load(session, [item.message_id for _, item, _ in work if isinstance(item, Inbound)])
-            for raw, item, verdict in work:
-                if isinstance(item, Exception):
-                    outcomes.append(self._quarantine_row(session, raw, None, f"{type(item).__name__}: {item}",
-                                                         now))
-                    continue
-                if verdict is None or isinstance(verdict, Exception):
-                    raise _StoreApart
-                try:
-                    outcomes.append(await self._store(session, item, verdict, raw, now, seen))
-                except Exception as exc:
-                    if is_infrastructure_error(exc):
-                        raise
-                    raise _StoreApart from exc
-                seen.stored.add(item.message_id)
-        return outcomes
+            batch = await _Batch.load(session, [item for _, item, _ in work if isinstance(item, Inbound)],
+                                      self.settings, now)
+            try:
+                for raw, item, verdict in work:
+                    if isinstance(item, Exception):
+                        results.append(self._quarantine_row(session, raw, None, f"{type(item).__name__}: {item}",
+                                                            now))
+                        continue
+                    if verdict is None or isinstance(verdict, Exception):
+                        raise _StoreApart
+                    if batch.answers_pending(item):
+                        await self._write(session, batch, now)  # its thread must be found
+                    results.append(await self._store(session, item, verdict, raw, now, batch))
+                    batch.stored.add(item.message_id)
+                await self._write(session, batch, now)
+            except _StoreApart:
+                raise
+            except Exception as exc:
+                if is_infrastructure_error(exc):
+                    raise
+                raise _StoreApart from exc
+        return [_outcome(r) for r in results]
 
     async def _store_alone(self, raw: RawMessage, item: Inbound | Exception, verdict: Verdict | Exception | None,
                            now: datetime) -> Outcome:
@@ -202,19 +258,23 @@ class Pipeline:
             if verdict is None or isinstance(verdict, Exception):
                 raise verdict or RuntimeError("no verdict")
             try:
-                async with transaction(self.sessions) as session:
-                    return await self._store(session, item, verdict, raw, now,
-                                             await _Seen.load(session, [item.message_id]))
+                return await self._store_in_own_transaction(item, verdict, raw, now)
             except IntegrityError:
                 # another worker committed a row this one needed (the same Message-ID, or the same
                 # new client from another mailbox): once more, now that its row is visible
-                async with transaction(self.sessions) as session:
-                    return await self._store(session, item, verdict, raw, now,
-                                             await _Seen.load(session, [item.message_id]))
+                return await self._store_in_own_transaction(item, verdict, raw, now)
         except Exception as exc:
             if is_infrastructure_error(exc):
                 raise
             return await self.quarantine(raw, item.message_id, f"{type(exc).__name__}: {exc}", now)
+
+    async def _store_in_own_transaction(self, msg: Inbound, verdict: Verdict, raw: RawMessage,
+                                        now: datetime) -> Outcome:
+        async with transaction(self.sessions) as session:
+            batch = await _Batch.load(session, [msg], self.settings, now)
+            result = await self._store(session, msg, verdict, raw, now, batch)
+            await self._write(session, batch, now)
+        return _outcome(result)
 
     def _detect_each(self, messages: Sequence[Inbound]) -> list[Verdict | Exception]:
         out: list[Verdict | Exception] = []
@@ -241,30 +301,30 @@ class Pipeline:
         return Outcome(message_id or "?", "quarantined", reasons=(reason,), source=raw.source)
 
     async def _store(self, session: AsyncSession, msg: Inbound, verdict: Verdict, raw: RawMessage,
-                     now: datetime, seen: _Seen) -> Outcome:
+                     now: datetime, batch: _Batch) -> Outcome | _NewConcern:
+        """Decide on one message; a new concern is only planned here, and written by `_write`."""
         s = self.settings
-        if msg.message_id in seen.stored:
+        if msg.message_id in batch.stored:
             return Outcome(msg.message_id, "duplicate", reasons=("message-id-seen",))
         owner = await owner_replies.handle(session, msg, s, now)
         if owner is not None:
-            return await self._store_handled(session, msg, owner, raw, now)
+            return await self._store_handled(session, msg, owner, raw, now, batch)
         if not msg.auto_signals and cadence.asks_to_stop(msg.new_text, msg.subject):
             client = await repo.client_for(session, msg.from_addr, msg.from_name,
-                                           await self._account(session, msg.from_addr), now)
+                                           await self._account(session, msg.from_addr), now, batch.clients)
+            await session.flush()  # a new client needs its id to be opted out
             await checkins.opt_out(session, client, f"asked in {msg.message_id}", now)
             return await self._store_handled(
-                session, msg, owner_replies.OwnerResult("opt_out", ("client-asked-to-stop",)), raw, now)
+                session, msg, owner_replies.OwnerResult("opt_out", ("client-asked-to-stop",)), raw, now, batch)
+        reply_address = msg.reply_address.lower()
         ctx = TriageContext(
             shared_address=s.shared_address,
-            own_message_ids=frozenset([msg.message_id] if msg.message_id in seen.ours else []),
+            own_message_ids=frozenset([msg.message_id] if msg.message_id in batch.ours else []),
             thread_concern=await repo.thread_concern(session, msg.concern_token, msg.thread_ids),
-            recent_auto_replies=await repo.auto_replies_since(
-                session, msg.reply_address, now - timedelta(hours=s.auto_reply_window_h)
-            ),
+            recent_auto_replies=batch.replies[reply_address],
             auto_reply_cap=s.auto_reply_cap,
-            recent_domain_replies=await repo.auto_replies_to_domain_since(
-                session, msg.reply_address, now - timedelta(hours=s.domain_reply_window_h)
-            ) if s.domain_reply_cap else 0,
+            recent_domain_replies=batch.domain_replies[reply_address.rpartition("@")[2]]
+            if s.domain_reply_cap else 0,
             domain_reply_cap=s.domain_reply_cap,
         )
         decision = triage(msg, verdict, ctx)
@@ -272,8 +332,65 @@ class Pipeline:
             log.warning("circuit breaker open: no automatic replies to %s for now (%d in %g h)",
                         msg.reply_address.rpartition("@")[2], ctx.recent_domain_replies,
                         s.domain_reply_window_h, extra={"message_id": msg.message_id})
-        concern, client_id, outbox_ids = await self._apply(session, msg, verdict, decision, now)
-        session.add(MessageRow(
+        if decision.action == "new_concern":
+            account = await self._account(session, msg.from_addr)
+            client = await repo.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
+            planned = _NewConcern(msg, verdict, decision, raw, account, client)
+            if decision.reply_template:  # counted now: a later message of the batch must see it
+                batch.count_reply(msg.reply_address, "ack")
+            batch.pending.append(planned)
+            return planned
+        concern, client_id, outbox_ids = await self._apply(session, msg, verdict, decision, now, batch)
+        session.add(await self._message_row(session, msg, verdict, decision, raw, concern, client_id, now))
+        return Outcome(msg.message_id, decision.action, concern.token if concern else None,
+                       decision.reasons, tuple(outbox_ids), label=verdict.label, summary=decision.summary)
+
+    async def _write(self, session: AsyncSession, batch: _Batch, now: datetime) -> None:
+        """Write the planned new concerns: a few INSERTs for all of them, not a dozen statements each."""
+        planned, batch.pending = batch.pending, []
+        if not planned:
+            return
+        await session.flush()  # their new clients, for the ids
+        policy = policy_of(self.settings)
+        concerns = []
+        for p in planned:
+            # the promise to the client is the deadline the owner is held to
+            state = ConcernState(0, p.decision.severity, "open", now, (),
+                                 has_second_level=bool(p.account.second_level))  # new: no items yet
+            concern = Concern(
+                client_id=p.client.id, kind=p.verdict.label, severity=p.decision.severity, status="open",
+                escalation_level=0, score=p.verdict.score, subject=p.msg.subject[:500],
+                evidence=list(p.verdict.evidence),
+                respond_by=deadlines(state, lifecycle.hours_of(p.account), policy)[0],
+                created_at=now, acknowledged_at=None, updated_at=now,
+            )
+            p.concern = concern
+            concerns.append(concern)
+            session.add(concern)
+        await session.flush()  # the concerns, for their ids and so their tokens
+        replies: list[OutboxRow | None] = []
+        for p, concern in zip(planned, concerns, strict=True):
+            found = f"{p.verdict.label} {p.verdict.score:.2f} from {p.msg.from_addr}"
+            await lifecycle.record(session, concern, "created", "detector", now, found, to_status="open")
+            await lifecycle.schedule(session, f"escalate:{concern.token}", "escalate", concern.respond_by, new=True)
+            row = None
+            if p.decision.reply_template:
+                row = await self._reply(session, p.msg, concern, p.client, p.account, p.decision.reply_template, now)
+                if row is None:
+                    batch.count_reply(p.msg.reply_address, "ack", -1)
+            replies.append(row)
+            session.add(await self._message_row(session, p.msg, p.verdict, p.decision, p.raw, concern,
+                                                p.client.id, now))
+        await session.flush()  # events, jobs, replies and messages: an INSERT per table
+        for p, concern, row in zip(planned, concerns, replies, strict=True):
+            p.outcome = Outcome(p.msg.message_id, p.decision.action, concern.token, p.decision.reasons,
+                                (row.id,) if row is not None else (), label=p.verdict.label,
+                                summary=p.decision.summary)
+
+    async def _message_row(self, session: AsyncSession, msg: Inbound, verdict: Verdict, decision: Decision,
+                           raw: RawMessage, concern: Concern | None, client_id: int | None,
+                           now: datetime) -> MessageRow:
+        return MessageRow(
             message_id=msg.message_id, direction="in",
             concern_id=concern.id if concern else None, client_id=client_id,
             event_id=await repo.thread_event(session, msg.thread_ids),
@@ -283,18 +400,17 @@ class Pipeline:
             verdict={"label": verdict.label, "score": verdict.score,
                      "evidence": list(verdict.evidence), "scores": verdict.scores,
                      "evidence_by_label": {k: list(v) for k, v in verdict.evidence_by_label.items()}},
-            raw=raw.data if len(raw.data) <= s.raw_keep_bytes else None,
+            raw=raw.data if len(raw.data) <= self.settings.raw_keep_bytes else None,
             created_at=now,
-        ))
-        return Outcome(msg.message_id, decision.action, concern.token if concern else None,
-                       decision.reasons, tuple(outbox_ids), label=verdict.label, summary=decision.summary)
+        )
 
     async def _store_handled(self, session: AsyncSession, msg: Inbound, owner: owner_replies.OwnerResult,
-                             raw: RawMessage, now: datetime) -> Outcome:
+                             raw: RawMessage, now: datetime, batch: _Batch) -> Outcome:
         """Store a message that was handled before triage (an owner's reply, a request to stop)."""
         outbox_ids: list[int] = []
         if owner.outbox is not None:
             session.add(owner.outbox)
+            batch.count_reply(owner.outbox.to_addr, owner.outbox.purpose)
             await session.flush()
             outbox_ids.append(owner.outbox.id)
         session.add(MessageRow(
@@ -342,58 +458,50 @@ class Pipeline:
         return account
 
     async def _apply(self, session: AsyncSession, msg: Inbound, verdict: Verdict,
-                     decision: Decision, now: datetime) -> tuple[Concern | None, int | None, list[int]]:
-        s = self.settings
+                     decision: Decision, now: datetime, batch: _Batch) -> tuple[Concern | None, int | None, list[int]]:
+        """A message that creates no concern: one in the thread of a known concern, or none at all."""
         if decision.action in {"ignore", "no_concern"}:
             return None, None, []
         account = await self._account(session, msg.from_addr)
-        client = await repo.client_for(session, msg.from_addr, msg.from_name, account, now)
-        if decision.action == "new_concern":
-            severity = decision.severity
-            concern = Concern(
-                client_id=client.id, kind=verdict.label, severity=severity, status="open",
-                escalation_level=0, score=verdict.score, subject=msg.subject[:500],
-                evidence=list(verdict.evidence), respond_by=now,
-                created_at=now, acknowledged_at=None, updated_at=now,
-            )
-            session.add(concern)
-            await session.flush()
-            # the promise to the client is the deadline the owner is held to
-            state = ConcernState(concern.id, concern.severity, "open", now, (),
-                                 has_second_level=bool(account.second_level))  # new: no items yet
-            concern.respond_by = deadlines(state, lifecycle.hours_of(account), policy_of(s))[0]
-            found = f"{verdict.label} {verdict.score:.2f} from {msg.from_addr}"
-            await lifecycle.record(session, concern, "created", "detector", now, found, to_status="open")
-            await lifecycle.schedule(session, f"escalate:{concern.token}", "escalate", concern.respond_by, new=True)
-        else:
-            assert decision.concern_id is not None
-            concern = await repo.concern_by_token(session, f"C-{decision.concern_id}")
-            concern.updated_at = now
-            from_client = msg.from_addr.lower() == client.email.lower()
-            if concern.status == "resolved" and from_client:
-                await lifecycle.reopen(session, concern, msg.from_addr, now,
-                                       f"new message {msg.message_id} from the client")
-                await checkins.schedule_next(session, concern, s)
-            elif from_client:
-                await self._client_reply(session, concern, account, msg, verdict, now)
+        client = await repo.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
+        await session.flush()  # a new client's id
+        assert decision.concern_id is not None
+        concern = await repo.concern_by_token(session, f"C-{decision.concern_id}")
+        concern.updated_at = now
+        from_client = msg.from_addr.lower() == client.email.lower()
+        if concern.status == "resolved" and from_client:
+            await lifecycle.reopen(session, concern, msg.from_addr, now,
+                                   f"new message {msg.message_id} from the client")
+            await checkins.schedule_next(session, concern, self.settings)
+        elif from_client:
+            await self._client_reply(session, concern, account, msg, verdict, now)
         outbox_ids: list[int] = []
         if decision.reply_template:
-            row = self._acknowledgement(msg, concern, decision.reply_template, account.timezone, now)
+            row = await self._reply(session, msg, concern, client, account, decision.reply_template, now)
             if row is not None:
-                session.add(row)
-                session.add(MessageRow(
-                    message_id=row.message_id, direction="out", concern_id=concern.id,
-                    client_id=client.id, from_addr=s.shared_address, to_addr=row.to_addr,
-                    subject=msg.subject[:500], text="", decision="ack", reasons=[],
-                    verdict={}, raw=None, created_at=now,
-                ))
-                concern.acknowledged_at = now
-                await lifecycle.record(session, concern, "acknowledged", "service", now, row.message_id,
-                                       to_status="acknowledged" if concern.status == "open" else None)
-                await checkins.schedule_first(session, concern, lifecycle.hours_of(account), s)
+                batch.count_reply(msg.reply_address, row.purpose)
                 await session.flush()
                 outbox_ids.append(row.id)
         return concern, client.id, outbox_ids
+
+    async def _reply(self, session: AsyncSession, msg: Inbound, concern: Concern, client: Client,
+                     account: Account, template: str, now: datetime) -> OutboxRow | None:
+        """Queue the acknowledgement of `msg` (None if it cannot be addressed) and what follows it."""
+        row = self._acknowledgement(msg, concern, template, account.timezone, now)
+        if row is None:
+            return None
+        session.add(row)
+        session.add(MessageRow(
+            message_id=row.message_id, direction="out", concern_id=concern.id,
+            client_id=client.id, from_addr=self.settings.shared_address, to_addr=row.to_addr,
+            subject=msg.subject[:500], text="", decision="ack", reasons=[],
+            verdict={}, raw=None, created_at=now,
+        ))
+        concern.acknowledged_at = now
+        await lifecycle.record(session, concern, "acknowledged", "service", now, row.message_id,
+                               to_status="acknowledged" if concern.status == "open" else None)
+        await checkins.schedule_first(session, concern, lifecycle.hours_of(account), self.settings)
+        return row
 
     def _acknowledgement(self, msg: Inbound, concern: Concern, template: str, tz: str,
                          now: datetime) -> OutboxRow | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
@@ -31,15 +31,33 @@ def parse_concern_id(text: str) -> int:
 
 
 async def client_for(session: AsyncSession, email: str, name: str, account: Account,
-                     now: datetime) -> Client:
-    client = await session.scalar(select(Client).where(Client.email == email))
+                     now: datetime, known: dict[str, Client] | None = None) -> Client:
+    """The client writing from `email`, made if new (with `known`: not flushed, so no id yet).
+
+    `known` holds the clients of a batch's senders (`clients_by_email`) and takes new ones.
+    """
+    if known is None:
+        client = await session.scalar(select(Client).where(Client.email == email))
+    else:
+        client = known.get(email)
     if client is None:
         client = Client(email=email, name=name, account_id=account.id, created_at=now)
         session.add(client)
-        await session.flush()
+        if known is None:
+            await session.flush()
+        else:
+            known[email] = client
     elif name and not client.name:
         client.name = name
     return client
+
+
+async def clients_by_email(session: AsyncSession, emails: Collection[str]) -> dict[str, Client]:
+    """The stored clients among these addresses, by address: one query for a whole batch."""
+    if not emails:
+        return {}
+    rows = await session.scalars(select(Client).where(Client.email.in_(set(emails))))
+    return {client.email: client for client in rows.all()}
 
 
 async def known_message_ids(session: AsyncSession, message_ids: Sequence[str]) -> set[str]:
@@ -96,25 +114,33 @@ async def thread_event(session: AsyncSession, thread_ids: Sequence[str]) -> int 
     return int(found) if found is not None else None
 
 
-async def auto_replies_since(session: AsyncSession, address: str, since: datetime) -> int:
-    count = await session.scalar(
-        select(func.count(OutboxRow.id)).where(
-            OutboxRow.to_addr == address, OutboxRow.created_at >= since
-        )
-    )
-    return int(count or 0)
+# what the per-domain circuit breaker counts: messages we start, not answers to an owner
+DOMAIN_CAPPED = ("ack", "checkin", "reminder", "closing")
 
 
-async def auto_replies_to_domain_since(session: AsyncSession, address: str, since: datetime) -> int:
-    """Automatic messages queued to any address at the domain of `address` since `since`."""
-    domain = address.rpartition("@")[2].lower()
-    count = await session.scalar(
-        select(func.count(OutboxRow.id)).where(
-            OutboxRow.to_domain == domain, OutboxRow.created_at >= since,
-            OutboxRow.purpose.in_(("ack", "checkin", "reminder", "closing")),
-        )
-    )
-    return int(count or 0)
+async def auto_replies_since(session: AsyncSession, addresses: Collection[str],
+                             since: datetime) -> dict[str, int]:
+    """Messages queued to each of these (lower-case) addresses since `since`: one query for all."""
+    if not addresses:
+        return {}
+    rows = await session.execute(
+        select(OutboxRow.to_addr, func.count(OutboxRow.id))
+        .where(OutboxRow.to_addr.in_(set(addresses)), OutboxRow.created_at >= since)
+        .group_by(OutboxRow.to_addr))
+    return {address: int(count) for address, count in rows.all()}
+
+
+async def auto_replies_to_domains_since(session: AsyncSession, domains: Collection[str],
+                                        since: datetime) -> dict[str, int]:
+    """Automatic messages queued to any address at each of these (lower-case) domains since `since`."""
+    if not domains:
+        return {}
+    rows = await session.execute(
+        select(OutboxRow.to_domain, func.count(OutboxRow.id))
+        .where(OutboxRow.to_domain.in_(set(domains)), OutboxRow.created_at >= since,
+               OutboxRow.purpose.in_(DOMAIN_CAPPED))
+        .group_by(OutboxRow.to_domain))
+    return {str(domain): int(count) for domain, count in rows.all()}
 
 
 async def load_checkpoint(session: AsyncSession, mailbox: str) -> InboxCheckpoint | None:
