@@ -71,7 +71,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     config = load_detector_settings(args.config)
     thresholds = Thresholds(config.complaint_threshold, config.anxiety_threshold)
-    model = load_model(args.model or config.model_path)
+    model = load_model(args.model or config.model_file)
 
     def emit(ident: Any, subject: str, body: str) -> None:
         # quoted replies and signatures are not the author's words, as in the worker
@@ -115,10 +115,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"read {len(found):>6} examples from {spec}")
         examples.extend(found)
     labels = tuple(args.labels.split(",")) if args.labels else LABELS
-    cfg = TrainConfig(transformer=args.transformer)
-    if cfg.transformer and not transformer_available():
-        print("followup train: --transformer needs the transformer extra: "
-              "pip install torch==2.13.0 'followup[transformer]'", file=sys.stderr)
+    cfg = TrainConfig(transformer=args.transformer, embeddings=args.embeddings)
+    if (cfg.transformer or cfg.embeddings) and not transformer_available():
+        print(f"followup train: {'--transformer' if cfg.transformer else '--embeddings'} needs the "
+              "transformer extra: pip install torch==2.13.0 'followup[transformer]'", file=sys.stderr)
         return 2
     model = train(examples, cfg, labels=labels)
     if set(model.heads) != set(LABELS):
@@ -144,17 +144,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from service.settings import load_detector_settings
 
     config = load_detector_settings(args.config)
-    model = load_model(args.model or config.model_path)
+    model = load_model(args.model or config.model_file)
     thresholds = Thresholds(config.complaint_threshold, config.anxiety_threshold)
     from service.train import TrainConfig
     from service.transformer import available as transformer_available
 
-    if args.transformer and not transformer_available():
-        print("followup eval: --transformer needs the transformer extra: "
-              "pip install torch==2.13.0 'followup[transformer]'", file=sys.stderr)
+    if (args.transformer or args.embeddings) and not transformer_available():
+        print(f"followup eval: {'--transformer' if args.transformer else '--embeddings'} needs the "
+              "transformer extra: pip install torch==2.13.0 'followup[transformer]'", file=sys.stderr)
         return 2
     scores, _skipped = run_all(model, Path(args.shared), Path(args.client_data), thresholds, folds=args.folds,
-                               cfg=TrainConfig(transformer=args.transformer))
+                               cfg=TrainConfig(transformer=args.transformer, embeddings=args.embeddings))
     if args.json:
         Path(args.json).write_text(json.dumps([s.__dict__ for s in scores], indent=2))
     return 0 if scores else 1
@@ -274,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", help=argparse.SUPPRESS)
     p.add_argument("--transformer", action="store_true",
                    help="add a fine-tuned MiniLM reader (needs the transformer extra; slower, stronger)")
+    p.add_argument("--embeddings", action="store_true",
+                   help="add a reader of frozen MiniLM sentence embeddings (needs the transformer extra; "
+                        "saved as .npz; how service/models/detector-minilm.npz is built)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="measure the detector on the labelled data sets")
@@ -285,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="also write the figures to this file")
     p.add_argument("--transformer", action="store_true",
                    help="cross-validate and train/test with the fine-tuned MiniLM reader added")
+    p.add_argument("--embeddings", action="store_true",
+                   help="cross-validate and train/test with the MiniLM sentence-embedding reader added")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("concerns", help="list concerns")

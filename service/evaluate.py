@@ -60,6 +60,12 @@ def evaluate_model(model: DetectorModel, examples: Sequence[Example], dataset: s
     return out
 
 
+def _extra(cfg: TrainConfig | None) -> str:
+    if cfg is not None and cfg.transformer:
+        return " +MiniLM"
+    return " +MiniLM emb" if cfg is not None and cfg.embeddings else ""
+
+
 def cross_validate(examples: Sequence[Example], label: str, dataset: str, *, folds: int = 10,
                    cfg: TrainConfig | None = None) -> Score:
     """k-fold cross-validation of the training command (threshold tuning included) on one data set."""
@@ -70,7 +76,7 @@ def cross_validate(examples: Sequence[Example], label: str, dataset: str, *, fol
         model = train([data[i] for i in train_idx], cfg, labels=(label,))
         probs = model.probabilities([data[i].text for i in test_idx])[label]
         predicted[test_idx] = (probs >= model.threshold(label)).astype(int)
-    method = f"{folds}-fold CV" + (" +MiniLM" if cfg is not None and cfg.transformer else "")
+    method = f"{folds}-fold CV" + _extra(cfg)
     return score(dataset, method, label, y.tolist(), predicted.tolist())
 
 
@@ -80,7 +86,7 @@ def train_test(train_set: Sequence[Example], test_set: Sequence[Example], label:
     model = train(train_set, cfg, labels=(label,))
     known = [e for e in test_set if e.label(label) is not None]
     probs = model.probabilities([e.text for e in known])[label]
-    method = "trained on its train" + (" +MiniLM" if cfg is not None and cfg.transformer else "")
+    method = "trained on its train" + _extra(cfg)
     return score(dataset, method, label, [int(e.label(label) or 0) for e in known],
                  (probs >= model.threshold(label)).astype(int).tolist())
 

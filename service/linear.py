@@ -162,9 +162,16 @@ def export_head(classifier: Any) -> Head:
     return Head(np.asarray(classifier.coef_[0], dtype=np.float64), float(classifier.intercept_[0]))
 
 
+EMBEDDINGS = -1  # the "vectoriser" of a reader of sentence embeddings
+
+
 def save(path: Path, vectorizers: list[Vectorizer], readers: list[tuple[int, float, dict[str, Head]]],
          meta: dict[str, Any]) -> None:
-    """Write readers (vectoriser index, weight, heads) and meta to one `.npz` file."""
+    """Write readers (vectoriser index, weight, heads) and meta to one `.npz` file.
+
+    Vectoriser index EMBEDDINGS marks a reader of MiniLM sentence embeddings
+    (service/transformer.py), whose heads are dense.
+    """
     arrays: dict[str, npt.NDArray[Any]] = {}
     layout: dict[str, Any] = {"vectorizers": [], "readers": []}
     for v, vec in enumerate(vectorizers):

@@ -24,6 +24,8 @@ from service.errors import FollowupError
 log = logging.getLogger(__name__)
 LABELS = ("complaint", "anxiety")
 DEFAULT_MODEL = Path(__file__).with_name("models") / "detector.npz"
+# the shipped models by name (FOLLOWUP_DETECTOR): light needs nothing more; minilm, the transformer extra
+SHIPPED = {"light": DEFAULT_MODEL, "minilm": DEFAULT_MODEL.with_name("detector-minilm.npz")}
 FORMAT = 3
 
 
@@ -132,6 +134,9 @@ class DetectorModel:
         index: dict[int, int] = {}
         readers = []
         for reader in self.readers:
+            if type(reader).__name__ == "EmbeddingReader":  # its module imports nothing heavy until used
+                readers.append((linear.EMBEDDINGS, reader.weight, reader.heads))
+                continue
             if not isinstance(reader, Reader):
                 raise ModelError(f"a model with a {type(reader).__name__} cannot be saved as .npz; "
                                  "give a .joblib path")
@@ -151,7 +156,20 @@ class DetectorModel:
     def from_arrays(cls, path: Path) -> DetectorModel:
         """The model in an `.npz` file written by `save`."""
         vectorizers, readers, meta = linear.load(path)
-        return cls([Reader(vectorizers[v], heads, weight) for v, weight, heads in readers], meta)
+        loaded: list[Any] = []
+        for v, weight, heads in readers:
+            if v == linear.EMBEDDINGS:
+                from service.transformer import EmbeddingReader, available
+
+                if not available():
+                    raise ModelError(
+                        f"{path} reads MiniLM sentence embeddings, which need the `transformer` extra: "
+                        "pip install torch==2.13.0 'followup[transformer]'")
+                loaded.append(EmbeddingReader(heads, weight, int(meta.get("config", {}).get(
+                    "embedding_max_tokens", 256))))
+            else:
+                loaded.append(Reader(vectorizers[v], heads, weight))
+        return cls(loaded, meta)
 
 
 _lock = threading.Lock()

@@ -180,7 +180,7 @@ class Pipeline:
         self.thresholds = Thresholds(settings.complaint_threshold, settings.anxiety_threshold)
         self._accounts: tuple[float, list[lifecycle.Route]] | None = None
         # loaded here, once: a missing or broken model stops the worker at start, not per message
-        self.model = load_model(settings.model_path)
+        self.model = load_model(settings.model_file)
 
     async def handle(self, raw: RawMessage, now: datetime) -> Outcome:
         """Process one message; see `handle_batch`."""

@@ -11,6 +11,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
 
+@lru_cache(maxsize=1)  # asked once per rendered message; the answer never changes
 def default_templates_dir() -> Path:
     """Templates shipped in the wheel, or the checkout's templates/ in development."""
     packaged = Path(__file__).with_name("templates")

@@ -188,8 +188,29 @@ class DetectorSettings(BaseSettings):
     # unset: the thresholds `followup train` chose by cross-validation for the model
     complaint_threshold: float | None = Field(default=None, gt=0, lt=1)
     anxiety_threshold: float | None = Field(default=None, gt=0, lt=1)
-    # a model from `followup train`; default: the one shipped in the package
+    # a model from `followup train`; default: the shipped one named by `detector`
     model_path: Path | None = None
+    # light: TF-IDF readers, NumPy only (the default); minilm: with MiniLM sentence embeddings,
+    # better on text unlike client mail, ~7x slower, needs the `transformer` extra
+    detector: Literal["light", "minilm"] = "light"
+
+    @property
+    def model_file(self) -> Path:
+        """The detector model to load."""
+        from service.model import SHIPPED
+
+        return self.model_path or SHIPPED[self.detector]
+
+    @field_validator("detector")
+    @classmethod
+    def _detector_installed(cls, value: str) -> str:
+        if value != "light":
+            from service.transformer import available
+
+            if not available():
+                raise ValueError(f"the {value} detector needs the `transformer` extra: "
+                                 "pip install torch==2.13.0 'followup[transformer]'")
+        return value
 
     @classmethod
     def settings_customise_sources(

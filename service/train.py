@@ -44,6 +44,15 @@ class TrainConfig:
     transformer_general_rows: int = 6000
     # Reddit posts run to ~100 words; tweets and most client mail fit in far fewer
     transformer_max_tokens: int = 128
+    # the optional frozen-MiniLM reader (`--embeddings`, the `transformer` extra): an equal vote
+    # with the TF-IDF readers; its C and the weight of client mail chosen by 5-fold CV on client
+    # mail alone (bench/RESULTS.md)
+    embeddings: bool = False
+    embedding_share: float = 0.5
+    embedding_c: float = 0.3
+    embedding_domain_weight: float = 40.0
+    embedding_general_rows: int = 12000
+    embedding_max_tokens: int = 256
 
 
 def make_vectorizer(words: int, chars: int) -> FeatureUnion:
@@ -168,6 +177,10 @@ def fit(examples: Sequence[Example], cfg: TrainConfig | None = None,
         client, _ = _reader(domain, labels, words=cfg.domain_word_features, chars=cfg.domain_char_features,
                             c=cfg.domain_c, weight_of={}, share=cfg.domain_share, fitted=fitted)
         readers.append(client)
+    if cfg.embeddings:
+        readers.append(_embedding_reader(data, labels, cfg))
+        for reader in readers[:-1]:
+            reader.weight *= 1.0 - cfg.embedding_share
     if cfg.transformer:
         readers.append(_transformer_reader(data, labels, cfg))
         for reader in readers[:-1]:
@@ -179,21 +192,41 @@ def fit(examples: Sequence[Example], cfg: TrainConfig | None = None,
     return DetectorModel(readers, {"counts": counts, "sources": sources, "config": config})
 
 
+def _general_sample(data: list[Example], labels: Sequence[str], cfg: TrainConfig, rows: int) -> list[Example]:
+    """At most `rows` general examples: every positive there is room for, filled with negatives."""
+    general = [e for e in data if _is_general(e, cfg)]
+    if len(general) <= rows:
+        return general
+    # the labels are rare in GoEmotions: a plain sample would hold few positives
+    rng = np.random.default_rng(SEED)
+    positive = [e for e in general if any(e.label(lab) for lab in labels)]
+    negative = [e for e in general if not any(e.label(lab) for lab in labels)]
+    pick_pos = rng.permutation(len(positive))[:rows // 2]
+    pick_neg = rng.permutation(len(negative))[:rows - len(pick_pos)]
+    return [positive[i] for i in pick_pos] + [negative[i] for i in pick_neg]
+
+
+def _targets(rows: Sequence[Example], labels: Sequence[str]) -> np.ndarray:
+    return np.array([[-1 if e.label(lab) is None else int(e.label(lab) or 0) for lab in labels] for e in rows])
+
+
+def _embedding_reader(data: list[Example], labels: Sequence[str], cfg: TrainConfig) -> Any:
+    from service.transformer import EmbeddingReader
+
+    general = _general_sample(data, labels, cfg, cfg.embedding_general_rows)
+    domain = [e for e in data if not _is_general(e, cfg)]
+    rows = general + domain
+    weights = np.array([1.0] * len(general) + [cfg.embedding_domain_weight if general else 1.0] * len(domain))
+    return EmbeddingReader.fit([e.text for e in rows], _targets(rows, labels), labels, sample_weight=weights,
+                               c=cfg.embedding_c, weight=cfg.embedding_share,
+                               max_tokens=cfg.embedding_max_tokens, seed=SEED)
+
+
 def _transformer_reader(data: list[Example], labels: Sequence[str], cfg: TrainConfig) -> Any:
     from service.transformer import FineTune, TransformerReader
 
-    general = [e for e in data if _is_general(e, cfg)]
-    if len(general) > cfg.transformer_general_rows:
-        # keep every positive there is room for, fill with negatives: the labels are rare in GoEmotions
-        rng = np.random.default_rng(SEED)
-        positive = [e for e in general if any(e.label(lab) for lab in labels)]
-        negative = [e for e in general if not any(e.label(lab) for lab in labels)]
-        half = cfg.transformer_general_rows // 2
-        pick_pos = rng.permutation(len(positive))[:half]
-        pick_neg = rng.permutation(len(negative))[:cfg.transformer_general_rows - len(pick_pos)]
-        general = [positive[i] for i in pick_pos] + [negative[i] for i in pick_neg]
-    rows = general + [e for e in data if not _is_general(e, cfg)]
-    targets = np.array([[-1 if e.label(lab) is None else int(e.label(lab) or 0) for lab in labels]
-                        for e in rows])
+    rows = _general_sample(data, labels, cfg, cfg.transformer_general_rows)
+    rows += [e for e in data if not _is_general(e, cfg)]
     tune = FineTune(max_tokens=cfg.transformer_max_tokens)
-    return TransformerReader(tuple(labels), cfg.transformer_share, tune).fit([e.text for e in rows], targets)
+    return TransformerReader(tuple(labels), cfg.transformer_share, tune).fit([e.text for e in rows],
+                                                                            _targets(rows, labels))

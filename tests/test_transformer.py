@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,48 @@ def test_train_with_transformer_saves_a_model_the_detector_uses(tmp_path: Path) 
     loaded = load_model(out)
     assert detect("the invoice was wrong again, refund me now", model=loaded).label == "complaint"
     assert detect("thanks, see you at the meeting", model=loaded).label == "none"
+
+
+MINILM = Path(__file__).resolve().parent.parent / "service" / "models" / "detector-minilm.npz"
+
+
+def test_minilm_model_without_the_extra_is_refused_by_name(tmp_path: Path) -> None:
+    if available():
+        pytest.skip("the transformer extra is installed here; this test is about its absence")
+    from service.model import ModelError
+
+    with pytest.raises(ModelError, match="transformer` extra"):
+        load_model(MINILM)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
+    env.update({"FOLLOWUP_INBOX_URL": f"maildir://{tmp_path}/in", "FOLLOWUP_OUTBOX_URL": f"maildir://{tmp_path}/out",
+                "FOLLOWUP_SHARED_ADDRESS": "care@example.test", "FOLLOWUP_DETECTOR": "minilm"})
+    done = subprocess.run([sys.executable, "-m", "service", "concerns"], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 2
+    assert "FOLLOWUP_DETECTOR" in done.stderr and "transformer` extra" in done.stderr
+
+
+@needs_extra
+def test_embedding_reader_trains_into_an_npz_that_loads_without_pickles(tmp_path: Path) -> None:
+    model = train(read_any(str(_toy(tmp_path))), TrainConfig(embeddings=True, embedding_general_rows=0),
+                  tune_folds=3)
+    assert type(model.readers[-1]).__name__ == "EmbeddingReader"
+    out = tmp_path / "m.npz"
+    model.save(out)
+    loaded = load_model(out)
+    texts = ["the invoice was wrong again, refund me now", "I am so worried about the audit deadline",
+             "thanks, see you at the meeting"]
+    import numpy as np
+
+    for label, probs in loaded.probabilities(texts).items():
+        assert np.allclose(probs, model.probabilities(texts)[label], atol=1e-5)
+    assert [detect(t, model=loaded).label for t in texts] == ["complaint", "anxiety", "none"]
+
+
+@needs_extra
+def test_shipped_minilm_model_reads_the_tricky_cases() -> None:
+    model = load_model(MINILM)
+    assert detect("We were told 9am; it is 2pm and nobody has called.", model=model).label == "complaint"
+    assert detect("What happens if the migration fails and we lose the client records?",
+                  model=model).label == "anxiety"
+    assert detect("Thanks, all sorted. No worries at all!", model=model).label == "none"
