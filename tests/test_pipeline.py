@@ -155,6 +155,25 @@ async def test_per_sender_cap(dirs: tuple[Path, Path], db_url: str) -> None:
     assert await count(db_url, settings, MessageRow, MessageRow.decision == "new_concern") == 4
 
 
+async def test_a_reply_in_the_same_batch_joins_the_concern_its_first_message_opened(
+        dirs: tuple[Path, Path], db_url: str) -> None:
+    # new concerns of a batch are written together at its end: a message answering one of
+    # them must still find its thread (and the first's acknowledgement still counts once)
+    inbox, outbox = dirs
+    drop(inbox, client_mail(message_id="<b1@client.example>"))
+    drop(inbox, client_mail(message_id="<b2@client.example>", in_reply_to="<b1@client.example>",
+                            subject="Re: Invoice charged twice", body="And still nothing. This is unacceptable."))
+    drop(inbox, client_mail(sender="Bo <bo@other.example>", message_id="<b3@other.example>"))
+    settings = settings_for(dirs, db_url)
+    stats = await Worker(settings).run_once()
+    assert stats.outcomes == {"new_concern": 2, "follow_up": 1}
+    assert await count(db_url, settings, Concern) == 2
+    assert await count(db_url, settings, MessageRow, MessageRow.message_id == "<b2@client.example>",
+                       MessageRow.concern_id.is_not(None)) == 1
+    assert sorted(m["Subject"] for m in sent(outbox)) == ["Re: Invoice charged twice [#C-1]",
+                                                         "Re: Invoice charged twice [#C-2]"]
+
+
 async def test_thanks_quoting_an_old_complaint_is_not_a_concern(dirs: tuple[Path, Path], db_url: str) -> None:
     inbox, outbox = dirs
     body = ("Thanks so much, all sorted now!\n\nOn Mon, 3 Nov 2026 at 10:00, Care <care@example.test> wrote:\n"
