@@ -115,3 +115,16 @@ def test_shipped_minilm_model_reads_the_tricky_cases() -> None:
     assert detect("What happens if the migration fails and we lose the client records?",
                   model=model).label == "anxiety"
     assert detect("Thanks, all sorted. No worries at all!", model=model).label == "none"
+
+
+@needs_extra
+def test_embeddings_do_not_depend_on_the_batch_they_are_read_in() -> None:
+    import numpy as np
+
+    from service.transformer import embed
+
+    texts = ["a much longer message about the invoice that was charged twice and nobody called " * 3,
+             "short", "a message of middling length about the audit"]
+    together = embed(texts, 256)
+    alone = np.vstack([embed([t], 256) for t in texts])
+    assert together.shape == (3, 384) and np.allclose(together, alone, atol=1e-5)
