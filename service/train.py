@@ -51,7 +51,8 @@ class TrainConfig:
     embedding_share: float = 0.5
     embedding_c: float = 0.3
     embedding_domain_weight: float = 40.0
-    embedding_general_rows: int = 12000
+    # a frozen encoder embeds each text once, so all of GoEmotions is affordable (None: all)
+    embedding_general_rows: int | None = None
     embedding_max_tokens: int = 256
 
 
@@ -192,10 +193,11 @@ def fit(examples: Sequence[Example], cfg: TrainConfig | None = None,
     return DetectorModel(readers, {"counts": counts, "sources": sources, "config": config})
 
 
-def _general_sample(data: list[Example], labels: Sequence[str], cfg: TrainConfig, rows: int) -> list[Example]:
+def _general_sample(data: list[Example], labels: Sequence[str], cfg: TrainConfig,
+                    rows: int | None) -> list[Example]:
     """At most `rows` general examples: every positive there is room for, filled with negatives."""
     general = [e for e in data if _is_general(e, cfg)]
-    if len(general) <= rows:
+    if rows is None or len(general) <= rows:
         return general
     # the labels are rare in GoEmotions: a plain sample would hold few positives
     rng = np.random.default_rng(SEED)
