@@ -63,6 +63,8 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="a model from `followup train` (default: the shipped one)")
     parser.add_argument("--transformer", action="store_true",
                         help="quality only: cross-validate and train/test with the MiniLM reader added")
+    parser.add_argument("--embeddings", action="store_true",
+                        help="quality only: cross-validate and train/test with the MiniLM embedding reader added")
     args = parser.parse_args()
     cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
     if cores:
@@ -107,7 +109,7 @@ def main() -> None:
             os.sched_setaffinity(0, cores)  # training for the cross-validation may use them all
         print()
         run_all(model, Path(args.shared), ROOT / "data/client_emails", thresholds, folds=args.folds,
-                cfg=TrainConfig(transformer=args.transformer))
+                cfg=TrainConfig(transformer=args.transformer, embeddings=args.embeddings))
 
 
 if __name__ == "__main__":
