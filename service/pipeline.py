@@ -3,6 +3,9 @@
 A fetched batch is stored in one transaction (a commit per message was most of
 the cost of storing); if any message in it fails, the batch is rolled back and
 stored again one transaction per message, so that message alone is quarantined.
+Within it, what triage needs to know (reply counts, clients, stored Message-IDs)
+is loaded once for the batch and kept current in memory, and new concerns are
+planned as messages are read and written together, a few INSERTs for all.
 
 The pure core (parse, detect, triage, render) decides; this module only gathers
 history for it and writes down what it decided.
