@@ -24,13 +24,14 @@ from service.mail.imap import ImapInbox, tls_context
 from service.mail.inbox import Inbox, MaildirInbox
 from service.mail.outbox import MaildirTransport, SmtpTransport, Transport
 from service.metrics import METRICS, serve
-from service.pipeline import Outcome, Pipeline, is_infrastructure_error
+from service.pipeline import Outcome, Pipeline
 from service.retry import backoff_s, send_retry_decision
 from service.settings import Settings
 from service.store import repo
 from service.store.db import is_postgres, make_engine, migrate, session_factory, transaction
 from service.store.mailbox_lock import MailboxLock
 from service.store.models import Job, OutboxRow
+from service.store.outage import is_infrastructure_error
 
 log = logging.getLogger("followup.worker")
 

@@ -196,7 +196,7 @@ async def test_automatic_mail_gets_no_reply(dirs: tuple[Path, Path], db_url: str
 def test_a_database_starting_up_is_an_outage_not_a_bad_message() -> None:
     from sqlalchemy.exc import DBAPIError
 
-    from service.pipeline import is_infrastructure_error
+    from service.store.outage import is_infrastructure_error
 
     class StartingUp(Exception):
         sqlstate = "57P03"
