@@ -138,7 +138,8 @@ async def create_pg_database(admin: str) -> str | None:
         return None
 
 
-async def run_loop(stack: object, user: str, db_url: str, sink_port: int, batch: int) -> tuple[int, float, int]:
+async def run_loop(stack: object, user: str, db_url: str, sink_port: int,
+                   batch: int) -> tuple[int, float, int, float]:
     from service.settings import Settings
     from service.worker import Worker
 
@@ -149,9 +150,11 @@ async def run_loop(stack: object, user: str, db_url: str, sink_port: int, batch:
         database_url=db_url, processed_keyword=f"$Bench{uuid.uuid4().hex[:6]}", fetch_batch=batch,
         auto_reply_cap=1_000_000, domain_reply_cap=0, log_level="WARNING", log_format="text")
     worker = Worker(settings)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     stats = await worker.run_once()
-    return stats.processed, time.perf_counter() - start, stats.sent
+    took = time.perf_counter() - start
+    # CPU time of this process (all its threads) over wall time: near 1.0 means the loop is CPU-bound
+    return stats.processed, took, stats.sent, (time.process_time() - cpu) / took
 
 
 def main() -> None:
@@ -196,10 +199,10 @@ def main() -> None:
                 url = asyncio.run(create_pg_database(args.pg)) or ""
                 if not url:
                     continue
-            processed, took, sent = asyncio.run(run_loop(stack, "bench", url, sink_port, args.batch))
+            processed, took, sent, busy = asyncio.run(run_loop(stack, "bench", url, sink_port, args.batch))
             loops.append((db, processed, took, sent))
             print(f"followup loop on {db:<10}: {processed} messages, {sent} replies in {took:.1f}s = "
-                  f"{processed / took:6.0f} msg/s")
+                  f"{processed / took:6.0f} msg/s; process CPU {busy:.0%} of wall time")
             measure_raw()
         limit = min(statistics.median(fetch_rates), statistics.median(send_rates))
         print(f"\nslower raw limit (median of {len(send_rates)}): {limit:.0f} msg/s")
