@@ -191,7 +191,7 @@ class DetectorSettings(BaseSettings):
     # a model from `followup train`; default: the shipped one named by `detector`
     model_path: Path | None = None
     # light: TF-IDF readers, NumPy only (the default); minilm: with MiniLM sentence embeddings,
-    # better on text unlike client mail, ~100x slower (about 10 msg/s on one core), needs the `transformer` extra
+    # better on text unlike client mail, ~100x slower (about 13 msg/s on one core), needs the `transformer` extra
     detector: Literal["light", "minilm"] = "light"
 
     @property

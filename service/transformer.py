@@ -12,7 +12,7 @@ probabilities are averaged by weight:
 - `TransformerReader` (`followup train --transformer`): the encoder fine-tuned,
   saved as a pickle of its weights.
 
-Both score far slower than the default model (the embedding one about 10 msg/s on one core, against
+Both score far slower than the default model (the embedding one about 13 msg/s on one core, against
 1,000 or more) and need ~1.5 GB installed,
 which is why neither is the default.
 """
