@@ -103,6 +103,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from service.datasets import DatasetError, read_any
     from service.model import LABELS
     from service.train import TrainConfig, train
+    from service.transformer import INSTALL as TRANSFORMER_INSTALL
     from service.transformer import available as transformer_available
 
     examples = []
@@ -118,7 +119,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(transformer=args.transformer, embeddings=args.embeddings)
     if (cfg.transformer or cfg.embeddings) and not transformer_available():
         print(f"followup train: {'--transformer' if cfg.transformer else '--embeddings'} needs the "
-              "transformer extra: pip install torch==2.13.0 'followup[transformer]'", file=sys.stderr)
+              f"transformer extra: {TRANSFORMER_INSTALL}", file=sys.stderr)
         return 2
     model = train(examples, cfg, labels=labels)
     if set(model.heads) != set(LABELS):
@@ -147,11 +148,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     model = load_model(args.model or config.model_file)
     thresholds = Thresholds(config.complaint_threshold, config.anxiety_threshold)
     from service.train import TrainConfig
+    from service.transformer import INSTALL as TRANSFORMER_INSTALL
     from service.transformer import available as transformer_available
 
     if (args.transformer or args.embeddings) and not transformer_available():
         print(f"followup eval: {'--transformer' if args.transformer else '--embeddings'} needs the "
-              "transformer extra: pip install torch==2.13.0 'followup[transformer]'", file=sys.stderr)
+              f"transformer extra: {TRANSFORMER_INSTALL}", file=sys.stderr)
         return 2
     scores, _skipped = run_all(model, Path(args.shared), Path(args.client_data), thresholds, folds=args.folds,
                                cfg=TrainConfig(transformer=args.transformer, embeddings=args.embeddings))

@@ -19,6 +19,7 @@ from service.businesstime import BusinessHours
 from service.errors import AccountError, PlanError
 from service.escalation import ConcernState, Item
 from service.settings import AccountConfig, Settings
+from service.store.db import is_postgres
 from service.store.models import Account, ActionItem, Client, Concern, ConcernEvent, Job
 
 STATUSES = ("open", "acknowledged", "planned", "resolved")
@@ -111,7 +112,7 @@ _ACCOUNTS_LOCK_KEY = 0x666F6C61  # any constant shared by every worker
 
 
 def _is_postgres(session: AsyncSession) -> bool:
-    return session.bind is not None and session.bind.dialect.name == "postgresql"
+    return session.bind is not None and is_postgres(session.bind)
 
 
 async def schedule(session: AsyncSession, key: str, kind: str, due_at: datetime, *, exact: bool = False,

