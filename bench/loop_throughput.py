@@ -1,6 +1,7 @@
 """followup's whole loop against the raw limits of its servers, measured in the same run.
 
     sudo .venv/bin/python bench/loop_throughput.py [--messages 10000] [--db sqlite,postgresql]
+        [--prepare here,process] [--smtp-connections 1]
 
 Starts the test suite's Dovecot + Postfix on 127.0.0.1 (needs root and the
 Debian packages) and, in a process of its own as a real server would be, an
@@ -8,8 +9,10 @@ aiosmtpd server that accepts and discards (aiosmtpd.handlers.Sink). Baselines:
 aioimaplib fetching the same messages by UID in batches (the IMAP limit) and
 aiosmtplib sending as many replies over one connection (the SMTP limit).
 Then `Worker.run_once()` (fetch, parse, detect, store, render, send, flag)
-over the same backlog, once per database. Prints messages/s and the ratio to
-the slower raw limit, plus peak RSS.
+over the same backlog, once per database and place of parsing (here, or in the
+prepare process). Prints messages/s and the ratio to the slower raw limit, the
+CPU share of the worker, of its prepare process and of the whole machine, and
+peak RSS.
 """
 
 from __future__ import annotations
@@ -139,7 +142,7 @@ async def create_pg_database(admin: str) -> str | None:
 
 
 async def run_loop(stack: object, user: str, db_url: str, sink_port: int,
-                   batch: int) -> tuple[int, float, int, float]:
+                   batch: int, prepare_process: bool, connections: int) -> tuple[int, float, int, float, float]:
     from service.settings import Settings
     from service.worker import Worker
 
@@ -148,13 +151,30 @@ async def run_loop(stack: object, user: str, db_url: str, sink_port: int,
         imap_password=stack.password, tls_ca_file=stack.ca_file,  # type: ignore[attr-defined]
         outbox_url=f"smtp://127.0.0.1:{sink_port}", shared_address=f"{user}@example.test",
         database_url=db_url, processed_keyword=f"$Bench{uuid.uuid4().hex[:6]}", fetch_batch=batch,
-        auto_reply_cap=1_000_000, domain_reply_cap=0, log_level="WARNING", log_format="text")
+        auto_reply_cap=1_000_000, domain_reply_cap=0, log_level="WARNING", log_format="text",
+        prepare_process=prepare_process, smtp_connections=connections)
     worker = Worker(settings)
-    start, cpu = time.perf_counter(), time.process_time()
+    start, cpu, helper, machine = time.perf_counter(), time.process_time(), _children_cpu(), _machine_times()
     stats = await worker.run_once()
     took = time.perf_counter() - start
-    # CPU time of this process (all its threads) over wall time: near 1.0 means the loop is CPU-bound
-    return stats.processed, took, stats.sent, (time.process_time() - cpu) / took
+    (busy0, all0), (busy1, all1) = machine, _machine_times()
+    print(f"  all cores busy {(busy1 - busy0) / max(1, all1 - all0):.0%} of the time")
+    # CPU time of this process (all its threads) over wall time: near 1.0 means the loop is CPU-bound;
+    # the prepare process is the only child that ends (and so is counted) during the loop
+    return (stats.processed, took, stats.sent, (time.process_time() - cpu) / took,
+            (_children_cpu() - helper) / took)
+
+
+def _machine_times() -> tuple[int, int]:
+    """Busy and total jiffies of all cores (Linux /proc/stat): how much of the machine the loop leaves idle."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -162,6 +182,11 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--db", default="sqlite,postgresql")
+    parser.add_argument("--prepare", default="here,process",
+                        help="where to parse and detect: here (default setting), process "
+                             "(FOLLOWUP_PREPARE_PROCESS=true), or both")
+    parser.add_argument("--smtp-connections", type=int, default=1,
+                        help="FOLLOWUP_SMTP_CONNECTIONS for every loop (the baseline always uses one)")
     parser.add_argument("--pg", default=os.environ.get("FOLLOWUP_TEST_PG",
                                                        "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
@@ -177,7 +202,8 @@ def main() -> None:
     try:
         t = time.perf_counter()
         backlog(stack, "bench", args.messages)
-        print(f"backlog: {args.messages} messages of about 2 KB written in {time.perf_counter() - t:.1f}s\n")
+        print(f"backlog: {args.messages} messages of about 2 KB written in {time.perf_counter() - t:.1f}s")
+        print(f"followup sends over {args.smtp_connections} SMTP connection(s); the baseline over one\n")
         # the raw limits are measured before and after each loop and their medians taken: on a
         # shared machine one SMTP run can differ from the next by 1.7x
         fetch_rates: list[float] = []
@@ -193,21 +219,25 @@ def main() -> None:
         measure_raw()
         loops: list[tuple[str, int, float, int]] = []
         for db in args.db.split(","):
-            if db == "sqlite":
-                url = f"sqlite+aiosqlite:////tmp/followup-bench-{uuid.uuid4().hex[:8]}.db"
-            else:
-                url = asyncio.run(create_pg_database(args.pg)) or ""
-                if not url:
-                    continue
-            processed, took, sent, busy = asyncio.run(run_loop(stack, "bench", url, sink_port, args.batch))
-            loops.append((db, processed, took, sent))
-            print(f"followup loop on {db:<10}: {processed} messages, {sent} replies in {took:.1f}s = "
-                  f"{processed / took:6.0f} msg/s; process CPU {busy:.0%} of wall time")
-            measure_raw()
+            for where in args.prepare.split(","):
+                if db == "sqlite":
+                    url = f"sqlite+aiosqlite:////tmp/followup-bench-{uuid.uuid4().hex[:8]}.db"
+                else:
+                    url = asyncio.run(create_pg_database(args.pg)) or ""
+                    if not url:
+                        continue
+                name = f"{db}, prepare {where}"
+                processed, took, sent, busy, helper = asyncio.run(
+                    run_loop(stack, "bench", url, sink_port, args.batch, where == "process", args.smtp_connections))
+                loops.append((name, processed, took, sent))
+                print(f"followup loop ({name:<27}): {processed} messages, {sent} replies in {took:.1f}s = "
+                      f"{processed / took:6.0f} msg/s; CPU over wall time: worker {busy:.0%}, "
+                      f"prepare process {helper:.0%}")
+                measure_raw()
         limit = min(statistics.median(fetch_rates), statistics.median(send_rates))
         print(f"\nslower raw limit (median of {len(send_rates)}): {limit:.0f} msg/s")
         for db, processed, took, _sent in loops:
-            print(f"followup loop on {db:<10}: {processed / took:6.0f} msg/s, ratio to the slower raw limit "
+            print(f"followup loop ({db:<27}): {processed / took:6.0f} msg/s, ratio to the slower raw limit "
                   f"{processed / took / limit:.2f}")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"\npeak RSS of this process (baselines and both loops): {peak:.0f} MB")

@@ -13,10 +13,11 @@ history for it and writes down what it decided.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time as time_module
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -25,14 +26,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service import cadence, checkins, lifecycle, owner_replies
 from service.businesstime import next_local_time
-from service.detect import Thresholds, Verdict, detect, detect_many
+from service.detect import Verdict
 from service.errors import SendError
 from service.escalate import policy_of
 from service.escalation import ConcernState, deadlines
 from service.mail import compose as composer
 from service.mail.inbox import RawMessage
-from service.mail.parse import Inbound, one_line, parse_message
+from service.mail.parse import Inbound, one_line
 from service.model import load_model
+from service.prepare import Prepared, Unprepared, prepare_batch, reason, recipe_of
 from service.render import render
 from service.settings import Settings
 from service.store import repo
@@ -147,7 +149,7 @@ class Pipeline:
         self.sessions = sessions
         self.noreply = tuple(settings.noreply_patterns)
         self.instance = settings.shared_address
-        self.thresholds = Thresholds(settings.complaint_threshold, settings.anxiety_threshold)
+        self.recipe = recipe_of(settings)
         self._accounts: tuple[float, list[lifecycle.Route]] | None = None
         # loaded here, once: a missing or broken model stops the worker at start, not per message
         self.model = load_model(settings.model_file)
@@ -156,34 +158,16 @@ class Pipeline:
         """Process one message; see `handle_batch`."""
         return (await self.handle_batch([raw], now))[0]
 
-    def prepare(self, raws: Sequence[RawMessage]) -> list[Inbound | Exception]:
-        """Parse and detect a batch: the pure part, one model pass for all of it."""
-        parsed: list[Inbound | Exception] = []
-        for raw in raws:
-            try:
-                parsed.append(parse_message(raw.data, noreply_patterns=self.noreply))
-            except Exception as exc:  # noqa: BLE001 - the message is quarantined with this reason
-                parsed.append(exc)
-        return parsed
-
-    async def handle_batch(self, raws: Sequence[RawMessage], now: datetime) -> list[Outcome]:
+    async def handle_batch(self, raws: Sequence[RawMessage], now: datetime,
+                           prepared: Sequence[Prepared] | None = None) -> list[Outcome]:
         """Process messages; quarantine any that cannot be processed, with the reason.
 
-        Database outages are raised, not quarantined: the caller retries the messages later.
-        Outcomes are logged once their rows are committed.
+        `prepared` is the batch already parsed and scored (`service.prepare`); without it, that is
+        done here. Database outages are raised, not quarantined: the caller retries the messages
+        later. Outcomes are logged once their rows are committed.
         """
-        parsed = self.prepare(raws)
-        good = [p for p in parsed if isinstance(p, Inbound)]
-        verdicts: Iterator[Verdict | Exception]
-        try:
-            verdicts = iter(detect_many([(m.new_text, m.subject) for m in good],
-                                        thresholds=self.thresholds, model=self.model))
-        except Exception as exc:  # noqa: BLE001 - fall back to one at a time to find the culprit
-            log.warning("batch detection failed (%s); detecting one by one", exc)
-            verdicts = iter(self._detect_each(good))
-        work: list[tuple[RawMessage, Inbound | Exception, Verdict | Exception | None]] = [
-            (raw, item, next(verdicts) if isinstance(item, Inbound) else None)
-            for raw, item in zip(raws, parsed, strict=True)]
+        ready = prepared if prepared is not None else prepare_batch([r.data for r in raws], self.recipe, self.model)
+        work = [(raw, p.message, p.verdict) for raw, p in zip(raws, ready, strict=True)]
         try:
             outcomes = await self._store_together(work, now)
         except _StoreApart:
@@ -192,8 +176,8 @@ class Pipeline:
             _log_outcome(outcome)
         return outcomes
 
-    async def _store_together(self, work: Sequence[tuple[RawMessage, Inbound | Exception,
-                                                         Verdict | Exception | None]],
+    async def _store_together(self, work: Sequence[tuple[RawMessage, Inbound | Unprepared,
+                                                         Verdict | Unprepared | None]],
                               now: datetime) -> list[Outcome]:
         results: list[Outcome | _NewConcern] = []
         async with transaction(self.sessions) as session:
@@ -201,8 +185,9 @@ class Pipeline:
                                       self.settings, now)
             try:
                 for raw, item, verdict in work:
+                    await asyncio.sleep(0)
                     if isinstance(item, Exception):
-                        results.append(self._quarantine_row(session, raw, None, f"{type(item).__name__}: {item}",
+                        results.append(self._quarantine_row(session, raw, None, reason(item),
                                                             now))
                         continue
                     if verdict is None or isinstance(verdict, Exception):
@@ -220,10 +205,10 @@ class Pipeline:
                 raise _StoreApart from exc
         return [_outcome(r) for r in results]
 
-    async def _store_alone(self, raw: RawMessage, item: Inbound | Exception, verdict: Verdict | Exception | None,
+    async def _store_alone(self, raw: RawMessage, item: Inbound | Unprepared, verdict: Verdict | Unprepared | None,
                            now: datetime) -> Outcome:
         if isinstance(item, Exception):
-            return await self.quarantine(raw, None, f"{type(item).__name__}: {item}", now)
+            return await self.quarantine(raw, None, reason(item), now)
         try:
             if verdict is None or isinstance(verdict, Exception):
                 raise verdict or RuntimeError("no verdict")
@@ -236,7 +221,7 @@ class Pipeline:
         except Exception as exc:
             if is_infrastructure_error(exc):
                 raise
-            return await self.quarantine(raw, item.message_id, f"{type(exc).__name__}: {exc}", now)
+            return await self.quarantine(raw, item.message_id, reason(exc), now)
 
     async def _store_in_own_transaction(self, msg: Inbound, verdict: Verdict, raw: RawMessage,
                                         now: datetime) -> Outcome:
@@ -245,16 +230,6 @@ class Pipeline:
             result = await self._store(session, msg, verdict, raw, now, batch)
             await self._write(session, batch, now)
         return _outcome(result)
-
-    def _detect_each(self, messages: Sequence[Inbound]) -> list[Verdict | Exception]:
-        out: list[Verdict | Exception] = []
-        for m in messages:
-            try:
-                out.append(detect(m.new_text, subject=m.subject, thresholds=self.thresholds,
-                                  model=self.model))
-            except Exception as exc:  # noqa: BLE001 - quarantined by the caller
-                out.append(exc)
-        return out
 
     async def quarantine(self, raw: RawMessage, message_id: str | None, reason: str,
                          now: datetime) -> Outcome:
@@ -339,6 +314,7 @@ class Pipeline:
         await session.flush()  # the concerns, for their ids and so their tokens
         replies: list[OutboxRow | None] = []
         for p, concern in zip(planned, concerns, strict=True):
+            await asyncio.sleep(0)  # let the sender's next SMTP step in between messages (_yield_now)
             found = f"{p.verdict.label} {p.verdict.score:.2f} from {p.msg.from_addr}"
             await lifecycle.record(session, concern, "created", "detector", now, found, to_status="open")
             await lifecycle.schedule(session, f"escalate:{concern.token}", "escalate", concern.respond_by, new=True)

@@ -263,6 +263,9 @@ class Settings(DetectorSettings):
     poll_interval_s: float = Field(default=60.0, gt=0)
     idle_renew_s: float = Field(default=25 * 60.0, gt=0, lt=29 * 60)
     fetch_batch: int = Field(default=50, ge=1, le=1000)
+    # parse and score each fetched batch in a second process while the one before is stored and
+    # answered: faster at volume on two or more cores, one more process (and model) in memory
+    prepare_process: bool = False
     reconnect_max_s: float = Field(default=300.0, gt=0)
 
     default_owner: str | None = None
@@ -280,6 +283,8 @@ class Settings(DetectorSettings):
     send_max_attempts: int = Field(default=10, ge=1)
     send_backoff_s: float = Field(default=30.0, gt=0)
     send_backoff_max_s: float = Field(default=3600.0, gt=0)
+    # connections the sender keeps open to the SMTP server, each sending its share of a claim
+    smtp_connections: int = Field(default=1, ge=1, le=16)
     # a row another worker claimed and did not finish in this time is sent again
     send_lease_s: float = Field(default=300.0, gt=0)
 

@@ -37,6 +37,7 @@ class SinkHandler:
     fail_with: tuple[int, str] | None = None
     fail_count: int = 0
     event: threading.Event = field(default_factory=threading.Event)
+    peers: set[tuple[str, int]] = field(default_factory=set)  # the client connections messages came over
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.fail_with and self.fail_count > 0:
@@ -44,6 +45,7 @@ class SinkHandler:
             code, text = self.fail_with
             return f"{code} {text}"
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content)))
+        self.peers.add(tuple(session.peer[:2]))
         self.event.set()
         return "250 OK"
 
@@ -87,7 +89,7 @@ def smtp_sink() -> Iterator[SmtpSink]:
 
 # one mailbox per purpose, so tests sharing the session's servers never see each other's mail
 USERS = ("support", "owner", "alice", "bob", "carol", "dave", "erin", "frank", "grace", "desk", "boss", "chief",
-         "client1", "helpdesk", "client2", "crashdesk", "scaledesk", "rescan", "catchall")
+         "client1", "helpdesk", "client2", "crashdesk", "scaledesk", "rescan", "catchall", "preparesqlite", "preparepostgresql")
 
 
 @pytest.fixture(scope="session")

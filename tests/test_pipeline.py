@@ -218,9 +218,9 @@ async def test_run_once_sends_acknowledgements_while_the_backlog_is_read(dirs: t
     seen_before_batch: list[int] = []
     handle = worker.pipeline.handle_batch
 
-    async def watching(raws: list[object], now: object) -> object:
+    async def watching(raws: list[object], now: object, prepared: object = None) -> object:
         seen_before_batch.append(len(sent(outbox)))
-        return await handle(raws, now)  # type: ignore[arg-type]
+        return await handle(raws, now, prepared)  # type: ignore[arg-type]
 
     worker.pipeline.handle_batch = watching  # type: ignore[assignment,method-assign]
     stats = await worker.run_once()

@@ -1,0 +1,149 @@
+"""Parse and detect a fetched batch: the pure part of handling mail, here or in a process of its own.
+
+Parsing and scoring are pure functions of the message bytes, and were two
+fifths of the worker's CPU time (py-spy, bench/loop_throughput.py). With
+`FOLLOWUP_PREPARE_PROCESS=true` they run in a second process, so that one
+batch is parsed and scored while the one before it is stored and its replies
+sent; the worker's own process keeps the database, IMAP and SMTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+from service.detect import Thresholds, Verdict, detect, detect_many
+from service.mail.parse import Inbound, parse_message
+from service.model import DetectorModel, load_model
+from service.settings import Settings
+
+log = logging.getLogger("followup.prepare")
+
+
+class Unprepared(Exception):
+    """A message that could not be parsed or scored; its text is the reason a quarantine records."""
+
+
+def reason(exc: BaseException) -> str:
+    """How a failure is recorded: its type and message (an `Unprepared` already is that)."""
+    return str(exc) if isinstance(exc, Unprepared) else f"{type(exc).__name__}: {exc}"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One message parsed and scored, or the reason it could not be."""
+
+    message: Inbound | Unprepared
+    verdict: Verdict | Unprepared | None  # None when the message did not parse
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What preparing needs, in a form another process can be handed."""
+
+    model_file: Path
+    noreply: tuple[str, ...]
+    thresholds: Thresholds
+
+
+def prepare_batch(datas: Sequence[bytes], recipe: Recipe, model: DetectorModel | None = None) -> list[Prepared]:
+    """Parse every message, then score all that parsed in one model pass (one by one if that fails)."""
+    detector = model or load_model(recipe.model_file)
+    parsed: list[Inbound | Unprepared] = []
+    for data in datas:
+        try:
+            parsed.append(parse_message(data, noreply_patterns=recipe.noreply))
+        except Exception as exc:  # noqa: BLE001 - the message is quarantined with this reason
+            parsed.append(Unprepared(reason(exc)))
+    good = [p for p in parsed if isinstance(p, Inbound)]
+    verdicts: list[Verdict | Unprepared]
+    try:
+        verdicts = list(detect_many([(m.new_text, m.subject) for m in good], thresholds=recipe.thresholds,
+                                    model=detector))
+    except Exception as exc:  # noqa: BLE001 - one at a time, to find the message that fails
+        log.warning("batch detection failed (%s); detecting one by one", reason(exc))
+        verdicts = [_detect_one(m, recipe, detector) for m in good]
+    scored = iter(verdicts)
+    return [Prepared(p, next(scored) if isinstance(p, Inbound) else None) for p in parsed]
+
+
+def _detect_one(msg: Inbound, recipe: Recipe, model: DetectorModel) -> Verdict | Unprepared:
+    try:
+        return detect(msg.new_text, subject=msg.subject, thresholds=recipe.thresholds, model=model)
+    except Exception as exc:  # noqa: BLE001 - quarantined by the pipeline
+        return Unprepared(reason(exc))
+
+
+_child_recipe: Recipe | None = None
+
+
+def _start_child(recipe: Recipe, log_level: str) -> None:
+    global _child_recipe  # the one piece of state a pool process keeps
+    logging.basicConfig(level=log_level, format="%(levelname)s followup prepare: %(message)s")
+    _child_recipe = recipe
+    load_model(recipe.model_file)  # once per process, before the first batch waits on it
+
+
+def _prepare_in_child(datas: list[bytes]) -> list[Prepared]:
+    assert _child_recipe is not None, "the pool's initializer sets the recipe"
+    return prepare_batch(datas, _child_recipe)
+
+
+def recipe_of(settings: Settings) -> Recipe:
+    return Recipe(settings.model_file, tuple(settings.noreply_patterns),
+                  Thresholds(settings.complaint_threshold, settings.anxiety_threshold))
+
+
+class Preparer:
+    """Prepares batches in this process, or in a second one when `separate` is set.
+
+    If the second process dies, its batch and every later one are prepared here:
+    no message waits on a dead helper.
+    """
+
+    def __init__(self, recipe: Recipe, *, separate: bool, log_level: str = "WARNING") -> None:
+        self.recipe = recipe
+        self.separate = separate
+        self.log_level = log_level
+        self._pool: ProcessPoolExecutor | None = None
+        self._model = load_model(recipe.model_file)  # also for batches prepared here
+
+    def submit(self, datas: Sequence[bytes]) -> asyncio.Future[list[Prepared]]:
+        """Start preparing `datas`; the result is awaited later, while other work goes on."""
+        if not self.separate:
+            done: asyncio.Future[list[Prepared]] = asyncio.get_running_loop().create_future()
+            done.set_result(prepare_batch(datas, self.recipe, self._model))
+            return done
+        return asyncio.ensure_future(self._in_child(list(datas)))
+
+    async def _in_child(self, datas: list[bytes]) -> list[Prepared]:
+        pool = self._pool or self._start_pool()
+        try:
+            return await asyncio.wrap_future(pool.submit(_prepare_in_child, datas))
+        except BrokenProcessPool as exc:
+            # a helper that died once (the OOM killer, a crash in a parser's C code) may die again
+            # on the same mail: this worker stops using one rather than start one per batch
+            log.error("the prepare process died (%s); preparing here from now on, starting with these "
+                      "%d messages; restart the worker to use a prepare process again",
+                      exc or "no reason given", len(datas))
+            pool.shutdown(wait=False)
+            self._pool, self.separate = None, False
+            return prepare_batch(datas, self.recipe, self._model)
+
+    def _start_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the worker holds an event loop, sockets and, on SQLite, a thread
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_start_child, initargs=(self.recipe, self.log_level))
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the helper process, if any."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

@@ -1,0 +1,122 @@
+"""Parsing and scoring in a process of their own (FOLLOWUP_PREPARE_PROCESS), and replies over several
+SMTP connections (FOLLOWUP_SMTP_CONNECTIONS): the same outcomes as in one process over one connection."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from email import message_from_bytes
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service import prepare
+from service.prepare import Preparer, Recipe, Unprepared, prepare_batch, recipe_of
+from service.settings import Settings
+from service.worker import Worker
+
+from conftest import SmtpSink
+from mailfactory import client_mail
+
+WORRIES = [("Invoice charged twice", "This is unacceptable. We were charged twice and nobody called back."),
+           ("Migration on Monday", "I'm really worried the migration fails and we lose our client records.")]
+THANKS = ("Thanks", "Thanks a lot for the quick help, everything works again.")
+
+
+def recipe() -> Recipe:
+    return recipe_of(Settings(inbox_url="maildir:///tmp/unused-in", outbox_url="maildir:///tmp/unused-out",
+                              shared_address="care@example.test"))
+
+
+def mails(n: int) -> list[bytes]:
+    out = []
+    for k in range(n):
+        subject, body = THANKS if k % 3 == 2 else WORRIES[k % 2]
+        out.append(client_mail(sender=f"Client {k} <c{k}@client.example>", subject=f"{subject} {k}", body=body))
+    return out
+
+
+def test_a_batch_that_fails_to_score_is_scored_one_by_one_and_the_culprit_named(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    datas = mails(3)
+
+    def batch_fails(*_a: Any, **_k: Any) -> None:
+        raise RuntimeError("batch pass broke")
+
+    real_detect = prepare.detect
+
+    def one_fails(text: str, **kw: Any) -> Any:
+        if "worried" in text:
+            raise ValueError("cannot score this one")
+        return real_detect(text, **kw)
+
+    monkeypatch.setattr(prepare, "detect_many", batch_fails)
+    monkeypatch.setattr(prepare, "detect", one_fails)
+    got = prepare_batch(datas, recipe())
+    assert [type(p.verdict).__name__ for p in got] == ["Verdict", "Unprepared", "Verdict"]
+    assert isinstance(got[1].verdict, Unprepared)
+    assert prepare.reason(got[1].verdict) == "ValueError: cannot score this one"
+    assert got[0].verdict is not None and got[0].verdict.label == "complaint"  # type: ignore[union-attr]
+
+
+async def test_a_prepare_process_gives_what_this_process_gives() -> None:
+    datas = [*mails(9), b"no headers at all, \xff\xfe not even valid UTF-8"]
+    preparer = Preparer(recipe(), separate=True)
+    try:
+        there = await preparer.submit(datas)
+    finally:
+        preparer.close()
+    here = prepare_batch(datas, recipe())
+    assert there == here
+    assert [p.verdict.label for p in here[:3]] == ["complaint", "anxiety", "none"]  # type: ignore[union-attr]
+
+
+async def test_a_killed_prepare_process_loses_no_batch(caplog: pytest.LogCaptureFixture) -> None:
+    datas = mails(6)
+    preparer = Preparer(recipe(), separate=True)
+    try:
+        first = await preparer.submit(datas)
+        assert preparer._pool is not None
+        [pid] = list(preparer._pool._processes)  # type: ignore[attr-defined]
+        os.kill(pid, signal.SIGKILL)
+        await asyncio.sleep(0.2)
+        with caplog.at_level(logging.ERROR, logger="followup.prepare"):
+            second = await preparer.submit(datas)
+        assert second == first  # prepared here instead
+        assert "the prepare process died" in caplog.text
+        assert preparer.separate is False  # and here from now on, said in the log
+        assert (await preparer.submit(datas)) == first
+    finally:
+        preparer.close()
+
+
+@pytest.mark.servers
+async def test_prepare_process_and_three_connections_end_to_end(mailstack: Any, smtp_sink: SmtpSink,
+                                                                 db_url: str, tmp_path: Path) -> None:
+    user = "preparesqlite" if db_url.startswith("sqlite") else "preparepostgresql"  # a mailbox per run
+    keyword = f"$Prep{os.getpid()}"
+    datas = [client_mail(to=f"{user}@example.test", sender=f"Client {k} <c{k}-{keyword[1:]}@client.example>",
+                         subject=f"{subject} {k}", body=body)
+             for k, (subject, body) in enumerate(THANKS if k % 3 == 2 else WORRIES[k % 2] for k in range(21))]
+    for data in datas:
+        mailstack.send(data, mail_from="x@client.example", rcpt_to=[f"{user}@example.test"])
+    for k in range(21):
+        mailstack.wait_for_message(user, lambda m, k=k: str(m["Subject"]).endswith(f" {k}"))
+    settings = Settings(
+        inbox_url=f"imaps://{user}@127.0.0.1:{mailstack.imaps_port}/INBOX", imap_password=mailstack.password,
+        tls_ca_file=mailstack.ca_file, outbox_url=smtp_sink.url, database_url=db_url,
+        shared_address=f"{user}@example.test", processed_keyword=keyword, fetch_batch=4,
+        prepare_process=True, smtp_connections=3)
+    stats = await Worker(settings).run_once()
+    assert stats.outcomes.get("new_concern") == 14 and stats.sent == 14
+    received = smtp_sink.wait_for(14)
+    assert len(received) == 14
+    to = sorted(rcpt for _, [rcpt], _ in received)
+    assert to == sorted(f"c{k}-{keyword[1:]}@client.example".lower() for k in range(21) if k % 3 != 2)
+    assert len({message_from_bytes(data)["In-Reply-To"] for _, _, data in received}) == 14  # each once
+    assert len(smtp_sink.handler.peers) == 3
+    again = await Worker(settings).run_once()  # everything was flagged: nothing is read twice
+    assert again.processed == 0 and again.sent == 0
