@@ -2,4 +2,5 @@
 
 from service.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # a prepare process (spawned) imports this module too
+    raise SystemExit(main())

@@ -123,3 +123,28 @@ def test_run_once_and_concerns_json(tmp_path: Path) -> None:
     assert [(c["id"], c["kind"], c["status"], c["escalation_level"]) for c in listed] == [
         ("C-1", "complaint", "acknowledged", 0)]
     assert "C-1" in followup("concerns", env=env).stdout
+
+
+@pytest.mark.parametrize("entry", ["followup", "python -m service"])
+def test_run_once_with_a_prepare_process_and_two_connections(tmp_path: Path, entry: str) -> None:
+    # the helper is spawned: it imports the command's main module again, which must not run the command
+    inbox = tmp_path / "in"
+    for sub in ("new", "cur", "tmp"):
+        (inbox / sub).mkdir(parents=True)
+    for k in range(5):
+        (inbox / "new" / f"{k}.test").write_bytes(client_mail(sender=f"C{k} <c{k}@client.example>"))
+    (inbox / "new" / "5.test").write_bytes(client_mail(subject="Thanks", body="Thank you, all good now."))
+    env = {**GOOD, "FOLLOWUP_INBOX_URL": f"maildir://{inbox}", "FOLLOWUP_OUTBOX_URL": f"maildir://{tmp_path}/out",
+           "FOLLOWUP_DATABASE_URL": f"sqlite:///{tmp_path}/d.db", "FOLLOWUP_PREPARE_PROCESS": "true",
+           "FOLLOWUP_SMTP_CONNECTIONS": "2", "FOLLOWUP_FETCH_BATCH": "2"}
+    if entry == "followup":
+        base = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
+        run = subprocess.run([str(Path(sys.executable).with_name("followup")), "run", "--once"], text=True,
+                             capture_output=True, env={**base, **env}, cwd=ROOT, timeout=120)
+    else:
+        run = followup("run", "--once", env=env)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout.splitlines()[-1])["sent"] == 5
+    assert "prepare process died" not in run.stderr
+    assert len(list((tmp_path / "out" / "new").iterdir())) == 5
+    assert sorted(p.name for p in (inbox / "new").iterdir()) == []
