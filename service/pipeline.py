@@ -13,7 +13,6 @@ history for it and writes down what it decided.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time as time_module
 from collections import Counter
@@ -147,7 +146,6 @@ class Pipeline:
     def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.noreply = tuple(settings.noreply_patterns)
         self.instance = settings.shared_address
         self.recipe = recipe_of(settings)
         self._accounts: tuple[float, list[lifecycle.Route]] | None = None
@@ -185,7 +183,6 @@ class Pipeline:
                                       self.settings, now)
             try:
                 for raw, item, verdict in work:
-                    await asyncio.sleep(0)
                     if isinstance(item, Exception):
                         results.append(self._quarantine_row(session, raw, None, reason(item),
                                                             now))
@@ -314,7 +311,6 @@ class Pipeline:
         await session.flush()  # the concerns, for their ids and so their tokens
         replies: list[OutboxRow | None] = []
         for p, concern in zip(planned, concerns, strict=True):
-            await asyncio.sleep(0)  # let the sender's next SMTP step in between messages (_yield_now)
             found = f"{p.verdict.label} {p.verdict.score:.2f} from {p.msg.from_addr}"
             await lifecycle.record(session, concern, "created", "detector", now, found, to_status="open")
             await lifecycle.schedule(session, f"escalate:{concern.token}", "escalate", concern.respond_by, new=True)
