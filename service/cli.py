@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -18,6 +19,8 @@ from service.errors import ConcernNotFound, FollowupError, SettingsError
 from service.logs import setup_logging
 from service.settings import Settings, load_settings
 
+log = logging.getLogger("followup.cli")
+
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.config)
@@ -26,6 +29,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    # a stop asked for while the worker is still starting (imports, the model) is kept and
+    # honoured once it runs: a service manager's SIGTERM always ends in a clean exit
+    early: list[int] = []
+    if not args.once:
+        signal.signal(signal.SIGTERM, lambda signum, _frame: early.append(signum))
     from service.worker import Worker
 
     settings = _settings(args)
@@ -40,6 +48,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, worker.stop)
+        if early:
+            log.warning("stopping: asked to (signal %d) while starting", early[0])
+            worker.stop()
         await worker.run_forever()
         return 0
 

@@ -148,3 +148,26 @@ def test_run_once_with_a_prepare_process_and_two_connections(tmp_path: Path, ent
     assert "prepare process died" not in run.stderr
     assert len(list((tmp_path / "out" / "new").iterdir())) == 5
     assert sorted(p.name for p in (inbox / "new").iterdir()) == []
+
+
+def test_sigterm_while_the_worker_starts_ends_in_a_clean_exit(tmp_path: Path) -> None:
+    # the signal is sent from inside Worker(): after the command began, before its loop runs
+    inbox = tmp_path / "in"
+    for sub in ("new", "cur", "tmp"):
+        (inbox / sub).mkdir(parents=True)
+    env = {**GOOD, "FOLLOWUP_INBOX_URL": f"maildir://{inbox}", "FOLLOWUP_OUTBOX_URL": f"maildir://{tmp_path}/out",
+           "FOLLOWUP_DATABASE_URL": f"sqlite:///{tmp_path}/d.db", "FOLLOWUP_LOG_FORMAT": "text"}
+    code = ("import os, signal\n"
+            "import service.worker as w\n"
+            "from service.cli import main\n"
+            "start = w.Worker.__init__\n"
+            "def starting(self, *a, **k):\n"
+            "    os.kill(os.getpid(), signal.SIGTERM)\n"
+            "    start(self, *a, **k)\n"
+            "w.Worker.__init__ = starting\n"
+            "raise SystemExit(main(['run']))\n")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
+    run = subprocess.run([sys.executable, "-c", code], text=True, capture_output=True, env={**base, **env},
+                         cwd=ROOT, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "asked to (signal 15) while starting" in run.stderr

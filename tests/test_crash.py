@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from conftest import free_port
 from mailfactory import client_mail
 
 pytestmark = [pytest.mark.servers, pytest.mark.crash, pytest.mark.timeout(600)]
@@ -69,6 +71,14 @@ def env_for(stack: Any, db: Path, user: str) -> dict[str, str]:
     return env
 
 
+def healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:  # not listening yet, or 503 while a loop is still starting
+        return False
+
+
 def counts(db: Path) -> tuple[int, int, int]:
     if not db.exists():
         return 0, 0, 0
@@ -96,10 +106,15 @@ def test_sigkill_anywhere_loses_nothing_and_files_each_message_once(mailstack: A
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         kills += 1
-    proc = subprocess.Popen([sys.executable, "-m", "service", "run"], env=env, cwd=ROOT,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    # the last worker reports its health over HTTP: it is stopped only once it is running, since
+    # the killed ones may have done all the work before it and a stop during start-up proves nothing
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "service", "run"], env={**env, "FOLLOWUP_METRICS_PORT": str(port)},
+                            cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 300
+        while not healthy(port) and time.monotonic() < deadline:
+            time.sleep(0.2)
         while time.monotonic() < deadline:
             inbound, pending, _ = counts(db)
             if inbound >= MESSAGES + 1 and pending == 0:
