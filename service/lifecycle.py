@@ -111,10 +111,6 @@ async def reopen(session: AsyncSession, concern: Concern, actor: str, now: datet
 _ACCOUNTS_LOCK_KEY = 0x666F6C61  # any constant shared by every worker
 
 
-def _is_postgres(session: AsyncSession) -> bool:
-    return session.bind is not None and is_postgres(session.bind)
-
-
 async def schedule(session: AsyncSession, key: str, kind: str, due_at: datetime, *, exact: bool = False,
                    new: bool = False) -> None:
     """Create or move the job `key` to run at `due_at` (unless `exact`, an earlier pending time wins).
@@ -128,7 +124,7 @@ async def schedule(session: AsyncSession, key: str, kind: str, due_at: datetime,
     if job is None:
         # two workers can both find no digest job for an owner and both insert it: the second
         # insert waits for the first and yields to it, and the row it made is then moved
-        insert = pg_insert if _is_postgres(session) else sqlite_insert
+        insert = pg_insert if is_postgres(session) else sqlite_insert
         result = await session.execute(
             insert(Job).values(key=key, kind=kind, due_at=due_at, status="pending", claimed_at=None, attempts=0)
             .on_conflict_do_nothing(index_elements=["key"]))
@@ -172,7 +168,7 @@ def _apply_config(account: Account, config: AccountConfig) -> None:
 
 async def sync_accounts(session: AsyncSession, settings: Settings) -> None:
     """Write the TOML file's accounts and the default account into the store (the file wins)."""
-    if _is_postgres(session):
+    if is_postgres(session):
         # workers started together would each insert the same new account and all but one
         # die on its unique name: one at a time, each sees what the one before committed
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ACCOUNTS_LOCK_KEY})

@@ -1,10 +1,11 @@
-"""Parse and detect a fetched batch: the pure part of handling mail, here or in a process of its own.
+"""The worker's pure work, here or in a process of its own: batches parsed and scored, replies composed.
 
 Parsing and scoring are pure functions of the message bytes, and were two
-fifths of the worker's CPU time (py-spy, bench/loop_throughput.py). With
-`FOLLOWUP_PREPARE_PROCESS=true` they run in a second process, so that one
-batch is parsed and scored while the one before it is stored and its replies
-sent; the worker's own process keeps the database, IMAP and SMTP.
+fifths of the worker's CPU time (py-spy, bench/loop_throughput.py); rendering
+and composing acknowledgements (`service.acks`) were a third of what was left.
+With `FOLLOWUP_PREPARE_PROCESS=true` both run in a second process: one batch is
+parsed and scored while the one before it is stored and its replies sent. The
+worker's own process keeps the database, IMAP and SMTP.
 """
 
 from __future__ import annotations
@@ -12,18 +13,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+from service.acks import AckRequest, NoAck, compose_all
 from service.detect import Thresholds, Verdict, detect, detect_many
+from service.mail.compose import Outgoing
 from service.mail.parse import Inbound, parse_message
 from service.model import DetectorModel, load_model
 from service.settings import Settings
 
 log = logging.getLogger("followup.prepare")
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
 
 
 class Unprepared(Exception):
@@ -120,21 +126,31 @@ class Preparer:
             done: asyncio.Future[list[Prepared]] = asyncio.get_running_loop().create_future()
             done.set_result(prepare_batch(datas, self.recipe, self._model))
             return done
-        return asyncio.ensure_future(self._in_child(list(datas)))
+        items = list(datas)
+        return asyncio.ensure_future(self._in_child(
+            _prepare_in_child, items, lambda: prepare_batch(items, self.recipe, self._model), f"{len(items)} messages"))
 
-    async def _in_child(self, datas: list[bytes]) -> list[Prepared]:
+    async def compose(self, requests: list[AckRequest]) -> list[Outgoing | NoAck]:
+        """Render and compose acknowledgements (`service.acks`), in the second process if there is one."""
+        if not self.separate:
+            return compose_all(requests)
+        return await self._in_child(compose_all, requests, lambda: compose_all(requests),
+                                    f"{len(requests)} acknowledgements")
+
+    async def _in_child(self, work: Callable[[list[_In]], list[_Out]], items: list[_In],
+                        here: Callable[[], list[_Out]], what: str) -> list[_Out]:
+        """`work(items)` in the second process; `here()` instead if that process has died."""
         pool = self._pool or self._start_pool()
         try:
-            return await asyncio.wrap_future(pool.submit(_prepare_in_child, datas))
+            return await asyncio.wrap_future(pool.submit(work, items))
         except BrokenProcessPool as exc:
             # a helper that died once (the OOM killer, a crash in a parser's C code) may die again
             # on the same mail: this worker stops using one rather than start one per batch
             log.error("the prepare process died (%s); preparing here from now on, starting with these "
-                      "%d messages; restart the worker to use a prepare process again",
-                      exc or "no reason given", len(datas))
+                      "%s; restart the worker to use a prepare process again", exc or "no reason given", what)
             pool.shutdown(wait=False)
             self._pool, self.separate = None, False
-            return prepare_batch(datas, self.recipe, self._model)
+            return here()
 
     def _start_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the worker holds an event loop, sockets and, on SQLite, a thread

@@ -4,16 +4,19 @@ SMTP connections (FOLLOWUP_SMTP_CONNECTIONS): the same outcomes as in one proces
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
-from email import message_from_bytes
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from service import prepare
+from service import acks, prepare
+from service.mail.parse import parse_message
 from service.prepare import Preparer, Recipe, Unprepared, prepare_batch, recipe_of
 from service.settings import Settings
 from service.worker import Worker
@@ -91,6 +94,37 @@ async def test_a_killed_prepare_process_loses_no_batch(caplog: pytest.LogCapture
         assert (await preparer.submit(datas)) == first
     finally:
         preparer.close()
+
+
+def readable(raw: bytes) -> tuple[list[tuple[str, str]], list[str]]:
+    """A message's headers and decoded parts, without its random MIME boundary."""
+    msg = message_from_bytes(raw, policy=policy.default)
+    headers = [(k, v) for k, v in msg.items() if k != "Content-Type"]
+    return headers, [str(part.get_content()) for part in msg.walk() if not part.is_multipart()]
+
+
+async def test_acknowledgements_composed_there_read_as_those_composed_here() -> None:
+    now = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+    requests = [acks.request(parse_message(data), token=f"C-{k}", kind="complaint", evidence=["charged twice"],
+                             respond_by="Monday 23 November, 17:00 UTC", template="ack_complaint",
+                             templates_dir=None, shared_address="care@example.test", shared_name="Client care",
+                             shared_domain="example.test", handler_name="Mia", now=now)
+                for k, data in enumerate(mails(4))]
+    requests.append(dataclasses.replace(requests[0], to_addr="two addresses@a.example, b@b.example"))
+    preparer = Preparer(recipe(), separate=True)
+    try:
+        there = await preparer.compose(requests)
+    finally:
+        preparer.close()
+    here = acks.compose_all(requests)
+    assert isinstance(there[-1], acks.NoAck) and there[-1] == here[-1]
+    assert "not a single plain address" in there[-1].reason
+    for a, b in zip(there[:-1], here[:-1], strict=True):
+        assert not isinstance(a, acks.NoAck) and not isinstance(b, acks.NoAck)
+        assert (a.message_id, a.to_addr) == (b.message_id, b.to_addr)
+        assert readable(a.raw) == readable(b.raw)
+    headers, parts = readable(there[1].raw)  # type: ignore[union-attr]
+    assert ("Subject", "Re: Migration on Monday 1 [#C-1]") in headers and "C-1" in parts[0]
 
 
 @pytest.mark.servers

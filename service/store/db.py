@@ -18,8 +18,10 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 _MIGRATE_LOCK_KEY = 0x666F6C6C  # any constant shared by every worker
 
 
-def is_postgres(engine: AsyncEngine | AsyncConnection) -> bool:
-    return engine.dialect.name == "postgresql"
+def is_postgres(where: AsyncEngine | AsyncConnection | AsyncSession) -> bool:
+    """Whether an engine, a connection or a session's bind speaks to PostgreSQL."""
+    bind = where.bind if isinstance(where, AsyncSession) else where
+    return bind is not None and bind.dialect.name == "postgresql"
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:

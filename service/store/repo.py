@@ -6,23 +6,49 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstanceState, InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.errors import ConcernNotFound
 from service.mail.inbox import Checkpoint as InboxCheckpoint
+from service.store.db import is_postgres
 from service.store.models import (
     Account,
     Checkpoint,
     Client,
     Concern,
+    ConcernEvent,
+    Job,
     MessageRow,
     OutboxRow,
     Quarantine,
 )
 from service.triage import ThreadConcern
+
+# rows written and never read back by id in the transaction that writes them
+_WRITE_ONLY = (ConcernEvent, Job, MessageRow)
+
+
+async def insert_write_only(session: AsyncSession) -> None:
+    """On SQLite, INSERT the session's new events, jobs and message rows with one executemany per table.
+
+    Flushed as ORM objects, SQLite takes one INSERT per row: SQLAlchemy needs each new id back,
+    in order, and SQLite's RETURNING promises no order. Nothing reads these rows' ids, so they
+    are taken out of the session and written as plain rows.
+    """
+    if is_postgres(session):
+        return  # there the ORM writes them in batches already, faster than this (bench/pipeline_only.py)
+    by_table: dict[type[Any], list[dict[str, Any]]] = {}
+    for obj in list(session.new):
+        if isinstance(obj, _WRITE_ONLY):
+            state: InstanceState[Any] = inspect(obj)
+            columns = state.mapper.column_attrs.keys()
+            by_table.setdefault(type(obj), []).append({k: v for k, v in state.dict.items() if k in columns})
+            session.expunge(obj)
+    for table, rows in by_table.items():
+        await session.execute(insert(table), rows)
 
 
 def parse_concern_id(text: str) -> int:
