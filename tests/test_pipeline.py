@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from service.settings import Settings
-from service.store.models import Concern, MessageRow, OutboxRow, Quarantine
+from service.store.models import Concern, ConcernEvent, Job, MessageRow, OutboxRow, Quarantine
 from service.worker import Worker
 
 from mailfactory import client_mail, deep_nesting, drop
@@ -63,6 +63,28 @@ async def test_complaint_is_filed_and_acknowledged_with_threading(dirs: tuple[Pa
     assert "C-1" in text
     assert not list((inbox / "new").iterdir())
     assert [p.name.endswith(":2,S") for p in (inbox / "cur").iterdir()] == [True]
+
+
+async def test_a_batch_writes_every_row_of_its_new_concerns(dirs: tuple[Path, Path], db_url: str) -> None:
+    # on SQLite events, jobs and message rows go in by executemany, outside the ORM's unit of work
+    inbox, _ = dirs
+    for n in range(3):
+        drop(inbox, client_mail(sender=f"C{n} <c{n}@client.example>", message_id=f"<w{n}@client.example>"))
+    drop(inbox, client_mail(subject="Thanks", body="Thank you, all good now.", message_id="<w9@client.example>"))
+    settings = settings_for(dirs, db_url, fetch_batch=10)
+    assert (await Worker(settings).run_once()).outcomes == {"new_concern": 3, "no_concern": 1}
+    worker = Worker(settings)
+    try:
+        async with worker.sessions() as s:
+            events = sorted((await s.execute(select(ConcernEvent.concern_id, ConcernEvent.kind))).all())
+            jobs = sorted((await s.scalars(select(Job.key))).all())
+            messages = sorted((await s.execute(select(MessageRow.direction, MessageRow.message_id))).all())
+    finally:
+        await worker.engine.dispose()
+    assert events == [(c, kind) for c in (1, 2, 3) for kind in ("acknowledged", "created")]
+    assert [k.split(":")[0] for k in jobs] == ["checkin"] * 3 + ["escalate"] * 3
+    assert [m for d, m in messages if d == "in"] == [f"<w{n}@client.example>" for n in (0, 1, 2, 9)]
+    assert len([m for d, m in messages if d == "out"]) == 3
 
 
 async def test_one_acknowledgement_per_concern_across_a_thread(dirs: tuple[Path, Path], db_url: str) -> None:
