@@ -13,6 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -91,9 +95,24 @@ _child_recipe: Recipe | None = None
 
 def _start_child(recipe: Recipe, log_level: str) -> None:
     global _child_recipe  # the one piece of state a pool process keeps
+    # the worker decides when this process ends (Worker.close): a SIGTERM or Ctrl-C sent to the
+    # whole process group must not kill it under a batch. If the worker dies (SIGKILL, the OOM
+    # killer), nothing else would end it: the pool's queues keep its pipes open, so a thread
+    # waits on the parent and ends this process with it
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), name="followup-parent-watch",
+                         daemon=True).start()
     logging.basicConfig(level=log_level, format="%(levelname)s followup prepare: %(message)s")
     _child_recipe = recipe
     load_model(recipe.model_file)  # once per process, before the first batch waits on it
+
+
+def _exit_with(parent_sentinel: int) -> None:
+    multiprocessing.connection.wait([parent_sentinel])
+    os._exit(0)
 
 
 def _prepare_in_child(datas: list[bytes]) -> list[Prepared]:
@@ -107,9 +126,9 @@ def recipe_of(settings: Settings) -> Recipe:
 
 
 class Preparer:
-    """Prepares batches in this process, or in a second one when `separate` is set.
+    """Prepares batches and composes acknowledgements in this process, or in a second one when `separate` is set.
 
-    If the second process dies, its batch and every later one are prepared here:
+    If the second process dies, its work and all later work is done here:
     no message waits on a dead helper.
     """
 
