@@ -315,8 +315,8 @@ class Pipeline:
             concerns.append(concern)
             session.add(concern)
         await session.flush()  # the concerns, for their ids and so their tokens
-        # all of the batch's acknowledgements rendered and composed at once: in the prepare
-        # process when there is one, as they were a third of the worker's CPU time (py-spy)
+        # all of the batch's acknowledgements rendered and composed at once, in the prepare process
+        # if the worker gave one (on PostgreSQL): they were a third of the worker's CPU time (py-spy)
         requests = {k: self._ack_request(p.msg, concern, p.decision.reply_template, p.account.timezone, now)
                     for k, (p, concern) in enumerate(zip(planned, concerns, strict=True))
                     if p.decision.reply_template}
@@ -329,7 +329,7 @@ class Pipeline:
             row = None
             if p.decision.reply_template:
                 row = await self._reply(session, p.msg, concern, p.client, p.account, p.decision.reply_template, now,
-                                        (requests[k], made[k]))
+                                        made[k])
                 if row is None:
                     batch.count_reply(p.msg.reply_address, "ack", -1)
             replies.append(row)
@@ -441,15 +441,14 @@ class Pipeline:
 
     async def _reply(self, session: AsyncSession, msg: Inbound, concern: Concern, client: Client,
                      account: Account, template: str, now: datetime,
-                     composed: tuple[acks.AckRequest, Outgoing | acks.NoAck] | None = None) -> OutboxRow | None:
+                     composed: Outgoing | acks.NoAck | None = None) -> OutboxRow | None:
         """Queue the acknowledgement of `msg` (None if it cannot be addressed) and what follows it.
 
         `composed` is the acknowledgement already made (with the batch's others); without it, it is made here.
         """
         if composed is None:
-            req = self._ack_request(msg, concern, template, account.timezone, now)
-            composed = (req, acks.compose_all([req])[0])
-        row = self._ack_row(msg, concern, *composed, now)
+            [composed] = acks.compose_all([self._ack_request(msg, concern, template, account.timezone, now)])
+        row = self._ack_row(msg, concern, composed, now)
         if row is None:
             return None
         session.add(row)
@@ -475,7 +474,7 @@ class Pipeline:
             handler_name=s.default_owner_name, now=now)
 
     @staticmethod
-    def _ack_row(msg: Inbound, concern: Concern, req: acks.AckRequest, out: Outgoing | acks.NoAck,
+    def _ack_row(msg: Inbound, concern: Concern, out: Outgoing | acks.NoAck,
                  now: datetime) -> OutboxRow | None:
         if isinstance(out, acks.NoAck):
             log.warning("no acknowledgement: %s", out.reason,
