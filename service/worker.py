@@ -112,7 +112,6 @@ class Worker:
         # one transport per SMTP connection the sender keeps (FOLLOWUP_SMTP_CONNECTIONS)
         self.transports = [transport] if transport is not None else [
             make_transport(settings) for _ in range(settings.smtp_connections)]
-        self.transport = self.transports[0]
         self.preparer = Preparer(recipe_of(settings), separate=settings.prepare_process,
                                  log_level=settings.log_level)
         # acknowledgements are composed in the prepare process on PostgreSQL only: on SQLite the
