@@ -31,8 +31,7 @@ from service.escalation import ConcernState, deadlines
 from service.mail.compose import Outgoing
 from service.mail.inbox import RawMessage
 from service.mail.parse import Inbound, one_line
-from service.model import load_model
-from service.prepare import Prepared, Preparer, Unprepared, prepare_batch, reason, recipe_of
+from service.prepare import Prepared, Preparer, Unprepared, reason, recipe_of
 from service.settings import Settings
 from service.store import repo
 from service.store.db import transaction
@@ -142,19 +141,18 @@ class Pipeline:
     """Holds what every message needs (settings, sessions) so nothing is set up per message."""
 
     def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession],
-                 preparer: Preparer | None = None) -> None:
+                 preparer: Preparer | None = None, *, compose_apart: bool = False) -> None:
+        """`preparer` parses and scores batches not prepared by the caller (default: in this
+        process); with `compose_apart`, it also composes acknowledgements."""
         self.settings = settings
         self.sessions = sessions
-        self.preparer = preparer
-        self.recipe = recipe_of(settings)
+        # it loads the model: a missing or broken one stops the worker at start, not per message
+        self.preparer = preparer or Preparer(recipe_of(settings), separate=False)
+        self.compose_apart = compose_apart
         self._accounts: tuple[float, list[lifecycle.Route]] | None = None
-        # loaded here, once: a missing or broken model stops the worker at start, not per message
-        self.model = load_model(settings.model_file)
 
     async def _compose(self, requests: list[acks.AckRequest]) -> list[Outgoing | acks.NoAck]:
-        if not requests:
-            return []
-        if self.preparer is not None:
+        if self.compose_apart and requests:
             return await self.preparer.compose(requests)
         return acks.compose_all(requests)
 
@@ -170,7 +168,7 @@ class Pipeline:
         done here. Database outages are raised, not quarantined: the caller retries the messages
         later. Outcomes are logged once their rows are committed.
         """
-        ready = prepared if prepared is not None else prepare_batch([r.data for r in raws], self.recipe, self.model)
+        ready = prepared if prepared is not None else await self.preparer.submit([r.data for r in raws])
         work = [(raw, p.message, p.verdict) for raw, p in zip(raws, ready, strict=True)]
         try:
             outcomes = await self._store_together(work, now)
@@ -315,8 +313,8 @@ class Pipeline:
             concerns.append(concern)
             session.add(concern)
         await session.flush()  # the concerns, for their ids and so their tokens
-        # all of the batch's acknowledgements rendered and composed at once, in the prepare process
-        # if the worker gave one (on PostgreSQL): they were a third of the worker's CPU time (py-spy)
+        # all of the batch's acknowledgements rendered and composed at once, by the preparer with
+        # `compose_apart` (the worker's, on PostgreSQL): they were a third of its CPU time (py-spy)
         requests = {k: self._ack_request(p.msg, concern, p.decision.reply_template, p.account.timezone, now)
                     for k, (p, concern) in enumerate(zip(planned, concerns, strict=True))
                     if p.decision.reply_template}
