@@ -13,6 +13,7 @@ history for it and writes down what it decided.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time as time_module
 from collections import Counter
@@ -313,17 +314,27 @@ class Pipeline:
             concerns.append(concern)
             session.add(concern)
         await session.flush()  # the concerns, for their ids and so their tokens
-        # all of the batch's acknowledgements rendered and composed at once, by the preparer with
-        # `compose_apart` (the worker's, on PostgreSQL): they were a third of its CPU time (py-spy)
+        # all of the batch's acknowledgements rendered and composed at once (they were a third of the
+        # worker's CPU time, py-spy); with `compose_apart` the preparer composes them while the rows
+        # that need no acknowledgement are added here
         requests = {k: self._ack_request(p.msg, concern, p.decision.reply_template, p.account.timezone, now)
                     for k, (p, concern) in enumerate(zip(planned, concerns, strict=True))
                     if p.decision.reply_template}
-        made = dict(zip(requests, await self._compose(list(requests.values())), strict=True))
+        composing = asyncio.ensure_future(self._compose(list(requests.values())))
+        try:
+            for p, concern in zip(planned, concerns, strict=True):
+                found = f"{p.verdict.label} {p.verdict.score:.2f} from {p.msg.from_addr}"
+                await lifecycle.record(session, concern, "created", "detector", now, found, to_status="open")
+                await lifecycle.schedule(session, f"escalate:{concern.token}", "escalate", concern.respond_by,
+                                         new=True)
+                session.add(await self._message_row(session, p.msg, p.verdict, p.decision, p.raw, concern,
+                                                    p.client.id, now))
+            made = dict(zip(requests, await composing, strict=True))
+        finally:
+            if not composing.done():
+                composing.cancel()
         replies: list[OutboxRow | None] = []
         for k, (p, concern) in enumerate(zip(planned, concerns, strict=True)):
-            found = f"{p.verdict.label} {p.verdict.score:.2f} from {p.msg.from_addr}"
-            await lifecycle.record(session, concern, "created", "detector", now, found, to_status="open")
-            await lifecycle.schedule(session, f"escalate:{concern.token}", "escalate", concern.respond_by, new=True)
             row = None
             if p.decision.reply_template:
                 row = await self._reply(session, p.msg, concern, p.client, p.account, p.decision.reply_template, now,
@@ -331,8 +342,6 @@ class Pipeline:
                 if row is None:
                     batch.count_reply(p.msg.reply_address, "ack", -1)
             replies.append(row)
-            session.add(await self._message_row(session, p.msg, p.verdict, p.decision, p.raw, concern,
-                                                p.client.id, now))
         await repo.insert_write_only(session)  # events, jobs and messages: one executemany per table
         await session.flush()  # the replies, whose ids the outcomes carry
         for p, concern, row in zip(planned, concerns, replies, strict=True):
