@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from service import lifecycle
@@ -40,6 +40,11 @@ log = logging.getLogger("followup.worker")
 # and run through an ORM session cost more than the SMTP dialogue itself (py-spy)
 _MARK_SENT = (update(OutboxRow).where(OutboxRow.id == bindparam("row_id"))
               .values(status="sent", sent_at=bindparam("sent"), last_error=None))
+# on PostgreSQL the mark's own transaction does not wait for the WAL flush (SET LOCAL, in the same
+# round trip): a killed worker's marks are already with the server, and a mark lost by a crash of
+# the server itself only lets its reply be sent again once the lease runs out, never lost.
+# Measured: marks 3.4 -> 2.1 s of a 5,000-message loop's sender time (bench/loop_throughput.py)
+_MARK_SENT_PG = _MARK_SENT.where(func.set_config("synchronous_commit", "off", True).is_not(None))
 
 
 def make_inbox(settings: Settings) -> Inbox:
@@ -119,6 +124,7 @@ class Worker:
         # sent reply's mark waits behind it (measured: SQLite 515 -> 407 msg/s, PostgreSQL 555 -> 592)
         self.pipeline = Pipeline(settings, self.sessions, self.preparer, compose_apart=is_postgres(self.engine))
         self.mailbox_lock = MailboxLock(self.engine, self.inbox.name)
+        self._mark_sent = _MARK_SENT_PG if is_postgres(self.engine) else _MARK_SENT
         self.stats = Stats()
         self.stopping = asyncio.Event()
         self._outbox_ready = asyncio.Event()
@@ -457,7 +463,7 @@ class Worker:
             })
             return 0
         # one statement, committed at once: the window in which a crash resends is one UPDATE wide
-        await marks.execute(_MARK_SENT, {"row_id": row.id, "sent": self.clock.now()})
+        await marks.execute(self._mark_sent, {"row_id": row.id, "sent": self.clock.now()})
         self.stats.sent += 1
         METRICS.sent.labels(row.purpose).inc()
         if row.purpose == "ack":
