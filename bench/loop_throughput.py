@@ -141,6 +141,14 @@ async def create_pg_database(admin: str) -> str | None:
         return None
 
 
+async def drop_pg_database(admin: str, url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin.replace("postgresql+asyncpg", "postgresql"), timeout=5)
+    await conn.execute(f'drop database if exists "{url.rsplit("/", 1)[1]}"')
+    await conn.close()
+
+
 async def run_loop(stack: object, user: str, db_url: str, sink_port: int,
                    batch: int, prepare_process: bool, connections: int) -> tuple[int, float, int, float, float]:
     from service.settings import Settings
@@ -230,6 +238,8 @@ def main() -> None:
                 processed, took, sent, busy, helper = asyncio.run(
                     run_loop(stack, "bench", url, sink_port, args.batch, where == "process", args.smtp_connections))
                 loops.append((name, processed, took, sent))
+                if db == "postgresql":
+                    asyncio.run(drop_pg_database(args.pg, url))
                 print(f"followup loop ({name:<27}): {processed} messages, {sent} replies in {took:.1f}s = "
                       f"{processed / took:6.0f} msg/s; CPU over wall time: worker {busy:.0%}, "
                       f"prepare process {helper:.0%}")
