@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 
 from service import cli
 from service.clock import ManualClock
@@ -55,12 +56,15 @@ async def test_anxious_client_with_a_move_gets_checkins_and_reminders_until_stop
            "FOLLOWUP_DATABASE_URL": db_url, "FOLLOWUP_ACCOUNTS": ACCOUNT.model_dump_json().join("[]"),
            "FOLLOWUP_LOG_FORMAT": "text"}
 
+    clock = ManualClock(datetime(2026, 11, 23, 10, tzinfo=UTC))  # Monday; the move is Saturday
+
     def followup(*args: str) -> int:
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        return cli.main(list(args))
+        # the command reads the wall clock: it runs at the scenario's time, whatever today's date is
+        with time_machine.travel(clock.current, tick=False):
+            return cli.main(list(args))
 
-    clock = ManualClock(datetime(2026, 11, 23, 10, tzinfo=UTC))  # Monday; the move is Saturday
     mid = make_msgid(domain="example.test")
     mailstack.send(client_mail(sender="Client Two <client2@example.test>", to="helpdesk@example.test",
                                subject=f"Our move {tag}", message_id=mid,
