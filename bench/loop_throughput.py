@@ -1,7 +1,7 @@
 """followup's whole loop against the raw limits of its servers, measured in the same run.
 
     sudo .venv/bin/python bench/loop_throughput.py [--messages 10000] [--db sqlite,postgresql]
-        [--prepare here,process] [--smtp-connections 1]
+        [--prepare auto,here,process] [--smtp-connections 1]
 
 Starts the test suite's Dovecot + Postfix on 127.0.0.1 (needs root and the
 Debian packages) and, in a process of its own as a real server would be, an
@@ -9,8 +9,8 @@ aiosmtpd server that accepts and discards (aiosmtpd.handlers.Sink). Baselines:
 aioimaplib fetching the same messages by UID in batches (the IMAP limit) and
 aiosmtplib sending as many replies over one connection (the SMTP limit).
 Then `Worker.run_once()` (fetch, parse, detect, store, render, send, flag)
-over the same backlog, once per database and place of parsing (here, or in the
-prepare process). Prints messages/s and the ratio to the slower raw limit, the
+over the same backlog, once per database and place of parsing (auto, the
+default setting; here; or in the prepare process). Prints messages/s and the ratio to the slower raw limit, the
 CPU share of the worker, of its prepare process and of the whole machine, and
 peak RSS.
 """
@@ -150,7 +150,7 @@ async def drop_pg_database(admin: str, url: str) -> None:
 
 
 async def run_loop(stack: object, user: str, db_url: str, sink_port: int,
-                   batch: int, prepare_process: bool, connections: int) -> tuple[int, float, int, float, float]:
+                   batch: int, prepare_process: bool | str, connections: int) -> tuple[int, float, int, float, float]:
     from service.settings import Settings
     from service.worker import Worker
 
@@ -190,9 +190,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--db", default="sqlite,postgresql")
-    parser.add_argument("--prepare", default="here,process",
-                        help="where to parse and detect: here (default setting), process "
-                             "(FOLLOWUP_PREPARE_PROCESS=true), or both")
+    parser.add_argument("--prepare", default="auto",
+                        help="FOLLOWUP_PREPARE_PROCESS for each loop, comma-separated: auto (the default "
+                             "setting), here (false) or process (true)")
     parser.add_argument("--smtp-connections", type=int, default=1,
                         help="FOLLOWUP_SMTP_CONNECTIONS for every loop (the baseline always uses one)")
     parser.add_argument("--pg", default=os.environ.get("FOLLOWUP_TEST_PG",
@@ -236,7 +236,8 @@ def main() -> None:
                         continue
                 name = f"{db}, prepare {where}"
                 processed, took, sent, busy, helper = asyncio.run(
-                    run_loop(stack, "bench", url, sink_port, args.batch, where == "process", args.smtp_connections))
+                    run_loop(stack, "bench", url, sink_port, args.batch,
+                             {"here": False, "process": True}.get(where, where), args.smtp_connections))
                 loops.append((name, processed, took, sent))
                 if db == "postgresql":
                     asyncio.run(drop_pg_database(args.pg, url))

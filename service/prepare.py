@@ -5,7 +5,10 @@ fifths of the worker's CPU time (py-spy, bench/loop_throughput.py); rendering
 and composing acknowledgements (`service.acks`) were a third of what was left.
 With `FOLLOWUP_PREPARE_PROCESS=true` both run in a second process: one batch is
 parsed and scored while the one before it is stored and its replies sent. The
-worker's own process keeps the database, IMAP and SMTP.
+worker's own process keeps the database, IMAP and SMTP. The default, "auto",
+starts that process when a full batch shows a backlog on a machine of two or
+more cores: a quiet inbox, answered one message at a time, pays no round trip
+to another process and no second model in memory until then.
 """
 
 from __future__ import annotations
@@ -18,11 +21,11 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from service.acks import AckRequest, NoAck, compose_all
 from service.detect import Thresholds, Verdict, detect, detect_many
@@ -120,6 +123,20 @@ def _prepare_in_child(datas: list[bytes]) -> list[Prepared]:
     return prepare_batch(datas, _child_recipe)
 
 
+def _ready() -> None:
+    """Run in the second process once it has started and loaded its model."""
+
+
+def cpus() -> int:
+    """Cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def wants_helper(batch: int, backlog_at: int, cores: int) -> bool:
+    """Whether "auto" starts a second process: a full batch means a backlog, and a second core can take it."""
+    return cores >= 2 and backlog_at > 0 and batch >= backlog_at
+
+
 def recipe_of(settings: Settings) -> Recipe:
     return Recipe(settings.model_file, tuple(settings.noreply_patterns),
                   Thresholds(settings.complaint_threshold, settings.anxiety_threshold))
@@ -132,22 +149,43 @@ class Preparer:
     no message waits on a dead helper.
     """
 
-    def __init__(self, recipe: Recipe, *, separate: bool, log_level: str = "WARNING") -> None:
+    def __init__(self, recipe: Recipe, *, separate: bool | Literal["auto"], backlog_at: int = 0,
+                 log_level: str = "WARNING") -> None:
+        """`separate="auto"`: here, until a batch of `backlog_at` or more messages says a backlog is
+        being read (on a machine of two or more cores); from then on in a second process."""
         self.recipe = recipe
-        self.separate = separate
+        self.mode = separate
+        self.separate = separate is True  # whether work goes to the second process now
+        self.backlog_at = backlog_at
         self.log_level = log_level
         self._pool: ProcessPoolExecutor | None = None
+        self._warming: asyncio.Task[None] | None = None
         self._model = load_model(recipe.model_file)  # also for batches prepared here
 
     def submit(self, datas: Sequence[bytes]) -> asyncio.Future[list[Prepared]]:
         """Start preparing `datas`; the result is awaited later, while other work goes on."""
+        items = list(datas)
+        if self.mode == "auto" and self._warming is None and wants_helper(len(items), self.backlog_at, cpus()):
+            log.info("a backlog: starting the prepare process")
+            self._warming = asyncio.ensure_future(self._warm_up(self._start_pool().submit(_ready)))
         if not self.separate:
             done: asyncio.Future[list[Prepared]] = asyncio.get_running_loop().create_future()
-            done.set_result(prepare_batch(datas, self.recipe, self._model))
+            done.set_result(prepare_batch(items, self.recipe, self._model))
             return done
-        items = list(datas)
         return asyncio.ensure_future(self._in_child(
             _prepare_in_child, items, lambda: prepare_batch(items, self.recipe, self._model), f"{len(items)} messages"))
+
+    async def _warm_up(self, started: Future[None]) -> None:
+        # batches are prepared here while the second process starts and loads its model (a second
+        # or so): the first batch of a backlog does not wait for it
+        try:
+            await asyncio.wrap_future(started)
+        except BrokenProcessPool as exc:
+            log.error("the prepare process did not start (%s); preparing here", exc or "no reason given")
+            self._stop_using_helper()
+            return
+        if self.mode == "auto":  # not closed or given up meanwhile
+            self.separate = True
 
     async def compose(self, requests: list[AckRequest]) -> list[Outgoing | NoAck]:
         """Render and compose acknowledgements (`service.acks`), in the second process if there is one."""
@@ -167,8 +205,7 @@ class Preparer:
             # on the same mail: this worker stops using one rather than start one per batch
             log.error("the prepare process died (%s); preparing here from now on, starting with these "
                       "%s; restart the worker to use a prepare process again", exc or "no reason given", what)
-            pool.shutdown(wait=False)
-            self._pool, self.separate = None, False
+            self._stop_using_helper()
             return here()
 
     def _start_pool(self) -> ProcessPoolExecutor:
@@ -177,8 +214,16 @@ class Preparer:
                                          initializer=_start_child, initargs=(self.recipe, self.log_level))
         return self._pool
 
+    def _stop_using_helper(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+        self._pool, self.separate, self.mode = None, False, False
+
     def close(self) -> None:
         """Stop the helper process, if any."""
+        if self._warming is not None and not self._warming.done():
+            self._warming.cancel()
+        self.mode = False
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

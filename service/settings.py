@@ -264,8 +264,9 @@ class Settings(DetectorSettings):
     idle_renew_s: float = Field(default=25 * 60.0, gt=0, lt=29 * 60)
     fetch_batch: int = Field(default=50, ge=1, le=1000)
     # parse and score each fetched batch in a second process while the one before is stored and
-    # answered: faster at volume on two or more cores, one more process (and model) in memory
-    prepare_process: bool = False
+    # answered: faster at volume on two or more cores, one more process (and model) in memory.
+    # "auto": only once a full batch shows a backlog, and only on two or more cores
+    prepare_process: bool | Literal["auto"] = "auto"
     reconnect_max_s: float = Field(default=300.0, gt=0)
 
     default_owner: str | None = None

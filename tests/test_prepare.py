@@ -99,6 +99,46 @@ async def test_a_killed_prepare_process_loses_no_batch(caplog: pytest.LogCapture
         preparer.close()
 
 
+def test_auto_wants_a_second_process_for_a_full_batch_on_two_cores() -> None:
+    assert prepare.wants_helper(50, 50, 2)
+    assert prepare.wants_helper(100, 50, 8)
+    assert not prepare.wants_helper(49, 50, 2)  # a quiet inbox: one message at a time
+    assert not prepare.wants_helper(50, 50, 1)  # one core: a second process only competes
+    assert not prepare.wants_helper(50, 0, 2)
+
+
+async def test_auto_prepares_here_until_a_backlog_then_in_a_second_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prepare, "cpus", lambda: 2)
+    preparer = Preparer(recipe(), separate="auto", backlog_at=4)
+    three, four = mails(3), mails(4)
+    try:
+        small = await preparer.submit(three)
+        assert preparer._pool is None and preparer._warming is None
+        full = await preparer.submit(four)  # prepared here while the second process starts
+        assert preparer._pool is not None and preparer._warming is not None
+        await preparer._warming
+        assert preparer.separate is True
+        [pid] = list(preparer._pool._processes)  # type: ignore[attr-defined]
+        assert pid != os.getpid()
+        there = await preparer.submit(four)
+        assert there == full == prepare_batch(four, recipe())
+        assert small == prepare_batch(three, recipe())
+    finally:
+        preparer.close()
+    assert preparer._pool is None
+
+
+async def test_auto_on_one_core_never_starts_a_second_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prepare, "cpus", lambda: 1)
+    preparer = Preparer(recipe(), separate="auto", backlog_at=2)
+    try:
+        for _ in range(3):
+            await preparer.submit(mails(5))
+        assert preparer._pool is None and preparer.separate is False
+    finally:
+        preparer.close()
+
+
 CHILD_SCRIPT = """
 import asyncio, time
 from service.prepare import Preparer, recipe_of
@@ -182,9 +222,13 @@ async def test_acknowledgements_composed_there_read_as_those_composed_here() -> 
 
 
 @pytest.mark.servers
-async def test_prepare_process_and_three_connections_end_to_end(mailstack: Any, smtp_sink: SmtpSink,
-                                                                 db_url: str, tmp_path: Path) -> None:
-    user = "preparesqlite" if db_url.startswith("sqlite") else "preparepostgresql"  # a mailbox per run
+@pytest.mark.parametrize("mode", [True, "auto"])
+async def test_prepare_process_and_three_connections_end_to_end(mailstack: Any, smtp_sink: SmtpSink, db_url: str,
+                                                                 mode: bool | str, caplog: pytest.LogCaptureFixture,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # a mailbox per run
+    user = ("prepare" if mode is True else "auto") + ("sqlite" if db_url.startswith("sqlite") else "postgresql")
+    monkeypatch.setattr(prepare, "cpus", lambda: 2)  # "auto" as on the two cores CI has
     keyword = f"$Prep{os.getpid()}"
     datas = [client_mail(to=f"{user}@example.test", sender=f"Client {k} <c{k}-{keyword[1:]}@client.example>",
                          subject=f"{subject} {k}", body=body)
@@ -197,8 +241,11 @@ async def test_prepare_process_and_three_connections_end_to_end(mailstack: Any, 
         inbox_url=f"imaps://{user}@127.0.0.1:{mailstack.imaps_port}/INBOX", imap_password=mailstack.password,
         tls_ca_file=mailstack.ca_file, outbox_url=smtp_sink.url, database_url=db_url,
         shared_address=f"{user}@example.test", processed_keyword=keyword, fetch_batch=4,
-        prepare_process=True, smtp_connections=3)
-    stats = await Worker(settings).run_once()
+        prepare_process=mode, smtp_connections=3)
+    with caplog.at_level(logging.INFO, logger="followup.prepare"):
+        stats = await Worker(settings).run_once()
+    # "auto": the first full batch of 4 is a backlog, and starts the second process
+    assert caplog.text.count("a backlog: starting the prepare process") == (mode == "auto")
     assert stats.outcomes.get("new_concern") == 14 and stats.sent == 14
     received = smtp_sink.wait_for(14)
     assert len(received) == 14
