@@ -4,8 +4,10 @@
 
 `followup run --once` in a subprocess (SQLite, replies to a discarding aiosmtpd
 server) over a backlog in the suite's Dovecot; its RSS is sampled every second
-from /proc and printed as it goes, with the peak (VmHWM) at the end. Baseline,
-same run: the RSS of the same worker processing 100 messages.
+from /proc and printed as it goes, with the peak (VmHWM) at the end, and so is
+its prepare process's (started by the default FOLLOWUP_PREPARE_PROCESS=auto
+once a full batch shows a backlog) and the two together. Baseline, same run:
+the same worker processing 100 messages.
 """
 
 from __future__ import annotations
@@ -33,7 +35,16 @@ def status(pid: int, field: str) -> float:
     return 0.0
 
 
-def drain(stack: object, user: str, port: int, tmp: Path, label: str) -> float:
+def children(pid: int) -> list[int]:
+    """The worker's own processes (its prepare process, with FOLLOWUP_PREPARE_PROCESS on or auto)."""
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def drain(stack: object, user: str, port: int, tmp: Path, label: str) -> tuple[float, float, float]:
+    """Run the worker over the mailbox; its peak RSS, its prepare process's, and the peak of their sum."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
     env.update({"FOLLOWUP_INBOX_URL": f"imaps://{user}@127.0.0.1:{stack.imaps_port}/INBOX",  # type: ignore[attr-defined]
                 "FOLLOWUP_IMAP_PASSWORD": stack.password,  # type: ignore[attr-defined]
@@ -44,19 +55,24 @@ def drain(stack: object, user: str, port: int, tmp: Path, label: str) -> float:
     proc = subprocess.Popen([sys.executable, "-m", "service", "run", "--once"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=(tmp / f"{label}.log").open("wb"))
     start = time.monotonic()
-    peak = 0.0
+    peak = helper_peak = total_peak = 0.0
     last_print = 0.0
     while proc.poll() is None:
         rss = status(proc.pid, "VmRSS")
         peak = max(peak, status(proc.pid, "VmHWM"))
+        helpers = children(proc.pid)
+        helper_rss = sum(status(c, "VmRSS") for c in helpers)
+        helper_peak = max([helper_peak, *(status(c, "VmHWM") for c in helpers)])
+        total_peak = max(total_peak, rss + helper_rss)
         now = time.monotonic() - start
         if now - last_print >= 30:
-            print(f"  {label}: {now:6.0f}s  RSS {rss:6.0f} MB", flush=True)
+            print(f"  {label}: {now:6.0f}s  RSS {rss:6.0f} MB, prepare process {helper_rss:4.0f} MB", flush=True)
             last_print = now
         time.sleep(1.0)
     print(f"  {label}: done in {time.monotonic() - start:.0f}s, exit {proc.returncode}, peak RSS (VmHWM) "
-          f"{peak:.0f} MB", flush=True)
-    return peak
+          f"{peak:.0f} MB; prepare process {helper_peak:.0f} MB; both together, sampled, {total_peak:.0f} MB",
+          flush=True)
+    return peak, helper_peak, total_peak
 
 
 def main() -> None:
@@ -82,10 +98,11 @@ def main() -> None:
         backlog(stack, "small", 100)
         backlog(stack, "big", args.messages)
         print(f"backlog of {args.messages} messages written; baseline of 100 first:", flush=True)
-        base = drain(stack, "small", port, tmp, "100 messages")
-        big = drain(stack, "big", port, tmp, f"{args.messages} messages")
+        base, _, base_total = drain(stack, "small", port, tmp, "100 messages")
+        big, helper, big_total = drain(stack, "big", port, tmp, f"{args.messages} messages")
         print(f"peak RSS: {big:.0f} MB over {args.messages} messages against {base:.0f} MB over 100 "
-              f"(ratio {big / base:.2f})")
+              f"(ratio {big / base:.2f}); with its prepare process ({helper:.0f} MB at most) "
+              f"{big_total:.0f} MB against {base_total:.0f} MB (ratio {big_total / base_total:.2f})")
     finally:
         sink.stop()
         stack.stop(remove_root=True)

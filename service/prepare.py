@@ -25,14 +25,16 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from service.acks import AckRequest, NoAck, compose_all
 from service.detect import Thresholds, Verdict, detect, detect_many
 from service.mail.compose import Outgoing
 from service.mail.parse import Inbound, parse_message
 from service.model import DetectorModel, load_model
-from service.settings import Settings
+
+if TYPE_CHECKING:  # the second process needs no settings: pydantic would be 21 MB of its memory
+    from service.settings import Settings
 
 log = logging.getLogger("followup.prepare")
 _In = TypeVar("_In")
