@@ -139,6 +139,25 @@ async def test_auto_on_one_core_never_starts_a_second_process(monkeypatch: pytes
         preparer.close()
 
 
+async def test_auto_keeps_preparing_here_when_the_second_process_cannot_start(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(prepare, "cpus", lambda: 2)
+    # the second process's start-up fails (logging refuses the level) where this process's does not
+    preparer = Preparer(recipe(), separate="auto", backlog_at=2, log_level="NO-SUCH-LEVEL")
+    datas = mails(3)
+    try:
+        with caplog.at_level(logging.ERROR, logger="followup.prepare"):
+            first = await preparer.submit(datas)
+            assert preparer._warming is not None
+            await preparer._warming
+        assert "the prepare process did not start" in caplog.text
+        assert preparer.separate is False and preparer._pool is None
+        assert (await preparer.submit(datas)) == first == prepare_batch(datas, recipe())
+        assert preparer._pool is None  # not started again for every batch
+    finally:
+        preparer.close()
+
+
 CHILD_SCRIPT = """
 import asyncio, time
 from service.prepare import Preparer, recipe_of
