@@ -36,7 +36,7 @@ def status(pid: int, field: str) -> float:
 
 
 def children(pid: int) -> list[int]:
-    """The worker's own processes (its prepare process, with FOLLOWUP_PREPARE_PROCESS on or auto)."""
+    """The worker's own processes: its prepare process and multiprocessing's resource tracker."""
     try:
         return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
@@ -44,7 +44,7 @@ def children(pid: int) -> list[int]:
 
 
 def drain(stack: object, user: str, port: int, tmp: Path, label: str) -> tuple[float, float, float]:
-    """Run the worker over the mailbox; its peak RSS, its prepare process's, and the peak of their sum."""
+    """Run the worker over the mailbox; its peak RSS, its prepare process's, and the peak with all its children."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
     env.update({"FOLLOWUP_INBOX_URL": f"imaps://{user}@127.0.0.1:{stack.imaps_port}/INBOX",  # type: ignore[attr-defined]
                 "FOLLOWUP_IMAP_PASSWORD": stack.password,  # type: ignore[attr-defined]
@@ -66,11 +66,11 @@ def drain(stack: object, user: str, port: int, tmp: Path, label: str) -> tuple[f
         total_peak = max(total_peak, rss + helper_rss)
         now = time.monotonic() - start
         if now - last_print >= 30:
-            print(f"  {label}: {now:6.0f}s  RSS {rss:6.0f} MB, prepare process {helper_rss:4.0f} MB", flush=True)
+            print(f"  {label}: {now:6.0f}s  RSS {rss:6.0f} MB, its child processes {helper_rss:4.0f} MB", flush=True)
             last_print = now
         time.sleep(1.0)
     print(f"  {label}: done in {time.monotonic() - start:.0f}s, exit {proc.returncode}, peak RSS (VmHWM) "
-          f"{peak:.0f} MB; prepare process {helper_peak:.0f} MB; both together, sampled, {total_peak:.0f} MB",
+          f"{peak:.0f} MB; prepare process {helper_peak:.0f} MB; with all its children, sampled, {total_peak:.0f} MB",
           flush=True)
     return peak, helper_peak, total_peak
 
@@ -101,7 +101,7 @@ def main() -> None:
         base, _, base_total = drain(stack, "small", port, tmp, "100 messages")
         big, helper, big_total = drain(stack, "big", port, tmp, f"{args.messages} messages")
         print(f"peak RSS: {big:.0f} MB over {args.messages} messages against {base:.0f} MB over 100 "
-              f"(ratio {big / base:.2f}); with its prepare process ({helper:.0f} MB at most) "
+              f"(ratio {big / base:.2f}); with its child processes (the prepare process {helper:.0f} MB at most) "
               f"{big_total:.0f} MB against {base_total:.0f} MB (ratio {big_total / base_total:.2f})")
     finally:
         sink.stop()

@@ -7,8 +7,9 @@ With `FOLLOWUP_PREPARE_PROCESS=true` both run in a second process: one batch is
 parsed and scored while the one before it is stored and its replies sent. The
 worker's own process keeps the database, IMAP and SMTP. The default, "auto",
 starts that process when a full batch shows a backlog on a machine of two or
-more cores: a quiet inbox, answered one message at a time, pays no round trip
-to another process and no second model in memory until then.
+more cores, and stops it once the backlog is read: a quiet inbox, answered one
+message at a time, pays no round trip to another process and keeps no second
+model in memory.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import multiprocessing.connection
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -37,6 +39,9 @@ if TYPE_CHECKING:  # the second process needs no settings: pydantic would be 21 
     from service.settings import Settings
 
 log = logging.getLogger("followup.prepare")
+# "auto" keeps its second process this long after the last full batch: a backlog read in bursts
+# does not start it again and again, and a quiet inbox does not keep its memory for good
+BACKLOG_QUIET_S = 60.0
 _In = TypeVar("_In")
 _Out = TypeVar("_Out")
 
@@ -139,6 +144,11 @@ def wants_helper(batch: int, backlog_at: int, cores: int) -> bool:
     return cores >= 2 and backlog_at > 0 and batch >= backlog_at
 
 
+def backlog_over(batch: int, backlog_at: int, since_full_s: float) -> bool:
+    """Whether "auto" stops its second process: no full batch for `BACKLOG_QUIET_S`, and this one is not."""
+    return batch < backlog_at and since_full_s >= BACKLOG_QUIET_S
+
+
 def recipe_of(settings: Settings) -> Recipe:
     return Recipe(settings.model_file, tuple(settings.noreply_patterns),
                   Thresholds(settings.complaint_threshold, settings.anxiety_threshold))
@@ -162,20 +172,34 @@ class Preparer:
         self.log_level = log_level
         self._pool: ProcessPoolExecutor | None = None
         self._warming: asyncio.Task[None] | None = None
+        self._last_full = 0.0  # time.monotonic() of the last full batch, for "auto"
         self._model = load_model(recipe.model_file)  # also for batches prepared here
 
     def submit(self, datas: Sequence[bytes]) -> asyncio.Future[list[Prepared]]:
         """Start preparing `datas`; the result is awaited later, while other work goes on."""
         items = list(datas)
-        if self.mode == "auto" and self._warming is None and wants_helper(len(items), self.backlog_at, cpus()):
-            log.info("a backlog: starting the prepare process")
-            self._warming = asyncio.ensure_future(self._warm_up(self._start_pool().submit(_ready)))
+        if self.mode == "auto":
+            self._follow_backlog(len(items))
         if not self.separate:
             done: asyncio.Future[list[Prepared]] = asyncio.get_running_loop().create_future()
             done.set_result(prepare_batch(items, self.recipe, self._model))
             return done
         return asyncio.ensure_future(self._in_child(
             _prepare_in_child, items, lambda: prepare_batch(items, self.recipe, self._model), f"{len(items)} messages"))
+
+    def _follow_backlog(self, batch: int) -> None:
+        now = time.monotonic()
+        if batch >= self.backlog_at:
+            self._last_full = now
+        if self._warming is None and wants_helper(batch, self.backlog_at, cpus()):
+            log.info("a backlog: starting the prepare process")
+            self._warming = asyncio.ensure_future(self._warm_up(self._start_pool().submit(_ready)))
+        elif self._warming is not None and self._warming.done() and backlog_over(
+                batch, self.backlog_at, now - self._last_full):
+            log.info("the backlog is read: stopping the prepare process until the next one")
+            if self._pool is not None:
+                self._pool.shutdown(wait=False)  # nothing is in it: the batch before was awaited
+            self._pool, self._warming, self.separate = None, None, False
 
     async def _warm_up(self, started: Future[None]) -> None:
         # batches are prepared here while the second process starts and loads its model (a second

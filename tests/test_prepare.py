@@ -128,6 +128,31 @@ async def test_auto_prepares_here_until_a_backlog_then_in_a_second_process(monke
     assert preparer._pool is None
 
 
+async def test_auto_stops_the_second_process_after_the_backlog_and_starts_it_for_the_next(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prepare, "cpus", lambda: 2)
+    monkeypatch.setattr(prepare, "BACKLOG_QUIET_S", 0.0)
+    preparer = Preparer(recipe(), separate="auto", backlog_at=3)
+    full, small = mails(3), mails(1)
+    try:
+        await preparer.submit(full)
+        assert preparer._warming is not None
+        await preparer._warming
+        first = preparer._pool
+        assert preparer.separate is True and first is not None
+        assert (await preparer.submit(small)) == prepare_batch(small, recipe())  # the backlog is read
+        assert preparer.separate is False and preparer._pool is None and preparer._warming is None
+        await preparer.submit(full)  # the next backlog
+        assert preparer._pool is not None and preparer._pool is not first and preparer._warming is not None
+        await preparer._warming
+        assert preparer.separate is True
+    finally:
+        preparer.close()
+    monkeypatch.undo()  # the real quiet time
+    assert not prepare.backlog_over(1, 3, 59.0)  # a pause in a backlog keeps the process
+    assert prepare.backlog_over(1, 3, 60.0) and not prepare.backlog_over(3, 3, 600.0)
+
+
 async def test_auto_on_one_core_never_starts_a_second_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prepare, "cpus", lambda: 1)
     preparer = Preparer(recipe(), separate="auto", backlog_at=2)
