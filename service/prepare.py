@@ -145,7 +145,10 @@ def wants_helper(batch: int, backlog_at: int, cores: int) -> bool:
 
 
 def backlog_over(batch: int, backlog_at: int, since_full_s: float) -> bool:
-    """Whether "auto" stops its second process: no full batch for `BACKLOG_QUIET_S`, and this one is not."""
+    """Whether "auto" stops its second process: no full batch for `BACKLOG_QUIET_S`, and this one is not.
+
+    Checked as each batch comes: an idle inbox keeps the process until its next message.
+    """
     return batch < backlog_at and since_full_s >= BACKLOG_QUIET_S
 
 
@@ -155,7 +158,8 @@ def recipe_of(settings: Settings) -> Recipe:
 
 
 class Preparer:
-    """Prepares batches and composes acknowledgements in this process, or in a second one when `separate` is set.
+    """Prepares batches and composes acknowledgements in this process, or in a second one: always with
+    `separate=True`, during a backlog with "auto".
 
     If the second process dies, its work and all later work is done here:
     no message waits on a dead helper.
