@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import sys
@@ -16,6 +17,10 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+# aiosmtpd, the test sink, logs every connection at INFO ("EOF received", "connection lost"), and the
+# command-line tests set up INFO logging: its lines buried the suite's own output
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 PG_ADMIN_URL = os.environ.get("FOLLOWUP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
