@@ -147,7 +147,7 @@ def wants_helper(batch: int, backlog_at: int, cores: int) -> bool:
 def backlog_over(batch: int, backlog_at: int, since_full_s: float) -> bool:
     """Whether "auto" stops its second process: no full batch for `BACKLOG_QUIET_S`, and this one is not.
 
-    Checked as each batch comes: an idle inbox keeps the process until its next message.
+    Checked as each batch comes and each time the inbox is found empty (a poll, an IDLE wake-up).
     """
     return batch < backlog_at and since_full_s >= BACKLOG_QUIET_S
 
@@ -190,6 +190,11 @@ class Preparer:
             return done
         return asyncio.ensure_future(self._in_child(
             _prepare_in_child, items, lambda: prepare_batch(items, self.recipe, self._model), f"{len(items)} messages"))
+
+    def idle(self) -> None:
+        """The inbox had nothing new: with "auto", a backlog that has ended stops the second process."""
+        if self.mode == "auto":
+            self._follow_backlog(0)
 
     def _follow_backlog(self, batch: int) -> None:
         now = time.monotonic()

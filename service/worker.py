@@ -233,6 +233,8 @@ class Worker:
         """
         total = 0
         batch = await self.inbox.fetch_batch()
+        if not batch:
+            self.preparer.idle()  # a prepare process started for a backlog is not kept for nothing
         ready = self.preparer.submit([raw.data for raw in batch]) if batch else None
         try:
             while batch and ready is not None and not self.stopping.is_set():

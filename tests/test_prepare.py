@@ -146,6 +146,8 @@ async def test_auto_stops_the_second_process_after_the_backlog_and_starts_it_for
         assert preparer._pool is not None and preparer._pool is not first and preparer._warming is not None
         await preparer._warming
         assert preparer.separate is True
+        preparer.idle()  # then nothing new in the inbox: stopped without waiting for a message
+        assert preparer.separate is False and preparer._pool is None and preparer._warming is None
     finally:
         preparer.close()
     monkeypatch.undo()  # the real quiet time
