@@ -10,9 +10,9 @@ aioimaplib fetching the same messages by UID in batches (the IMAP limit) and
 aiosmtplib sending as many replies over one connection (the SMTP limit).
 Then `Worker.run_once()` (fetch, parse, detect, store, render, send, flag)
 over the same backlog, once per database and place of parsing (auto, the
-default setting; here; or in the prepare process). Prints messages/s and the ratio to the slower raw limit, the
-CPU share of the worker, of its prepare process and of the whole machine, and
-peak RSS.
+default setting; here; or in the prepare process). Prints messages/s and the
+ratio to the slower raw limit, the CPU share of the worker, of its prepare
+process and of the whole machine, and peak RSS.
 """
 
 from __future__ import annotations
@@ -235,12 +235,14 @@ def main() -> None:
                     if not url:
                         continue
                 name = f"{db}, prepare {where}"
-                processed, took, sent, busy, helper = asyncio.run(
-                    run_loop(stack, "bench", url, sink_port, args.batch,
-                             {"here": False, "process": True}.get(where, where), args.smtp_connections))
+                try:
+                    processed, took, sent, busy, helper = asyncio.run(
+                        run_loop(stack, "bench", url, sink_port, args.batch,
+                                 {"here": False, "process": True}.get(where, where), args.smtp_connections))
+                finally:
+                    if db == "postgresql":
+                        asyncio.run(drop_pg_database(args.pg, url))
                 loops.append((name, processed, took, sent))
-                if db == "postgresql":
-                    asyncio.run(drop_pg_database(args.pg, url))
                 print(f"followup loop ({name:<27}): {processed} messages, {sent} replies in {took:.1f}s = "
                       f"{processed / took:6.0f} msg/s; CPU over wall time: worker {busy:.0%}, "
                       f"prepare process {helper:.0%}")

@@ -177,6 +177,7 @@ class Preparer:
         self._pool: ProcessPoolExecutor | None = None
         self._warming: asyncio.Task[None] | None = None
         self._last_full = 0.0  # time.monotonic() of the last full batch, for "auto"
+        self._cores = cpus() if separate == "auto" else 0
         self._model = load_model(recipe.model_file)  # also for batches prepared here
 
     def submit(self, datas: Sequence[bytes]) -> asyncio.Future[list[Prepared]]:
@@ -200,15 +201,14 @@ class Preparer:
         now = time.monotonic()
         if batch >= self.backlog_at:
             self._last_full = now
-        if self._warming is None and wants_helper(batch, self.backlog_at, cpus()):
+        if self._warming is None and wants_helper(batch, self.backlog_at, self._cores):
             log.info("a backlog: starting the prepare process")
             self._warming = asyncio.ensure_future(self._warm_up(self._start_pool().submit(_ready)))
         elif self._warming is not None and self._warming.done() and backlog_over(
                 batch, self.backlog_at, now - self._last_full):
             log.info("the backlog is read: stopping the prepare process until the next one")
-            if self._pool is not None:
-                self._pool.shutdown(wait=False)  # nothing is in it: the batch before was awaited
-            self._pool, self._warming, self.separate = None, None, False
+            self._drop_pool()
+            self._warming = None  # the next backlog starts one again
 
     async def _warm_up(self, started: Future[None]) -> None:
         # batches are prepared here while the second process starts and loads its model (a second
@@ -249,10 +249,15 @@ class Preparer:
                                          initializer=_start_child, initargs=(self.recipe, self.log_level))
         return self._pool
 
-    def _stop_using_helper(self) -> None:
+    def _drop_pool(self) -> None:
+        # work already handed to it still finishes; later work is done here
         if self._pool is not None:
             self._pool.shutdown(wait=False)
-        self._pool, self.separate, self.mode = None, False, False
+        self._pool, self.separate = None, False
+
+    def _stop_using_helper(self) -> None:
+        self._drop_pool()
+        self.mode = False  # for good: a helper that died may die again on the same mail
 
     def close(self) -> None:
         """Stop the helper process, if any."""
