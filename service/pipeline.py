@@ -82,6 +82,10 @@ class _Batch:
     domain_replies: Counter[str]  # the same per domain, for the circuit breaker
     clients: dict[str, Client]  # the senders' clients, new ones included
     pending: list[_NewConcern] = field(default_factory=list)
+    # inbound rows of messages that made no concern, written with the planned concerns: one
+    # INSERT for all, where SQLite would otherwise take one per message (autoflush)
+    rows: list[MessageRow] = field(default_factory=list)
+    unwritten: set[str] = field(default_factory=set)  # Message-IDs of the two lists above
 
     @classmethod
     async def load(cls, session: AsyncSession, msgs: Sequence[Inbound], settings: Settings,
@@ -107,7 +111,7 @@ class _Batch:
 
     def answers_pending(self, msg: Inbound) -> bool:
         """Whether `msg` replies to a message whose rows are not written yet."""
-        return any(p.msg.message_id in msg.thread_ids for p in self.pending)
+        return not self.unwritten.isdisjoint(msg.thread_ids)
 
 
 def _outcome(result: Outcome | _NewConcern) -> Outcome:
@@ -286,16 +290,22 @@ class Pipeline:
             if decision.reply_template:  # counted now: a later message of the batch must see it
                 batch.count_reply(msg.reply_address, "ack")
             batch.pending.append(planned)
+            batch.unwritten.add(msg.message_id)
             return planned
         concern, client_id, outbox_ids = await self._apply(session, msg, verdict, decision, now, batch)
-        session.add(await self._message_row(session, msg, verdict, decision, raw, concern, client_id, now))
+        batch.rows.append(await self._message_row(session, msg, verdict, decision, raw, concern, client_id, now))
+        batch.unwritten.add(msg.message_id)
         return Outcome(msg.message_id, decision.action, concern.token if concern else None,
                        decision.reasons, tuple(outbox_ids), label=verdict.label, summary=decision.summary)
 
     async def _write(self, session: AsyncSession, batch: _Batch, now: datetime) -> None:
         """Write the planned new concerns: a few INSERTs for all of them, not a dozen statements each."""
         planned, batch.pending = batch.pending, []
+        rows, batch.rows = batch.rows, []
+        batch.unwritten.clear()
         if not planned:
+            session.add_all(rows)
+            await repo.insert_write_only(session)
             return
         await session.flush()  # their new clients, for the ids
         policy = policy_of(self.settings)
@@ -342,6 +352,7 @@ class Pipeline:
                 if row is None:
                     batch.count_reply(p.msg.reply_address, "ack", -1)
             replies.append(row)
+        session.add_all(rows)  # after the flushes above: ORM-flushed, SQLite takes them one INSERT each
         await repo.insert_write_only(session)  # events, jobs and messages: one executemany per table
         await session.flush()  # the replies, whose ids the outcomes carry
         for p, concern, row in zip(planned, concerns, replies, strict=True):
@@ -463,7 +474,7 @@ class Pipeline:
             message_id=row.message_id, direction="out", concern_id=concern.id,
             client_id=client.id, from_addr=self.settings.shared_address, to_addr=row.to_addr,
             subject=msg.subject[:500], text="", decision="ack", reasons=[],
-            verdict={}, raw=None, created_at=now,
+            verdict={}, raw=None, created_at=now, event_id=None,  # the inbound rows' columns: one INSERT for all
         ))
         concern.acknowledged_at = now
         await lifecycle.record(session, concern, "acknowledged", "service", now, row.message_id,

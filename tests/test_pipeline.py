@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from service.settings import Settings
 from service.store.models import Concern, ConcernEvent, Job, MessageRow, OutboxRow, Quarantine
@@ -194,6 +195,44 @@ async def test_a_reply_in_the_same_batch_joins_the_concern_its_first_message_ope
                        MessageRow.concern_id.is_not(None)) == 1
     assert sorted(m["Subject"] for m in sent(outbox)) == ["Re: Invoice charged twice [#C-1]",
                                                          "Re: Invoice charged twice [#C-2]"]
+
+
+async def test_a_reply_in_the_same_batch_to_a_follow_up_finds_its_concern(dirs: tuple[Path, Path],
+                                                                            db_url: str) -> None:
+    # inbound rows of messages that open no concern are written at the batch's end too: a later
+    # message of the batch that answers only such a message must still find the thread
+    inbox, _ = dirs
+    drop(inbox, client_mail(message_id="<f1@client.example>"))
+    settings = settings_for(dirs, db_url)
+    assert (await Worker(settings).run_once()).outcomes == {"new_concern": 1}
+    drop(inbox, client_mail(subject="Re: Invoice charged twice [#C-1]", body="Any news on this?",
+                            message_id="<f2@client.example>"))
+    drop(inbox, client_mail(subject="Re: Invoice charged twice", body="Hello? Any news?",
+                            message_id="<f3@client.example>", in_reply_to="<f2@client.example>"))
+    assert (await Worker(settings).run_once()).outcomes == {"follow_up": 2}
+    assert await count(db_url, settings, Concern) == 1
+    assert await count(db_url, settings, MessageRow, MessageRow.concern_id == 1, MessageRow.direction == "in") == 3
+
+
+async def test_a_batch_of_new_concerns_takes_a_few_inserts_not_one_per_row(dirs: tuple[Path, Path], db_url: str) -> None:
+    # one row per statement was most of the cost of storing a batch on SQLite (bench/pipeline_only.py)
+    inbox, _ = dirs
+    for n in range(6):
+        drop(inbox, client_mail(sender=f"C{n} <c{n}@client.example>", message_id=f"<i{n}@client.example>"))
+        drop(inbox, client_mail(sender=f"T{n} <t{n}@client.example>", subject="Thanks", body="All good now.",
+                                message_id=f"<t{n}@client.example>"))
+    worker = Worker(settings_for(dirs, db_url, fetch_batch=20))
+    inserts: Counter[str] = Counter()
+
+    def seen(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        if statement.startswith("INSERT INTO"):
+            inserts[statement.split()[2].strip('"')] += 1
+
+    event.listen(worker.engine.sync_engine, "before_cursor_execute", seen)
+    assert (await worker.run_once()).outcomes == {"new_concern": 6, "no_concern": 6}
+    # 6 rows each (18 messages); SQLAlchemy may split an executemany by which columns are NULL
+    tables = ("clients", "concerns", "outbox", "messages", "concern_events", "jobs")
+    assert all(1 <= inserts[t] <= 3 for t in tables), inserts
 
 
 async def test_thanks_quoting_an_old_complaint_is_not_a_concern(dirs: tuple[Path, Path], db_url: str) -> None:

@@ -16,6 +16,7 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
+from functools import cached_property
 
 from inscriptis import get_text
 from mailparser_reply import EmailReplyParser
@@ -51,7 +52,7 @@ class Inbound:
     defects: tuple[str, ...] = ()
     size: int = 0
 
-    @property
+    @cached_property  # asked several times per message while a batch is stored
     def thread_ids(self) -> tuple[str, ...]:
         """Message-IDs this message answers, nearest first."""
         ids = list(reversed(self.references))

@@ -18,7 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, orm_insert_sentinel
 from sqlalchemy.types import TypeDecorator
 
 from service.clock import UTC
@@ -73,6 +73,7 @@ class Account(Base):
 
 class Client(Base):
     __tablename__ = "clients"
+    _sentinel: Mapped[int | None] = orm_insert_sentinel("sentinel")
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -86,6 +87,7 @@ class Client(Base):
 
 class Concern(Base):
     __tablename__ = "concerns"
+    _sentinel: Mapped[int | None] = orm_insert_sentinel("sentinel")
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
@@ -141,6 +143,7 @@ class OutboxRow(Base):
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
                       Index("ix_outbox_recipient", "to_addr", "created_at"),
                       Index("ix_outbox_domain", "to_domain", "created_at"))
+    _sentinel: Mapped[int | None] = orm_insert_sentinel("sentinel")
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
