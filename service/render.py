@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import FileSystemLoader, StrictUndefined, Template, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
 
@@ -39,9 +40,27 @@ def environment(directory: Path) -> SandboxedEnvironment:
     )
 
 
+# An operator's edit to a template is used within this many seconds, without a restart. Jinja
+# asks the disk on every use otherwise: two stat calls per acknowledgement were a seventh of
+# composing one (py-spy, bench/loop_throughput.py).
+RELOAD_CHECK_S = 2.0
+_loaded: dict[tuple[Path, str], tuple[float, Template]] = {}
+
+
+def template(directory: Path, name: str) -> Template:
+    """The compiled template `name`, looked at on disk again once `RELOAD_CHECK_S` have passed."""
+    now = time.monotonic()
+    known = _loaded.get((directory, name))
+    if known is not None and now - known[0] < RELOAD_CHECK_S:
+        return known[1]
+    found = environment(directory).get_template(name)  # reloads only if the file changed
+    _loaded[(directory, name)] = (now, found)
+    return found
+
+
 def render(name: str, context: dict[str, Any], directory: Path | None = None) -> Rendered:
     """Render `name`.txt.j2 and `name`.html.j2 with the same context."""
-    env = environment(directory or default_templates_dir())
-    text = env.get_template(f"{name}.txt.j2").render(context)
-    html = env.get_template(f"{name}.html.j2").render(context)
+    folder = directory or default_templates_dir()
+    text = template(folder, f"{name}.txt.j2").render(context)
+    html = template(folder, f"{name}.html.j2").render(context)
     return Rendered(text=text, html=html)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -79,6 +81,20 @@ def test_operator_templates_render_in_the_sandbox(tmp_path: Path) -> None:
     environment.cache_clear()
     with pytest.raises(SecurityError):
         render("evil", {"greeting": "hi"}, tmp_path)
+
+
+def test_an_edited_template_is_used_once_the_reload_check_comes(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from service import render as rendering
+
+    (tmp_path / "note.txt.j2").write_text("first {{ x }}")
+    (tmp_path / "note.html.j2").write_text("<p>first</p>")
+    assert rendering.render("note", {"x": 1}, tmp_path).text == "first 1"
+    (tmp_path / "note.txt.j2").write_text("second {{ x }}")
+    os.utime(tmp_path / "note.txt.j2", (time.time() + 5, time.time() + 5))  # a later mtime, whatever the clock
+    assert rendering.render("note", {"x": 1}, tmp_path).text == "first 1"  # within the check interval
+    monkeypatch.setattr(rendering, "RELOAD_CHECK_S", 0.0)
+    assert rendering.render("note", {"x": 1}, tmp_path).text == "second 1"
 
 
 async def test_turning_tls_verification_off_is_loud(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
