@@ -45,14 +45,12 @@ async def schedule_next(session: AsyncSession, concern: Concern, settings: Setti
         await lifecycle.schedule(session, f"checkin:{concern.token}", "checkin", at, exact=True)
 
 
-async def schedule_first(session: AsyncSession, concern: Concern, hours: BusinessHours,
-                         settings: Settings) -> None:
-    """After the (only) acknowledgement: the first check-in, from what is known, without a query."""
+def first_checkin(concern: Concern, hours: BusinessHours, settings: Settings) -> dict[str, Any]:
+    """After the (only) acknowledgement: the row of the first check-in's job, from what is known, without a query."""
     policy = policy_of(settings)
     every = policy.high_every_days if concern.severity == "high" else policy.every_days
     since = concern.acknowledged_at or concern.created_at
-    await lifecycle.schedule(session, f"checkin:{concern.token}", "checkin",
-                             hours.add(since, every * hours.day_hours), exact=True, new=True)
+    return lifecycle.job_row(f"checkin:{concern.token}", "checkin", hours.add(since, every * hours.day_hours))
 
 
 async def _state(session: AsyncSession, concern: Concern, client: Client, settings: Settings,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -39,12 +39,23 @@ DEFAULT_ACCOUNT = "default"
 async def record(session: AsyncSession, concern: Concern, kind: str, actor: str, now: datetime,
                  detail: str = "", to_status: str | None = None) -> None:
     """Write one history event; with `to_status`, also move the concern there."""
+    session.add(ConcernEvent(**change(concern, kind, actor, now, detail, to_status)))
+
+
+def change(concern: Concern, kind: str, actor: str, now: datetime, detail: str = "",
+           to_status: str | None = None) -> dict[str, Any]:
+    """Move the concern (with `to_status`) and return its history event's row, for the caller to write."""
     before = concern.status
     if to_status is not None:
         concern.status = to_status
     concern.updated_at = now
-    session.add(ConcernEvent(concern_id=concern.id, kind=kind, from_status=before if to_status else None,
-                             to_status=to_status, actor=actor[:320], detail=detail[:4000], at=now))
+    return {"concern_id": concern.id, "kind": kind, "from_status": before if to_status else None,
+            "to_status": to_status, "actor": actor[:320], "detail": detail[:4000], "at": now}
+
+
+def job_row(key: str, kind: str, due_at: datetime) -> dict[str, Any]:
+    """A new pending job's row, for a key the caller knows is not taken (a concern made in this transaction)."""
+    return {"key": key, "kind": kind, "due_at": due_at, "status": "pending", "claimed_at": None, "attempts": 0}
 
 
 async def items_of(session: AsyncSession, concern_id: int) -> list[ActionItem]:
@@ -118,7 +129,7 @@ async def schedule(session: AsyncSession, key: str, kind: str, due_at: datetime,
     `new`: the caller knows no such job exists (a concern created in this transaction).
     """
     if new:
-        session.add(Job(key=key, kind=kind, due_at=due_at, status="pending", claimed_at=None, attempts=0))
+        session.add(Job(**job_row(key, kind, due_at)))
         return
     job = await session.scalar(select(Job).where(Job.key == key))
     if job is None:

@@ -20,7 +20,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,7 +38,17 @@ from service.prepare import Prepared, Preparer, Unprepared, reason, recipe_of
 from service.settings import Settings
 from service.store import repo
 from service.store.db import transaction
-from service.store.models import Account, Client, Concern, EscalationRow, MessageRow, OutboxRow, Quarantine
+from service.store.models import (
+    Account,
+    Client,
+    Concern,
+    ConcernEvent,
+    EscalationRow,
+    Job,
+    MessageRow,
+    OutboxRow,
+    Quarantine,
+)
 from service.store.outage import is_infrastructure_error
 from service.triage import Decision, TriageContext, triage
 
@@ -53,6 +65,26 @@ class Outcome:
     label: str | None = None
     summary: str = ""  # triage's one-line account of its decision
     source: str = ""  # where a quarantined message came from
+
+
+@dataclass
+class _Rows:
+    """Rows nothing reads back by id before the transaction ends, written by one INSERT per table.
+
+    Built as plain values, not ORM objects: making, adding and flushing an object per row
+    was a sixth of storing a batch (cProfile, bench/pipeline_only.py).
+    """
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    async def write(self, session: AsyncSession) -> None:
+        for model, rows in ((ConcernEvent, self.events), (Job, self.jobs), (MessageRow, self.messages)):
+            if rows:
+                # the table, not the mapped class: plain Core, without the ORM's bulk-insert bookkeeping
+                await session.execute(insert(cast(Table, model.__table__)), rows)
+        self.events, self.jobs, self.messages = [], [], []
 
 
 @dataclass
@@ -82,10 +114,10 @@ class _Batch:
     domain_replies: Counter[str]  # the same per domain, for the circuit breaker
     clients: dict[str, Client]  # the senders' clients, new ones included
     pending: list[_NewConcern] = field(default_factory=list)
-    # inbound rows of messages that made no concern, written with the planned concerns: one
-    # INSERT for all, where SQLite would otherwise take one per message (autoflush)
-    rows: list[MessageRow] = field(default_factory=list)
-    unwritten: set[str] = field(default_factory=set)  # Message-IDs of the two lists above
+    # rows written with the planned concerns, among them the inbound rows of messages that made
+    # no concern: one INSERT for all, where SQLite would otherwise take one per message (autoflush)
+    rows: _Rows = field(default_factory=_Rows)
+    unwritten: set[str] = field(default_factory=set)  # Message-IDs of planned concerns and of `rows`
 
     @classmethod
     async def load(cls, session: AsyncSession, msgs: Sequence[Inbound], settings: Settings,
@@ -293,7 +325,8 @@ class Pipeline:
             batch.unwritten.add(msg.message_id)
             return planned
         concern, client_id, outbox_ids = await self._apply(session, msg, verdict, decision, now, batch)
-        batch.rows.append(await self._message_row(session, msg, verdict, decision, raw, concern, client_id, now))
+        batch.rows.messages.append(await self._message_values(session, msg, verdict, decision, raw, concern,
+                                                              client_id, now))
         batch.unwritten.add(msg.message_id)
         return Outcome(msg.message_id, decision.action, concern.token if concern else None,
                        decision.reasons, tuple(outbox_ids), label=verdict.label, summary=decision.summary)
@@ -301,11 +334,11 @@ class Pipeline:
     async def _write(self, session: AsyncSession, batch: _Batch, now: datetime) -> None:
         """Write the planned new concerns: a few INSERTs for all of them, not a dozen statements each."""
         planned, batch.pending = batch.pending, []
-        rows, batch.rows = batch.rows, []
+        rows = batch.rows
         batch.unwritten.clear()
         if not planned:
-            session.add_all(rows)
-            await repo.insert_write_only(session)
+            await repo.insert_write_only(session)  # those the ORM paths added (events of follow-ups)
+            await rows.write(session)
             return
         await session.flush()  # their new clients, for the ids
         policy = policy_of(self.settings)
@@ -334,11 +367,10 @@ class Pipeline:
         try:
             for p, concern in zip(planned, concerns, strict=True):
                 found = f"{p.verdict.label} {p.verdict.score:.2f} from {p.msg.from_addr}"
-                await lifecycle.record(session, concern, "created", "detector", now, found, to_status="open")
-                await lifecycle.schedule(session, f"escalate:{concern.token}", "escalate", concern.respond_by,
-                                         new=True)
-                session.add(await self._message_row(session, p.msg, p.verdict, p.decision, p.raw, concern,
-                                                    p.client.id, now))
+                rows.events.append(lifecycle.change(concern, "created", "detector", now, found, to_status="open"))
+                rows.jobs.append(lifecycle.job_row(f"escalate:{concern.token}", "escalate", concern.respond_by))
+                rows.messages.append(await self._message_values(session, p.msg, p.verdict, p.decision, p.raw,
+                                                                concern, p.client.id, now))
             made = dict(zip(requests, await composing, strict=True))
         finally:
             if not composing.done():
@@ -348,22 +380,22 @@ class Pipeline:
             row = None
             if p.decision.reply_template:
                 row = await self._reply(session, p.msg, concern, p.client, p.account, p.decision.reply_template, now,
-                                        made[k])
+                                        rows, made[k])
                 if row is None:
                     batch.count_reply(p.msg.reply_address, "ack", -1)
             replies.append(row)
-        session.add_all(rows)  # after the flushes above: ORM-flushed, SQLite takes them one INSERT each
-        await repo.insert_write_only(session)  # events, jobs and messages: one executemany per table
+        await repo.insert_write_only(session)  # those the ORM paths added (events of follow-ups)
+        await rows.write(session)
         await session.flush()  # the replies, whose ids the outcomes carry
         for p, concern, row in zip(planned, concerns, replies, strict=True):
             p.outcome = Outcome(p.msg.message_id, p.decision.action, concern.token, p.decision.reasons,
                                 (row.id,) if row is not None else (), label=p.verdict.label,
                                 summary=p.decision.summary)
 
-    async def _message_row(self, session: AsyncSession, msg: Inbound, verdict: Verdict, decision: Decision,
-                           raw: RawMessage, concern: Concern | None, client_id: int | None,
-                           now: datetime) -> MessageRow:
-        return MessageRow(
+    async def _message_values(self, session: AsyncSession, msg: Inbound, verdict: Verdict, decision: Decision,
+                              raw: RawMessage, concern: Concern | None, client_id: int | None,
+                              now: datetime) -> dict[str, Any]:
+        return dict(
             message_id=msg.message_id, direction="in",
             concern_id=concern.id if concern else None, client_id=client_id,
             event_id=await repo.thread_event(session, msg.thread_ids),
@@ -450,7 +482,9 @@ class Pipeline:
             await self._client_reply(session, concern, account, msg, verdict, now)
         outbox_ids: list[int] = []
         if decision.reply_template:
-            row = await self._reply(session, msg, concern, client, account, decision.reply_template, now)
+            rows = _Rows()
+            row = await self._reply(session, msg, concern, client, account, decision.reply_template, now, rows)
+            await rows.write(session)
             if row is not None:
                 batch.count_reply(msg.reply_address, row.purpose)
                 await session.flush()
@@ -458,9 +492,9 @@ class Pipeline:
         return concern, client.id, outbox_ids
 
     async def _reply(self, session: AsyncSession, msg: Inbound, concern: Concern, client: Client,
-                     account: Account, template: str, now: datetime,
+                     account: Account, template: str, now: datetime, rows: _Rows,
                      composed: Outgoing | acks.NoAck | None = None) -> OutboxRow | None:
-        """Queue the acknowledgement of `msg` (None if it cannot be addressed) and what follows it.
+        """Queue the acknowledgement of `msg` (None if it cannot be addressed); what follows it goes in `rows`.
 
         `composed` is the acknowledgement already made (with the batch's others); without it, it is made here.
         """
@@ -470,16 +504,16 @@ class Pipeline:
         if row is None:
             return None
         session.add(row)
-        session.add(MessageRow(
+        rows.messages.append(dict(
             message_id=row.message_id, direction="out", concern_id=concern.id,
             client_id=client.id, from_addr=self.settings.shared_address, to_addr=row.to_addr,
             subject=msg.subject[:500], text="", decision="ack", reasons=[],
             verdict={}, raw=None, created_at=now, event_id=None,  # the inbound rows' columns: one INSERT for all
         ))
         concern.acknowledged_at = now
-        await lifecycle.record(session, concern, "acknowledged", "service", now, row.message_id,
-                               to_status="acknowledged" if concern.status == "open" else None)
-        await checkins.schedule_first(session, concern, lifecycle.hours_of(account), self.settings)
+        rows.events.append(lifecycle.change(concern, "acknowledged", "service", now, row.message_id,
+                                            to_status="acknowledged" if concern.status == "open" else None))
+        rows.jobs.append(checkins.first_checkin(concern, lifecycle.hours_of(account), self.settings))
         return row
 
     def _ack_request(self, msg: Inbound, concern: Concern, template: str, tz: str,
