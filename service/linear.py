@@ -22,6 +22,10 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
+# Words whose n-gram columns are remembered per model, at about 0.4 KB each (a Python list of
+# ints): at 100,000 a full cache was 37 MB of each process that scores, at this bound 8 MB.
+# Everyday words come back within a few messages, so a smaller cache barely misses.
+WORD_CACHE_MAX = 20_000
 # scikit-learn's default token_pattern, the one `make_vectorizer` uses
 _TOKEN_RE = re.compile(r"(?u)\b\w\w+\b")
 # TfidfVectorizer settings the run-time scorer reproduces; any other value is refused at export
@@ -83,7 +87,7 @@ class Block:
         if self.analyzer == "word":
             return [i for i in map(get, self.grams(text)) if i is not None]
         cache = self._word_cache
-        if len(cache) > 100_000:  # bounded: a stream of unique tokens must not grow it forever
+        if len(cache) >= WORD_CACHE_MAX:  # a stream of unique tokens (numbers, names) must not grow it forever
             cache.clear()
         found: list[int] = []
         for word in text.split():

@@ -72,6 +72,17 @@ def test_the_word_cache_does_not_change_scores(fitted: DetectorModel, tmp_path: 
     assert np.allclose(first, again)
 
 
+def test_the_word_cache_stays_bounded(fitted: DetectorModel, tmp_path: Path) -> None:
+    fitted.save(tmp_path / "m.npz")
+    compact = DetectorModel.from_arrays(tmp_path / "m.npz")
+    words = [f"w{n}x" for n in range(linear.WORD_CACHE_MAX + 500)]
+    for start in range(0, len(words), 1000):
+        compact.probabilities([" ".join(words[start:start + 1000])])
+    blocks = [b for r in compact.readers for b in r.vectorizer.blocks if b.analyzer == "char_wb"]
+    sizes = [len(b._word_cache) for b in blocks]
+    assert sizes and all(0 < n <= linear.WORD_CACHE_MAX for n in sizes)
+
+
 def test_settings_the_scorer_cannot_repeat_are_refused(fitted: DetectorModel) -> None:
     union = make_vectorizer(10, 10)
     union.transformer_list[0][1].set_params(lowercase=True)
