@@ -200,6 +200,13 @@ def load_model(path: Path | None = None) -> DetectorModel:
         return model
 
 
+def forget_model(path: Path | None = None) -> None:
+    """Drop this process's copy of the model at `path` (its memory goes back to the system); the next
+    `load_model` reads it again."""
+    with _lock:
+        _cache.pop((path or DEFAULT_MODEL).resolve(), None)
+
+
 def _unpickle(path: Path) -> DetectorModel:
     import joblib
     import sklearn

@@ -33,7 +33,7 @@ from service.acks import AckRequest, NoAck, compose_all
 from service.detect import Thresholds, Verdict, detect, detect_many
 from service.mail.compose import Outgoing
 from service.mail.parse import Inbound, parse_message
-from service.model import DetectorModel, load_model
+from service.model import DetectorModel, forget_model, load_model
 
 if TYPE_CHECKING:  # the second process needs no settings: pydantic would be 21 MB of its memory
     from service.settings import Settings
@@ -178,7 +178,9 @@ class Preparer:
         self._warming: asyncio.Task[None] | None = None
         self._last_full = 0.0  # time.monotonic() of the last full batch, for "auto"
         self._cores = cpus() if separate == "auto" else 0
-        self._model = load_model(recipe.model_file)  # also for batches prepared here
+        # loaded now, so that a missing or broken model stops the worker at start; dropped while the
+        # second process scores (27 MB), and read again when a batch is prepared here
+        self._model: DetectorModel | None = load_model(recipe.model_file)
 
     def submit(self, datas: Sequence[bytes]) -> asyncio.Future[list[Prepared]]:
         """Start preparing `datas`; the result is awaited later, while other work goes on."""
@@ -187,10 +189,16 @@ class Preparer:
             self._follow_backlog(len(items))
         if not self.separate:
             done: asyncio.Future[list[Prepared]] = asyncio.get_running_loop().create_future()
-            done.set_result(prepare_batch(items, self.recipe, self._model))
+            done.set_result(prepare_batch(items, self.recipe, self._here_model()))
             return done
         return asyncio.ensure_future(self._in_child(
-            _prepare_in_child, items, lambda: prepare_batch(items, self.recipe, self._model), f"{len(items)} messages"))
+            _prepare_in_child, items, lambda: prepare_batch(items, self.recipe, self._here_model()),
+            f"{len(items)} messages"))
+
+    def _here_model(self) -> DetectorModel:
+        if self._model is None:
+            self._model = load_model(self.recipe.model_file)
+        return self._model
 
     def idle(self) -> None:
         """The inbox had nothing new: with "auto", a backlog that has ended stops the second process."""
@@ -234,7 +242,7 @@ class Preparer:
         """`work(items)` in the second process; `here()` instead if that process has died."""
         pool = self._pool or self._start_pool()
         try:
-            return await asyncio.wrap_future(pool.submit(work, items))
+            done = await asyncio.wrap_future(pool.submit(work, items))
         except BrokenProcessPool as exc:
             # a helper that died once (the OOM killer, a crash in a parser's C code) may die again
             # on the same mail: this worker stops using one rather than start one per batch
@@ -242,6 +250,10 @@ class Preparer:
                       "%s; restart the worker to use a prepare process again", exc or "no reason given", what)
             self._stop_using_helper()
             return here()
+        if self._model is not None and self.separate:  # the second process scores: its copy is enough
+            self._model = None
+            forget_model(self.recipe.model_file)
+        return done
 
     def _start_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the worker holds an event loop, sockets and, on SQLite, a thread

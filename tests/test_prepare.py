@@ -85,7 +85,7 @@ async def test_a_killed_prepare_process_loses_no_batch(caplog: pytest.LogCapture
     preparer = Preparer(recipe(), separate=True)
     try:
         first = await preparer.submit(datas)
-        assert preparer._pool is not None
+        assert preparer._pool is not None and preparer._model is None
         [pid] = list(preparer._pool._processes)  # type: ignore[attr-defined]
         os.kill(pid, signal.SIGKILL)
         await asyncio.sleep(0.2)
@@ -121,6 +121,7 @@ async def test_auto_prepares_here_until_a_backlog_then_in_a_second_process(monke
         [pid] = list(preparer._pool._processes)  # type: ignore[attr-defined]
         assert pid != os.getpid()
         there = await preparer.submit(four)
+        assert preparer._model is None  # the second process scores: the worker dropped its copy
         assert there == full == prepare_batch(four, recipe())
         assert small == prepare_batch(three, recipe())
     finally:
@@ -142,6 +143,7 @@ async def test_auto_stops_the_second_process_after_the_backlog_and_starts_it_for
         assert preparer.separate is True and first is not None
         assert (await preparer.submit(small)) == prepare_batch(small, recipe())  # the backlog is read
         assert preparer.separate is False and preparer._pool is None and preparer._warming is None
+        assert preparer._model is not None  # read again to prepare here
         await preparer.submit(full)  # the next backlog
         assert preparer._pool is not None and preparer._pool is not first and preparer._warming is not None
         await preparer._warming
