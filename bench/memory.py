@@ -1,6 +1,6 @@
 """Memory over a large backlog: the real worker's RSS while it drains N messages from Dovecot.
 
-    sudo .venv/bin/python bench/memory.py [--messages 100000]
+    sudo .venv/bin/python bench/memory.py [--messages 100000] [--prepare auto|true|false]
 
 `followup run --once` in a subprocess (SQLite, replies to a discarding aiosmtpd
 server) over a backlog in the suite's Dovecot; its RSS is sampled every second
@@ -43,7 +43,8 @@ def children(pid: int) -> list[int]:
         return []
 
 
-def drain(stack: object, user: str, port: int, tmp: Path, label: str) -> tuple[float, float, float]:
+def drain(stack: object, user: str, port: int, tmp: Path, label: str,
+          prepare: str = "auto") -> tuple[float, float, float]:
     """Run the worker over the mailbox; its peak RSS, its prepare process's, and the peak with all its children."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
     env.update({"FOLLOWUP_INBOX_URL": f"imaps://{user}@127.0.0.1:{stack.imaps_port}/INBOX",  # type: ignore[attr-defined]
@@ -51,7 +52,8 @@ def drain(stack: object, user: str, port: int, tmp: Path, label: str) -> tuple[f
                 "FOLLOWUP_TLS_CA_FILE": str(stack.ca_file),  # type: ignore[attr-defined]
                 "FOLLOWUP_OUTBOX_URL": f"smtp://127.0.0.1:{port}", "FOLLOWUP_SHARED_ADDRESS": f"{user}@example.test",
                 "FOLLOWUP_DATABASE_URL": f"sqlite:///{tmp / (label + '.db')}", "FOLLOWUP_LOG_LEVEL": "WARNING",
-                "FOLLOWUP_AUTO_REPLY_CAP": "1000000", "FOLLOWUP_DOMAIN_REPLY_CAP": "0", "FOLLOWUP_FETCH_BATCH": "100"})
+                "FOLLOWUP_AUTO_REPLY_CAP": "1000000", "FOLLOWUP_DOMAIN_REPLY_CAP": "0", "FOLLOWUP_FETCH_BATCH": "100",
+                "FOLLOWUP_PREPARE_PROCESS": prepare})
     proc = subprocess.Popen([sys.executable, "-m", "service", "run", "--once"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=(tmp / f"{label}.log").open("wb"))
     start = time.monotonic()
@@ -78,6 +80,7 @@ def drain(stack: object, user: str, port: int, tmp: Path, label: str) -> tuple[f
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--prepare", default="auto", help="FOLLOWUP_PREPARE_PROCESS: auto (the default), true or false")
     args = parser.parse_args()
     from aiosmtpd.controller import Controller
     from loop_throughput import backlog
@@ -98,8 +101,8 @@ def main() -> None:
         backlog(stack, "small", 100)
         backlog(stack, "big", args.messages)
         print(f"backlog of {args.messages} messages written; baseline of 100 first:", flush=True)
-        base, _, base_total = drain(stack, "small", port, tmp, "100 messages")
-        big, helper, big_total = drain(stack, "big", port, tmp, f"{args.messages} messages")
+        base, _, base_total = drain(stack, "small", port, tmp, "100 messages", args.prepare)
+        big, helper, big_total = drain(stack, "big", port, tmp, f"{args.messages} messages", args.prepare)
         print(f"peak RSS: {big:.0f} MB over {args.messages} messages against {base:.0f} MB over 100 "
               f"(ratio {big / base:.2f}); with its child processes (the prepare process {helper:.0f} MB at most) "
               f"{big_total:.0f} MB against {base_total:.0f} MB (ratio {big_total / base_total:.2f})")
