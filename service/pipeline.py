@@ -337,8 +337,7 @@ class Pipeline:
         rows = batch.rows
         batch.unwritten.clear()
         if not planned:
-            await repo.insert_write_only(session)  # those the ORM paths added (events of follow-ups)
-            await rows.write(session)
+            await self._write_rows(session, rows)
             return
         await session.flush()  # their new clients, for the ids
         policy = policy_of(self.settings)
@@ -384,13 +383,17 @@ class Pipeline:
                 if row is None:
                     batch.count_reply(p.msg.reply_address, "ack", -1)
             replies.append(row)
-        await repo.insert_write_only(session)  # those the ORM paths added (events of follow-ups)
-        await rows.write(session)
+        await self._write_rows(session, rows)
         await session.flush()  # the replies, whose ids the outcomes carry
         for p, concern, row in zip(planned, concerns, replies, strict=True):
             p.outcome = Outcome(p.msg.message_id, p.decision.action, concern.token, p.decision.reasons,
                                 (row.id,) if row is not None else (), label=p.verdict.label,
                                 summary=p.decision.summary)
+
+    @staticmethod
+    async def _write_rows(session: AsyncSession, rows: _Rows) -> None:
+        await repo.insert_write_only(session)  # those the ORM paths added (events of follow-ups)
+        await rows.write(session)
 
     async def _message_values(self, session: AsyncSession, msg: Inbound, verdict: Verdict, decision: Decision,
                               raw: RawMessage, concern: Concern | None, client_id: int | None,
@@ -418,12 +421,13 @@ class Pipeline:
             batch.count_reply(owner.outbox.to_addr, owner.outbox.purpose)
             await session.flush()
             outbox_ids.append(owner.outbox.id)
-        session.add(MessageRow(
-            message_id=msg.message_id, direction="in", concern_id=None, client_id=None,
+        batch.rows.messages.append(dict(
+            message_id=msg.message_id, direction="in", concern_id=None, client_id=None, event_id=None,
             from_addr=msg.from_addr[:320], to_addr=",".join(msg.to)[:320], subject=msg.subject[:500],
             text=msg.new_text[:20000], decision=owner.decision, reasons=list(owner.reasons), verdict={},
             raw=raw.data if len(raw.data) <= self.settings.raw_keep_bytes else None, created_at=now,
         ))
+        batch.unwritten.add(msg.message_id)
         return Outcome(msg.message_id, owner.decision, reasons=owner.reasons, outbox_ids=tuple(outbox_ids))
 
     async def _client_reply(self, session: AsyncSession, concern: Concern, account: Account, msg: Inbound,
