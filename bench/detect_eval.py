@@ -15,11 +15,11 @@ import resource
 import time
 from pathlib import Path
 
-from service.datasets import read_user_file
-from service.detect import Thresholds, detect, detect_many
-from service.evaluate import run_all
-from service.mail.parse import parse_message
-from service.train import TrainConfig
+from service.detector.training.datasets import read_user_file
+from service.detector.detect import Thresholds, detect, detect_many
+from service.detector.training.evaluate import run_all
+from service.mailformat.parse import parse_message
+from service.detector.training.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,7 +71,7 @@ def main() -> None:
         os.sched_setaffinity(0, {min(cores)})  # speed is measured on one core
 
     before = rss_mb()
-    from service.model import load_model
+    from service.detector.model import load_model
 
     start = time.perf_counter()
     model = load_model(args.model)
@@ -97,7 +97,7 @@ def main() -> None:
     full_batched = best_rate(batched, batches) * 50  # type: ignore[arg-type]
     batched_only = 1.0 / (1.0 / full_batched - 1.0 / baseline) if full_batched < baseline else float("inf")
     print(f"model: loaded in {load_s:.2f}s, +{after - before:.0f} MB RSS "
-          f"({os.path.getsize(args.model or ROOT / 'service/models/detector.npz') / 1e6:.1f} MB on disk)")
+          f"({os.path.getsize(args.model or ROOT / 'service/detector/artefacts/detector.npz') / 1e6:.1f} MB on disk)")
     print(f"speed, one core, {len(items)} messages, best of 3:")
     print(f"  parse only (baseline)   {baseline:8.0f} msg/s")
     print(f"  parse + detect          {full:8.0f} msg/s   ratio to baseline {full / baseline:.2f}")

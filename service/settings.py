@@ -172,7 +172,7 @@ class AccountConfig(BaseModel):
 
     @model_validator(mode="after")
     def _hours(self) -> AccountConfig:
-        from service.businesstime import BusinessHours
+        from service.core.businesstime import BusinessHours
 
         BusinessHours.parse(self.timezone, self.business_hours, self.business_days)
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", self.digest_time):
@@ -197,7 +197,7 @@ class DetectorSettings(BaseSettings):
     @property
     def model_file(self) -> Path:
         """The detector model to load."""
-        from service.model import SHIPPED
+        from service.detector.model import SHIPPED
 
         return self.model_path or SHIPPED[self.detector]
 
@@ -205,7 +205,7 @@ class DetectorSettings(BaseSettings):
     @classmethod
     def _detector_installed(cls, value: str) -> str:
         if value != "light":
-            from service.transformer import INSTALL, available
+            from service.detector.transformer import INSTALL, available
 
             if not available():
                 raise ValueError(f"the {value} detector needs the `transformer` extra: {INSTALL}")
@@ -349,7 +349,7 @@ class Settings(DetectorSettings):
 
     @model_validator(mode="after")
     def _default_hours(self) -> Settings:
-        from service.businesstime import BusinessHours
+        from service.core.businesstime import BusinessHours
 
         try:
             BusinessHours.parse(self.default_timezone, self.default_business_hours)

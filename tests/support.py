@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from service.runtime.worker import Worker
 from service.settings import Settings
-from service.worker import Worker
 
 
 async def query(settings: Settings, model: type, *where: object) -> list[Any]:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.businesstime import BusinessHours
-from service.cadence import (
+from service.core.businesstime import BusinessHours
+from service.core.checkin_policy import (
     CheckinPolicy,
     CheckinState,
     asks_to_stop,

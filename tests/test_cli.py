@@ -159,8 +159,8 @@ def test_sigterm_while_the_worker_starts_ends_in_a_clean_exit(tmp_path: Path) ->
     env = {**GOOD, "FOLLOWUP_INBOX_URL": f"maildir://{inbox}", "FOLLOWUP_OUTBOX_URL": f"maildir://{tmp_path}/out",
            "FOLLOWUP_DATABASE_URL": f"sqlite:///{tmp_path}/d.db", "FOLLOWUP_LOG_FORMAT": "text"}
     code = ("import os, signal\n"
-            "import service.worker as w\n"
-            "from service.cli import main\n"
+            "import service.runtime.worker as w\n"
+            "from service.cli.main import main\n"
             "start = w.Worker.__init__\n"
             "def starting(self, *a, **k):\n"
             "    os.kill(os.getpid(), signal.SIGTERM)\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from service.errors import SendError
-from service.mail.compose import compose, reply_subject, safe_address
+from service.mailformat.compose import compose, reply_subject, safe_address
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
@@ -74,7 +74,7 @@ def test_reply_subject(original: str, expected: str) -> None:
 def test_operator_templates_render_in_the_sandbox(tmp_path: Path) -> None:
     from jinja2.exceptions import SecurityError
 
-    from service.render import environment, render
+    from service.mailformat.render import environment, render
 
     (tmp_path / "evil.txt.j2").write_text("{{ greeting.__class__.__mro__[1].__subclasses__() }}")
     (tmp_path / "evil.html.j2").write_text("x")
@@ -85,7 +85,7 @@ def test_operator_templates_render_in_the_sandbox(tmp_path: Path) -> None:
 
 def test_an_edited_template_is_used_once_the_reload_check_comes(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from service import render as rendering
+    from service.mailformat import render as rendering
 
     (tmp_path / "note.txt.j2").write_text("first {{ x }}")
     (tmp_path / "note.html.j2").write_text("<p>first</p>")
@@ -98,8 +98,8 @@ def test_an_edited_template_is_used_once_the_reload_check_comes(tmp_path: Path,
 
 
 async def test_turning_tls_verification_off_is_loud(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from service.runtime.worker import Worker
     from service.settings import Settings
-    from service.worker import Worker
 
     settings = Settings(inbox_url=f"maildir://{tmp_path / 'in'}", outbox_url=f"maildir://{tmp_path / 'out'}",
                         database_url=f"sqlite:///{tmp_path / 'f.db'}", shared_address="care@example.test",

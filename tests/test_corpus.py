@@ -10,12 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from service.detect import Verdict
-from service.mail.parse import Inbound, parse_message
+from service.core.triage import TriageContext, triage
+from service.detector.detect import Verdict
+from service.mailformat.parse import Inbound, parse_message
+from service.runtime.worker import Worker
 from service.settings import Settings
 from service.store.models import MessageRow, Quarantine
-from service.triage import TriageContext, triage
-from service.worker import Worker
 
 from mailfactory import client_mail, deep_nesting, drop
 

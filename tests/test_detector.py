@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from service.datasets import DatasetError, read_any
-from service.detect import Thresholds, Verdict, detect
-from service.model import DEFAULT_MODEL, ModelError, load_model
-from service.train import train
+from service.detector.detect import Thresholds, Verdict, detect
+from service.detector.model import DEFAULT_MODEL, ModelError, load_model
+from service.detector.training.datasets import DatasetError, read_any
+from service.detector.training.train import train
 
 COMPLAINTS = [
     "This is unacceptable. I am furious that the delivery failed again.",
@@ -60,7 +60,7 @@ def test_neither(text: str) -> None:
 
 
 def test_normalise_spells_contractions_out_and_marks_negation() -> None:
-    from service.model import normalise
+    from service.detector.model import normalise
 
     assert normalise("I\u2019m not sure we'll be ready") == "i am not not_sure not_we not_will be ready"
     assert normalise("No worries, see you") == "no not_worries, see you"
@@ -68,7 +68,7 @@ def test_normalise_spells_contractions_out_and_marks_negation() -> None:
 
 
 def test_quoted_old_complaint_is_not_read(tmp_path: Path) -> None:
-    from service.mail.parse import strip_quotes
+    from service.mailformat.parse import strip_quotes
 
     body = ("Thanks, all sorted now!\n\nOn Tue, 3 Mar 2026 at 09:12, Care <care@example.com> wrote:\n"
             "> This is unacceptable, I am furious and nobody called back.\n")

@@ -7,8 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.businesstime import BusinessHours, next_local_time
-from service.commands import (
+from service.core.businesstime import BusinessHours, next_local_time
+from service.core.digest_view import Entry, digest_context
+from service.core.escalation_policy import ConcernState, Item, Policy, deadlines, due, next_check
+from service.core.owner_commands import (
     authentication_failed,
     has_tag,
     parse_commands,
@@ -16,8 +18,6 @@ from service.commands import (
     signed_address,
     verify_tag,
 )
-from service.digest import Entry, digest_context
-from service.escalation import ConcernState, Item, Policy, deadlines, due, next_check
 
 LISBON = BusinessHours.parse("Europe/Lisbon", "09:00-17:00")
 NEW_YORK = BusinessHours.parse("America/New_York", "09:00-17:00")
@@ -187,7 +187,7 @@ def test_digest_groups_by_account_worst_first_and_escapes() -> None:
     assert [g["account"] for g in ctx["groups"]] == ["A", "B"]
     assert [c["token"] for c in ctx["groups"][1]["concerns"]] == ["C-3", "C-4", "C-1"]
     assert ctx["groups"][1]["concerns"][1]["age"] == "4 days"
-    from service.render import render
+    from service.mailformat.render import render
 
     html = render("digest", ctx).html
     assert "<script>" not in html and "&lt;script&gt;" in html

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from service.clock import ManualClock
+from service.runtime.worker import Worker
 from service.settings import AccountConfig, Settings
 from service.store.models import ActionItem, Concern, MessageRow
-from service.worker import Worker
 
 from mailfactory import client_mail
 from support import empty_mailbox, query

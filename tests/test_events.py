@@ -12,9 +12,9 @@ import pytest
 
 from service import cli
 from service.clock import ManualClock
+from service.runtime.worker import Worker
 from service.settings import AccountConfig, Settings
 from service.store.models import Client, Concern, EscalationRow, Event, Job
-from service.worker import Worker
 
 from mailfactory import client_mail, drop
 from support import query
@@ -94,7 +94,7 @@ async def test_csv_import_update_tick_and_cancel(tmp_path: Path, db_url: str, mo
 
 
 async def test_reminder_lists_only_open_items_from_the_type_template(tmp_path: Path, db_url: str) -> None:
-    from service import events
+    from service.flows import events
     from service.store.db import transaction
 
     settings = settings_for(tmp_path, db_url)

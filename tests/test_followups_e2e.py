@@ -15,8 +15,8 @@ import time_machine
 
 from service import cli
 from service.clock import ManualClock
+from service.runtime.worker import Worker
 from service.settings import AccountConfig, Settings
-from service.worker import Worker
 
 from mailfactory import client_mail
 from support import empty_mailbox

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from service.mail.imap import ImapInbox, tls_context
-from service.mail.inbox import Checkpoint
+from service.adapters.imap import ImapInbox, tls_context
+from service.adapters.inbox import Checkpoint
 from service.settings import parse_mail_url
 
 from mailfactory import client_mail
@@ -236,8 +236,8 @@ async def test_polling_when_the_server_has_no_idle(mailstack: Any) -> None:
 
 
 async def test_imap_restart_before_flag_gives_one_concern(mailstack: Any, tmp_path: Path) -> None:
+    from service.runtime.worker import Worker
     from service.settings import Settings
-    from service.worker import Worker
 
     settings = Settings(
         inbox_url=f"imaps://grace@127.0.0.1:{mailstack.imaps_port}/INBOX", imap_password=mailstack.password,

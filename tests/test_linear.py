@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service import linear
-from service.datasets import read_any
-from service.model import DetectorModel, ModelError, load_model, normalise
-from service.train import TrainConfig, make_vectorizer, train
+from service.detector import linear
+from service.detector.model import DetectorModel, ModelError, load_model, normalise
+from service.detector.training.datasets import read_any
+from service.detector.training.train import TrainConfig, make_vectorizer, train
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT = ROOT / "data" / "client_emails"
@@ -99,8 +99,8 @@ def test_npz_is_read_without_pickles(tmp_path: Path) -> None:
 
 
 def test_a_worker_never_imports_scikit_learn() -> None:
-    code = ("import sys, service.worker, service.cli\n"
-            "from service.detect import detect\n"
+    code = ("import sys, service.runtime.worker, service.cli.main\n"
+            "from service.detector.detect import detect\n"
             "assert detect('We were charged twice and nobody called back.').label == 'complaint'\n"
             "print(sorted(m for m in ('sklearn', 'scipy', 'joblib') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

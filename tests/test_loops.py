@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from service.runtime.worker import Worker
 from service.settings import Settings
 from service.store.models import MessageRow, OutboxRow
-from service.worker import Worker
 
 from mailfactory import drop
 

@@ -8,8 +8,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from service.runtime.worker import Worker
 from service.settings import Settings
-from service.worker import Worker
 
 from mailfactory import client_mail, drop
 
@@ -56,7 +56,7 @@ async def test_metrics_and_health_of_a_running_worker(tmp_path: Path) -> None:
 
 
 def test_health_is_down_while_a_loop_backs_off_or_goes_quiet() -> None:
-    from service.metrics import Metrics
+    from service.runtime.metrics import Metrics
 
     m = Metrics()
     assert m.health(60) == (False, {"inbox": "down", "sender": "down", "scheduler": "down"})

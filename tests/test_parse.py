@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.mail.parse import parse_message, strip_quotes
+from service.mailformat.parse import parse_message, strip_quotes
 
 
 def raw(headers: str, body: str = "Hello", *, ctype: str = "text/plain; charset=utf-8") -> bytes:

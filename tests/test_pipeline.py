@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, select
 
+from service.runtime.worker import Worker
 from service.settings import Settings
 from service.store.models import Concern, ConcernEvent, Job, MessageRow, OutboxRow, Quarantine
-from service.worker import Worker
 
 from mailfactory import client_mail, deep_nesting, drop
 
@@ -145,16 +145,16 @@ async def test_broken_message_is_quarantined_and_the_next_one_processed(
 async def test_a_message_failing_mid_batch_is_quarantined_alone(
         dirs: tuple[Path, Path], db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # the batch is one transaction: a failure rolls it back and it is stored again message by message
-    from service import pipeline
+    from service.flows import intake
 
-    real = pipeline.owner_replies.handle
+    real = intake.owner_mail.handle
 
     async def fails_for_one(session: object, msg: object, *args: object) -> object:
         if getattr(msg, "message_id", "") == "<m3@client.example>":
             raise ValueError("cannot store this one")
         return await real(session, msg, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline.owner_replies, "handle", fails_for_one)
+    monkeypatch.setattr(intake.owner_replies, "handle", fails_for_one)
     inbox, outbox = dirs
     for n in range(6):
         drop(inbox, client_mail(message_id=f"<m{n}@client.example>", sender=f"C {n} <c{n}@client.example>"))
@@ -297,9 +297,9 @@ async def test_a_unique_clash_with_another_worker_is_retried_not_taken_for_a_dup
     # message must be filed on a second try, not marked done as if its Message-ID were known
     from sqlalchemy.exc import IntegrityError
 
-    from service import pipeline
+    from service.flows import intake
 
-    real = pipeline.owner_replies.handle
+    real = intake.owner_mail.handle
     clashes = {"left": 2}  # the batch attempt and the first attempt alone
 
     async def clashing(session: object, msg: object, *args: object) -> object:
@@ -308,7 +308,7 @@ async def test_a_unique_clash_with_another_worker_is_retried_not_taken_for_a_dup
             raise IntegrityError("INSERT INTO clients", {}, Exception("duplicate key clients_email_key"))
         return await real(session, msg, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline.owner_replies, "handle", clashing)
+    monkeypatch.setattr(intake.owner_replies, "handle", clashing)
     inbox, outbox = dirs
     drop(inbox, client_mail(message_id="<clash@client.example>"))
     settings = settings_for(dirs, db_url)

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from service import cli
 from service.clock import ManualClock
+from service.runtime.worker import Worker
 from service.settings import AccountConfig, Settings
 from service.store.models import Concern, ConcernEvent, Digest, EscalationRow, Job, OutboxRow
-from service.worker import Worker
 
 from mailfactory import client_mail, drop
 from support import query
@@ -286,7 +286,7 @@ async def test_two_transactions_scheduling_one_job_make_one_row(tmp_path: Path, 
     # both find no digest job for the owner; the second insert waits for the first and yields to it
     import asyncio
 
-    from service import lifecycle
+    from service.store import lifecycle
     from service.store.db import transaction
 
     settings = settings_for(tmp_path, pg_url)

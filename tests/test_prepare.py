@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 
-from service import acks, prepare
-from service.mail.parse import parse_message
-from service.prepare import Preparer, Recipe, Unprepared, prepare_batch, recipe_of
+from service.core import acks
+from service.mailformat.parse import parse_message
+from service.runtime import prepare
+from service.runtime.prepare import Preparer, Recipe, Unprepared, prepare_batch, recipe_of
+from service.runtime.worker import Worker
 from service.settings import Settings
-from service.worker import Worker
 
 from conftest import SmtpSink
 from mailfactory import client_mail
@@ -189,7 +190,7 @@ async def test_auto_keeps_preparing_here_when_the_second_process_cannot_start(
 
 CHILD_SCRIPT = """
 import asyncio, time
-from service.prepare import Preparer, recipe_of
+from service.runtime.prepare import Preparer, recipe_of
 from service.settings import Settings
 
 async def main():

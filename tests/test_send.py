@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from service.adapters.imap import tls_context
+from service.adapters.transport import SmtpTransport
 from service.errors import SendError
-from service.mail.imap import tls_context
-from service.mail.outbox import SmtpTransport
+from service.runtime.worker import Worker
 from service.settings import Settings, parse_mail_url
 from service.store.models import OutboxRow
-from service.worker import Worker
 
 from conftest import SmtpSink, free_port
 from mailfactory import client_mail, drop

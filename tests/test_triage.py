@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from service.detect import Verdict
-from service.mail.parse import Inbound, parse_message
-from service.triage import ThreadConcern, TriageContext, triage
+from service.core.triage import ThreadConcern, TriageContext, triage
+from service.detector.detect import Verdict
+from service.mailformat.parse import Inbound, parse_message
 
 COMPLAINT = Verdict("complaint", 0.9, ("This is unacceptable.",))
 NONE = Verdict("none", 0.9)

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstanceState, InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
+from service.adapters.inbox import Checkpoint as InboxCheckpoint
+from service.core.triage import ThreadConcern
 from service.errors import ConcernNotFound
-from service.mail.inbox import Checkpoint as InboxCheckpoint
 from service.store.db import is_postgres
 from service.store.models import (
     Account,
@@ -25,7 +26,6 @@ from service.store.models import (
     OutboxRow,
     Quarantine,
 )
-from service.triage import ThreadConcern
 
 # rows written and never read back by id in the transaction that writes them
 _WRITE_ONLY = (ConcernEvent, Job, MessageRow)

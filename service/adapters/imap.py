@@ -1,0 +1,288 @@
+"""IMAP inbox on aioimaplib: TLS, password or XOAUTH2, IDLE with polling fallback, UID checkpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import ssl
+from collections.abc import Sequence
+from typing import Any
+
+import aioimaplib
+
+from service.adapters.inbox import Checkpoint, RawMessage
+from service.errors import AuthenticationError, InboxError, TLSRequiredError
+from service.settings import MailURL
+
+log = logging.getLogger(__name__)
+
+_FETCH_HEAD_RE = re.compile(rb"^\d+ FETCH \(.*\{(\d+)\}$")
+_UID_RE = re.compile(rb"UID (\d+)")
+_UIDVALIDITY_RE = re.compile(rb"UIDVALIDITY (\d+)")
+_LOST: list[bytes] = [b"connection lost"]
+_IMAP_ERRORS = (aioimaplib.AioImapException, OSError, asyncio.TimeoutError, ssl.SSLError)
+
+
+def parse_fetch(lines: Sequence[Any]) -> dict[int, bytes]:
+    """UID -> message bytes from a `UID FETCH (UID BODY.PEEK[])` response."""
+    out: dict[int, bytes] = {}
+    pending_uid: int | None = None
+    expecting_literal = False
+    waiting_for_uid: bytes | None = None
+    for item in lines:
+        if expecting_literal:
+            data = bytes(item)
+            expecting_literal = False
+            if pending_uid is not None:
+                out[pending_uid] = data
+            else:  # UID comes after the literal, on the closing line
+                waiting_for_uid = data
+            continue
+        line = bytes(item)
+        head = _FETCH_HEAD_RE.match(line)
+        if head:
+            uid = _UID_RE.search(line)
+            pending_uid = int(uid.group(1)) if uid else None
+            expecting_literal = True
+            continue
+        if waiting_for_uid is not None:
+            uid = _UID_RE.search(line)
+            if uid:
+                out[int(uid.group(1))] = waiting_for_uid
+            waiting_for_uid = None
+    return out
+
+
+def tls_context(ca_file: str | None, verify: bool) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=ca_file)
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class ImapInbox:
+    """One mailbox folder over IMAP; processed mail gets a keyword, or moves to a folder."""
+
+    def __init__(
+        self,
+        url: MailURL,
+        *,
+        secret: str,
+        auth: str = "password",
+        ssl_context: ssl.SSLContext,
+        processed_keyword: str = "$FollowupDone",
+        processed_folder: str | None = None,
+        batch: int = 50,
+        poll_s: float = 60.0,
+        idle_renew_s: float = 25 * 60.0,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.url = url
+        self.name = url.redacted()
+        self._secret = secret
+        self._auth = auth
+        self._ssl = ssl_context
+        self.keyword = processed_keyword
+        self.folder = processed_folder
+        self.batch = batch
+        self.poll_s = poll_s
+        self.idle_renew_s = idle_renew_s
+        self.timeout_s = timeout_s
+        self._imap: aioimaplib.IMAP4 | None = None
+        self._uidvalidity = 0
+        self._last_uid = 0
+        self._queue: list[int] = []
+        self._full_scan_done = False
+        self.supports_push = False
+
+    # -- connection -----------------------------------------------------------------
+
+    async def open(self, checkpoint: Checkpoint | None) -> None:
+        try:
+            await self._connect()
+            await self._select(checkpoint)
+        except _IMAP_ERRORS as exc:
+            await self.close()
+            raise InboxError(f"{self.name}: {type(exc).__name__}: {exc}") from exc
+        except InboxError:
+            await self.close()
+            raise
+
+    async def _connect(self) -> None:
+        url = self.url
+        if url.implicit_tls:
+            imap: aioimaplib.IMAP4 = aioimaplib.IMAP4_SSL(
+                url.host, url.port, ssl_context=self._ssl, timeout=self.timeout_s
+            )
+        else:
+            imap = aioimaplib.IMAP4(url.host, url.port, timeout=self.timeout_s)
+        self._imap = imap
+        # wake a waiting IDLE at once when the server goes away, not at renewal time
+        queue = imap.protocol.idle_queue
+        imap.protocol.conn_lost_cb = lambda _exc: queue.put_nowait(_LOST)
+        await imap.wait_hello_from_server()
+        if not url.implicit_tls:
+            await self._starttls(imap)
+        if self._auth == "xoauth2":
+            response = await imap.xoauth2(url.user or "", self._secret)
+        else:
+            response = await imap.login(url.user or "", self._secret)
+        if response.result != "OK":
+            raise AuthenticationError(f"{self.name}: login refused: {_text(response.lines)}")
+        await imap.protocol.capability()
+        self.supports_push = imap.has_capability("IDLE")
+
+    async def _starttls(self, imap: aioimaplib.IMAP4) -> None:
+        # aioimaplib has no STARTTLS: issue the command, then upgrade the transport
+        if not imap.has_capability("STARTTLS"):
+            if self.url.loopback:
+                log.warning("IMAP on %s without TLS (loopback only)", self.name)
+                return
+            raise TLSRequiredError(f"{self.name}: server offers no STARTTLS; use imaps://")
+        protocol = imap.protocol
+        response = await protocol.execute(aioimaplib.Command("STARTTLS", protocol.new_tag()))
+        if response.result != "OK":
+            raise TLSRequiredError(f"{self.name}: STARTTLS refused: {_text(response.lines)}")
+        loop = asyncio.get_running_loop()
+        transport = await loop.start_tls(
+            protocol.transport, protocol, self._ssl, server_hostname=self.url.host
+        )
+        protocol.transport = transport
+        protocol.capabilities = set()
+        await protocol.capability()
+
+    async def _select(self, checkpoint: Checkpoint | None) -> None:
+        imap = self._require()
+        if self.folder is not None:
+            # the folder processed mail moves to must exist; CREATE of an existing one just fails
+            await imap.create(self.folder)
+        response = await imap.select(self.url.path)
+        if response.result != "OK":
+            raise InboxError(f"{self.name}: cannot select {self.url.path}: {_text(response.lines)}")
+        for line in response.lines:
+            match = _UIDVALIDITY_RE.search(bytes(line))
+            if match:
+                self._uidvalidity = int(match.group(1))
+        if checkpoint and checkpoint.uidvalidity == self._uidvalidity:
+            self._last_uid = checkpoint.last_uid
+        else:
+            if checkpoint:
+                log.warning("%s: UIDVALIDITY changed (%s -> %s): rescanning",
+                            self.name, checkpoint.uidvalidity, self._uidvalidity)
+            self._last_uid = 0
+        self._queue = []
+        self._full_scan_done = False
+
+    def _require(self) -> aioimaplib.IMAP4:
+        if self._imap is None:
+            raise InboxError(f"{self.name}: not connected")
+        return self._imap
+
+    async def close(self) -> None:
+        imap, self._imap = self._imap, None
+        if imap is None:
+            return
+        try:
+            if imap.has_pending_idle():
+                imap.idle_done()
+            await asyncio.wait_for(imap.logout(), 5)
+        except (*_IMAP_ERRORS, AttributeError):
+            pass  # the connection is going away anyway
+
+    def checkpoint(self) -> Checkpoint | None:
+        return Checkpoint(self._uidvalidity, self._last_uid) if self._uidvalidity else None
+
+    # -- reading --------------------------------------------------------------------
+
+    def _unprocessed_criteria(self) -> list[str]:
+        # The first scan of a session looks at the whole folder, so that a message
+        # committed but not yet flagged before a crash is seen (and deduplicated) again.
+        criteria = [] if not self._full_scan_done else [f"UID {self._last_uid + 1}:*"]
+        # the keyword is set in folder mode too, for servers without MOVE (COPY leaves the original)
+        return [*criteria, "UNKEYWORD", self.keyword]
+
+    async def _search(self) -> list[int]:
+        imap = self._require()
+        response = await imap.uid_search(*self._unprocessed_criteria(), charset=None)
+        if response.result != "OK":
+            raise InboxError(f"{self.name}: SEARCH failed: {_text(response.lines)}")
+        uids: list[int] = []
+        for line in response.lines:
+            text = bytes(line).decode("ascii", "replace")
+            if text.startswith("SEARCH") or text.startswith("* SEARCH"):
+                uids += [int(x) for x in text.split()[1:] if x.isdigit()]
+            elif text and all(part.isdigit() for part in text.split()):
+                uids += [int(x) for x in text.split()]
+        self._full_scan_done = True
+        # `n:*` always matches the newest message, even below n
+        return sorted(u for u in set(uids) if u not in self._queue)
+
+    async def fetch_batch(self) -> list[RawMessage]:
+        try:
+            if not self._queue:
+                self._queue = await self._search()
+            if not self._queue:
+                return []
+            take, self._queue = self._queue[: self.batch], self._queue[self.batch :]
+            imap = self._require()
+            uid_set = ",".join(str(u) for u in take)
+            response = await imap.uid("fetch", uid_set, "(UID BODY.PEEK[])")
+        except _IMAP_ERRORS as exc:
+            raise InboxError(f"{self.name}: fetch failed: {type(exc).__name__}: {exc}") from exc
+        if response.result != "OK":
+            raise InboxError(f"{self.name}: FETCH failed: {_text(response.lines)}")
+        found = parse_fetch(response.lines)
+        return [
+            RawMessage(str(uid), found[uid], f"{self.name} uid {uid}")
+            for uid in take
+            if uid in found  # expunged meanwhile by someone else
+        ]
+
+    async def mark_processed(self, keys: Sequence[str]) -> None:
+        if not keys:
+            return
+        imap = self._require()
+        uid_set = ",".join(keys)
+        try:
+            if self.folder is None:
+                response = await imap.uid("store", uid_set, "+FLAGS.SILENT", f"({self.keyword})")
+            elif imap.has_capability("MOVE"):
+                response = await imap.uid("move", uid_set, self.folder)
+            else:
+                response = await imap.uid("copy", uid_set, self.folder)
+                if response.result == "OK":
+                    response = await imap.uid("store", uid_set, "+FLAGS.SILENT", f"({self.keyword})")
+        except _IMAP_ERRORS as exc:
+            raise InboxError(f"{self.name}: marking failed: {type(exc).__name__}: {exc}") from exc
+        if response.result != "OK":
+            raise InboxError(f"{self.name}: marking {uid_set} failed: {_text(response.lines)}")
+        self._last_uid = max(self._last_uid, *(int(k) for k in keys))
+
+    async def wait(self, timeout_s: float) -> bool:
+        """Until the server pushes news (IDLE) or `timeout_s` passes; True if there may be mail."""
+        imap = self._require()
+        try:
+            if not self.supports_push:
+                await asyncio.sleep(min(timeout_s, self.poll_s))
+                await imap.noop()
+                return True
+            idle = await imap.idle_start(timeout=min(timeout_s, self.idle_renew_s))
+            try:
+                push = await imap.wait_server_push(timeout=min(timeout_s, self.idle_renew_s) + 5)
+            except TimeoutError:
+                push = []
+            if push is _LOST:  # before DONE: a dead connection would never answer it
+                raise InboxError(f"{self.name}: connection lost during IDLE")
+            imap.idle_done()
+            await asyncio.wait_for(idle, self.timeout_s)
+        except _IMAP_ERRORS as exc:
+            raise InboxError(f"{self.name}: IDLE failed: {type(exc).__name__}: {exc}") from exc
+        if push == aioimaplib.STOP_WAIT_SERVER_PUSH:  # renewal time, nothing new
+            return False
+        return any(b"EXISTS" in bytes(line) or b"RECENT" in bytes(line) for line in push)
+
+
+def _text(lines: Sequence[Any]) -> str:
+    return " ".join(bytes(x).decode("utf-8", "replace") for x in lines)[:300]

@@ -1,0 +1,9 @@
+"""The `followup` command: one module per noun (concerns, plans, events, accounts, the detector...).
+
+Owns argument parsing and what a person reads on the terminal. May import every other room;
+nothing imports it but `service.__main__`.
+"""
+
+from service.cli.main import main
+
+__all__ = ["main"]

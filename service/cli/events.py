@@ -1,0 +1,131 @@
+"""`followup events add | list | remove | import`: the dates clients are anxious about."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.cli.concerns import _in_session, _settings
+from service.clock import SystemClock
+from service.core.owner_commands import parse_due
+from service.flows import events
+from service.store import lifecycle
+
+
+def _event_id(text: str) -> int:
+    raw = text.strip().upper().removeprefix("E-")
+    if not raw.isdigit():
+        raise events.EventError(f"not an event id: {text!r} (expected e.g. E-5)")
+    return int(raw)
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    data = b""
+    if args.action == "import":
+        path = Path(args.target)
+        if not path.is_file():
+            raise events.EventError(f"no such file: {path}")
+        data = path.read_bytes()
+
+    async def work(session: AsyncSession) -> Any:
+        now = SystemClock().now()
+        if args.action == "list":
+            return [{"id": e.token, "client": c.email, "title": e.title, "type": e.type, "at": e.at.isoformat(),
+                     "place": e.place, "status": e.status, "uid": e.uid,
+                     "open_items": [i["text"] for i in e.checklist if not i.get("done")]}
+                    for e, c in await events.listing(session)]
+        if args.action == "done":
+            event = await events.tick(session, _event_id(args.target), args.item, now)
+            left = [c["text"] for c in event.checklist if not c.get("done")]
+            return f"{event.token}: {len(left)} item(s) still open" + (f": {'; '.join(left)}" if left else "")
+        if args.action == "remove":
+            event = await events.remove(session, _event_id(args.target))
+            return f"{event.token} cancelled; its reminders will not be sent"
+        if args.action == "import":
+            tz = await _zone(session, args.client)
+            lines = []
+            for spec in events.read_file(args.target, data, tz, args.client):
+                event, change = await events.save(session, spec, settings, now,
+                                                  source=Path(args.target).suffix.lstrip("."))
+                lines.append(f"{event.token} {change}: {event.title} ({event.at.astimezone(tz):%Y-%m-%d %H:%M %Z})")
+            return "\n".join(lines) or "no events in the file"
+        if not (args.title and args.at):
+            raise events.EventError("events add needs CLIENT, --title and --at")
+        tz = await _zone(session, args.target)
+        try:
+            when = events.parse_when(args.at, tz)
+        except events.EventError:
+            parsed = parse_due(args.at, now, tz)
+            if parsed is None:
+                raise
+            when = parsed
+        spec = events.EventSpec(uid=args.uid or f"cli-{uuid.uuid4()}", client=args.target, title=args.title,
+                                type=(args.type or "event").lower(), at=when, place=args.place or "",
+                                checklist=tuple(args.checklist or ()))
+        event, change = await events.save(session, spec, settings, now, source="cli")
+        return f"{event.token} {change}: {event.title} for {args.target} ({event.at.astimezone(tz):%Y-%m-%d %H:%M %Z})"
+
+    out = _in_session(settings, work)
+    if isinstance(out, str):
+        print(out)
+    elif args.format == "json":
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    elif not out:
+        print("no events")
+    else:
+        for e in out:
+            todo = f"  open: {'; '.join(e['open_items'])}" if e["open_items"] else ""
+            print(f"{e['id']:<6} {e['at'][:16]}  {e['status']:<9} {e['type']:<12} {e['client']:<28} {e['title']}{todo}")
+    return 0
+
+
+async def _zone(session: AsyncSession, client: str | None) -> ZoneInfo:
+    accounts = await lifecycle.all_accounts(session)
+    account = lifecycle.route(client or "", accounts) if client else None
+    default = [a for a in accounts if a.name == lifecycle.DEFAULT_ACCOUNT]
+    return ZoneInfo((account or (default[0] if default else None) or _Utc()).timezone)
+
+
+class _Utc:
+    timezone = "UTC"
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser("events", help="events clients worry about, and their reminders")
+    p.add_argument("action", choices=("add", "list", "remove", "import", "done"))
+    p.add_argument("target", nargs="?", help="add: the client's address; remove: an event id (E-5); import: a file")
+    p.add_argument("--title")
+    p.add_argument("--at", help="when: 2026-12-01 10:00 (the client's account zone), or plain words")
+    p.add_argument("--type", help="move, go-live, audit, installation, ... (picks the reminder template)")
+    p.add_argument("--place")
+    p.add_argument("--checklist", nargs="+", action="extend", metavar="ITEM", help="details not to forget")
+    p.add_argument("--uid", help="a stable id, so adding again updates instead of duplicating")
+    p.add_argument("--client", help="import: the client of events that name none")
+    p.add_argument("--item", type=int, action="append", help="done: a checklist item's number (from 1); repeat")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=cmd_events, check=_check)
+
+
+def _check(args: argparse.Namespace) -> str | None:
+    if args.action in {"add", "remove", "import", "done"} and not args.target:
+        return {"add": "give the client's address", "remove": "give the event id",
+                "import": "give the file", "done": "give the event id"}[args.action]
+    if args.action == "done" and not args.item:
+        return "say which checklist items are done: --item N"
+    return None
+
+
+def validate(args: argparse.Namespace) -> None:
+    check = getattr(args, "check", None)
+    problem = check(args) if check else None
+    if problem:
+        print(f"followup {args.command}: {problem}", file=sys.stderr)
+        raise SystemExit(2)

@@ -1,0 +1,130 @@
+"""When to check in with a client and when to remind them; pure, `now` passed in.
+
+A check-in goes out at a cadence set by severity, counted in the client's
+working days, and only when every rule allows it: the concern is not
+resolved, the client has not asked us to stop, nobody wrote in the thread in
+the last day, the client's cap of automatic mail is not reached, and it is a
+working hour where the client is. A rule that says "not now" also says when
+to look again, so the scheduler never spins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from service.core.businesstime import BusinessHours
+
+
+@dataclass(frozen=True)
+class CheckinPolicy:
+    high_every_days: float = 2.0  # working days between check-ins, high severity
+    every_days: float = 5.0  # the rest: about weekly
+    quiet_after_contact_h: float = 24.0  # no check-in within a day of the client or owner writing
+    cap: int = 3  # automatic messages to one client ...
+    cap_window_days: float = 7.0  # ... per this many days
+
+
+@dataclass(frozen=True)
+class CheckinState:
+    """What the rules need to know about one concern and its client."""
+
+    severity: str
+    status: str
+    opted_out: bool
+    last_checkin_at: datetime | None
+    acknowledged_at: datetime | None
+    last_human_at: datetime | None  # the client's or the owner's last message in the thread
+    recent_automatic: Sequence[datetime] = ()  # automatic mail to this client, newest last
+
+
+@dataclass(frozen=True)
+class Verdict:
+    send: bool
+    reason: str
+    retry_at: datetime | None = None  # when to look again; None: never (stopped)
+
+
+def due_at(state: CheckinState, hours: BusinessHours, policy: CheckinPolicy) -> datetime | None:
+    """When the next check-in is due by cadence alone (None before the acknowledgement)."""
+    since = state.last_checkin_at or state.acknowledged_at
+    if since is None:
+        return None
+    every = policy.high_every_days if state.severity == "high" else policy.every_days
+    return hours.add(since, every * hours.day_hours)
+
+
+def decide(state: CheckinState, hours: BusinessHours, policy: CheckinPolicy, now: datetime) -> Verdict:
+    """Whether to send a check-in now, and if not, why and when to look again."""
+    if state.status == "resolved":
+        return Verdict(False, "resolved")
+    if state.opted_out:
+        return Verdict(False, "client-asked-to-stop")
+    due = due_at(state, hours, policy)
+    if due is None:
+        return Verdict(False, "not-acknowledged-yet", now + timedelta(hours=1))
+    if now < due:
+        return Verdict(False, "not-due", due)
+    if state.last_human_at is not None:
+        quiet_until = state.last_human_at + timedelta(hours=policy.quiet_after_contact_h)
+        if now < quiet_until:
+            return Verdict(False, "recent-contact", quiet_until)
+    window = timedelta(days=policy.cap_window_days)
+    recent = sorted(t for t in state.recent_automatic if t > now - window)
+    if len(recent) >= policy.cap:
+        return Verdict(False, "client-cap", recent[len(recent) - policy.cap] + window)
+    if not hours.is_open(now):
+        return Verdict(False, "outside-business-hours", hours.add(now, 0.0))
+    return Verdict(True, "due")
+
+
+def reminder_time(event_at: datetime, days_before: int, hours: BusinessHours) -> datetime:
+    """The opening of the client's working day `days_before` days ahead of the event (earlier if that is
+    not a working day), so a reminder is never late and never at night."""
+    local_day: date = event_at.astimezone(hours.tz).date() - timedelta(days=days_before)
+    for _ in range(14):
+        window = hours.window(local_day)
+        if window is not None:
+            return window[0]
+        local_day -= timedelta(days=1)
+    return hours.add(event_at - timedelta(days=days_before), 0.0)
+
+
+def reminders(event_at: datetime, offsets: Sequence[int], hours: BusinessHours,
+              now: datetime) -> dict[int, datetime]:
+    """Offset -> send time, for the reminders still ahead (those before `now` are dropped, not sent late)."""
+    out: dict[int, datetime] = {}
+    for days in sorted(set(offsets), reverse=True):
+        at = reminder_time(event_at, days, hours)
+        if now <= at < event_at:
+            out[days] = at
+    return out
+
+
+STOP_PHRASES = ("unsubscribe", "opt out", "opt-out", "no more emails", "no more of these", "stop sending",
+                "stop these", "stop emailing", "remove me from")
+
+
+def asks_to_stop(text: str, subject: str = "") -> bool:
+    """A short message that asks us to stop writing ("stop", "please stop these", "unsubscribe")."""
+    first = " ".join(text.strip().split())[:300].lower()
+    if first in {"stop", "stop.", "stop!", "unsubscribe", "unsubscribe."}:
+        return True
+    if subject.strip().lower() in {"stop", "unsubscribe"}:
+        return True
+    words = len(first.split())
+    if words <= 25 and any(p in first for p in STOP_PHRASES):
+        return True
+    return words <= 12 and ("please stop" in first or first.startswith("stop "))
+
+
+ALL_WELL = ("all good", "all sorted", "all fine", "all is well", "sorted now", "it's sorted", "it is sorted",
+            "resolved now", "working now", "works now", "that fixed it", "problem solved", "no further issues",
+            "nothing else needed", "we're good", "we are good", "all ok now", "happy now")
+
+
+def says_all_is_well(text: str) -> bool:
+    """The client tells us the matter is settled (a suggestion to resolve, never a resolution)."""
+    low = " ".join(text.lower().split())[:600]
+    return any(p in low for p in ALL_WELL)

@@ -1,0 +1,59 @@
+"""Which account a sender belongs to, and who may change its plans. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from service.core.businesstime import BusinessHours
+from service.core.escalation_policy import ConcernState, Item
+from service.errors import AccountError, PlanError
+from service.settings import AccountConfig, Settings
+from service.store.db import is_postgres
+from service.store.models import Account, ActionItem, Client, Concern, ConcernEvent, Job
+
+
+class _Routable(Protocol):
+    @property
+    def addresses(self) -> Sequence[str] | None: ...
+    @property
+    def domains(self) -> Sequence[str] | None: ...
+
+
+A = TypeVar("A", bound=_Routable)
+
+
+@dataclass(frozen=True)
+class Route:
+    """What routing needs of an account, safe to keep between sessions."""
+
+    id: int
+    name: str
+    addresses: tuple[str, ...]
+    domains: tuple[str, ...]
+
+
+def route(address: str, accounts: Sequence[A]) -> A | None:
+    """The account a sender belongs to: its exact address first, then its domain or a parent domain."""
+    address = address.lower()
+    for account in accounts:
+        if address in (account.addresses or []):
+            return account
+    domain = address.rpartition("@")[2]
+    best: tuple[int, A] | None = None
+    for account in accounts:
+        for d in account.domains or []:
+            if (domain == d or domain.endswith("." + d)) and (best is None or len(d) > best[0]):
+                best = (len(d), account)
+    return best[1] if best else None
+
+
+def authorised(address: str, account: Account) -> bool:
+    """May `address` change plans of this account's concerns (owner, staff, second level)?"""
+    address = address.lower()
+    return address in {account.owner_email, account.second_level, *(account.staff or [])} - {None}

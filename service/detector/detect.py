@@ -1,0 +1,107 @@
+"""Message text to `Verdict`: complaint, anxiety or none, each with its own score and evidence.
+
+The scores come from the learned model (service/detector/model.py); this module decides
+the label from them and finds the sentences that carried it. Pure given the model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from service.detector.model import LABELS, DetectorModel, load_model
+
+Label = Literal["complaint", "anxiety", "none"]
+
+_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n{2,}|\n(?=[-*•])|\n(?=[A-Z])")
+_MAX_SENTENCES = 40
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Per-label decision thresholds; None means the one the model was trained with."""
+
+    complaint: float | None = None
+    anxiety: float | None = None
+
+    def of(self, label: str) -> float:
+        value = self.complaint if label == "complaint" else self.anxiety
+        return 0.5 if value is None else value
+
+    def resolve(self, model: DetectorModel) -> Thresholds:
+        return Thresholds(
+            model.threshold("complaint") if self.complaint is None else self.complaint,
+            model.threshold("anxiety") if self.anxiety is None else self.anxiety,
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The chosen label and its score, every label's score, and the sentences that decided it."""
+
+    label: Label
+    score: float
+    evidence: tuple[str, ...] = ()
+    scores: dict[str, float] = field(default_factory=dict)
+    evidence_by_label: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Every label over its threshold (a message can carry both)."""
+        return tuple(label for label, ev in self.evidence_by_label.items() if ev)
+
+
+def sentences(text: str) -> list[str]:
+    """Split text into trimmed sentences (lines and sentence ends)."""
+    parts = [" ".join(s.split()) for s in _SENTENCE_RE.split(text) if s and s.strip()]
+    return [p for p in parts if len(p) > 2][:_MAX_SENTENCES]
+
+
+def detect(text: str, *, subject: str = "", thresholds: Thresholds | None = None,
+           model: DetectorModel | None = None, model_path: Path | None = None) -> Verdict:
+    """Score the author's new words (and the subject) for complaint and anxiety."""
+    return detect_many([(text, subject)], thresholds=thresholds, model=model, model_path=model_path)[0]
+
+
+def detect_many(items: Sequence[tuple[str, str]], *, thresholds: Thresholds | None = None,
+                model: DetectorModel | None = None, model_path: Path | None = None) -> list[Verdict]:
+    """Verdicts for (text, subject) pairs; one model pass over all of them is what makes it fast."""
+    detector = model or load_model(model_path)
+    limits = (thresholds or Thresholds()).resolve(detector)
+    wholes = [(f"{subject}\n\n{text}".strip() if subject else text.strip()) or " " for text, subject in items]
+    whole_probs = detector.probabilities(wholes)
+    scores = [{label: round(float(whole_probs[label][i]), 3) for label in LABELS} for i in range(len(items))]
+    # evidence only for the messages that carry a label: one more batched pass over their sentences
+    over = [[label for label in LABELS if s[label] >= limits.of(label)] for s in scores]
+    parts_of: dict[int, list[str]] = {i: sentences(wholes[i]) or [wholes[i]] for i, o in enumerate(over) if o}
+    flat = [p for i in sorted(parts_of) for p in parts_of[i]]
+    sentence_probs = detector.probabilities(flat) if flat else {}
+    verdicts = []
+    offset = 0
+    for i in range(len(items)):
+        evidence: dict[str, tuple[str, ...]] = {label: () for label in LABELS}
+        if i in parts_of:
+            parts = parts_of[i]
+            for label in over[i]:
+                probs = [float(x) for x in sentence_probs[label][offset:offset + len(parts)]]
+                ranked = sorted(range(len(parts)), key=lambda k: -probs[k])
+                # sentences that carry the label on their own and stand near the strongest one
+                floor = max(limits.of(label), probs[ranked[0]] - 0.25)
+                keep = {k for k in ranked[:3] if probs[k] >= floor} or {ranked[0]}
+                evidence[label] = tuple(parts[k][:300] for k in sorted(keep))  # in the client's order
+            offset += len(parts)
+        verdicts.append(_verdict(scores[i], evidence, over[i], limits))
+    return verdicts
+
+
+def _verdict(scores: dict[str, float], evidence: dict[str, tuple[str, ...]], over: list[str],
+             limits: Thresholds) -> Verdict:
+    if not over:
+        return Verdict("none", round(1.0 - max(scores.values()), 3), (), scores, evidence)
+    # the label furthest over its own threshold leads; the other stays in scores and evidence
+    best = max(over, key=lambda lab: scores[lab] - limits.of(lab))
+    chosen: Label = "complaint" if best == "complaint" else "anxiety"
+    return Verdict(chosen, scores[best], evidence[best], scores, evidence)

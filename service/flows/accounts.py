@@ -1,0 +1,71 @@
+"""Accounts from the settings file and the CLI written into the store (the file wins)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from service.core.businesstime import BusinessHours
+from service.core.escalation_policy import ConcernState, Item
+from service.errors import AccountError, PlanError
+from service.settings import AccountConfig, Settings
+from service.store.db import is_postgres
+from service.store.models import Account, ActionItem, Client, Concern, ConcernEvent, Job
+
+
+DEFAULT_ACCOUNT = "default"
+
+
+def _apply_config(account: Account, config: AccountConfig) -> None:
+    account.owner_email, account.owner_name = config.owner, config.owner_name
+    account.domains, account.addresses, account.staff = config.domains, config.addresses, config.staff
+    account.second_level, account.timezone = config.second_level, config.timezone
+    account.business_hours, account.business_days = config.business_hours, config.business_days
+    account.digest_time = config.digest_time
+
+
+async def sync_accounts(session: AsyncSession, settings: Settings) -> None:
+    """Write the TOML file's accounts and the default account into the store (the file wins)."""
+    if is_postgres(session):
+        # workers started together would each insert the same new account and all but one
+        # die on its unique name: one at a time, each sees what the one before committed
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ACCOUNTS_LOCK_KEY})
+    for config in settings.accounts:
+        account = await session.scalar(select(Account).where(Account.name == config.name))
+        if account is None:
+            account = Account(name=config.name)
+            session.add(account)
+        _apply_config(account, config)
+        account.source = "config"
+    await default_account(session, settings)
+
+
+async def save_account(session: AsyncSession, config: AccountConfig) -> Account:
+    """Create or change an account from the CLI."""
+    account = await session.scalar(select(Account).where(Account.name == config.name))
+    if account is None:
+        account = Account(name=config.name, source="cli")
+        session.add(account)
+    _apply_config(account, config)
+    await session.flush()
+    return account
+
+
+async def default_account(session: AsyncSession, settings: Settings) -> Account:
+    account = await session.scalar(select(Account).where(Account.name == DEFAULT_ACCOUNT))
+    if account is None:
+        account = Account(name=DEFAULT_ACCOUNT, source="config")
+        session.add(account)
+    account.owner_email = settings.default_owner
+    account.owner_name = settings.default_owner_name
+    account.timezone, account.business_hours = settings.default_timezone, settings.default_business_hours
+    account.business_days = ["mon", "tue", "wed", "thu", "fri"]
+    account.digest_time, account.second_level = settings.default_digest_time, settings.default_second_level
+    account.domains, account.addresses, account.staff = [], [], []
+    await session.flush()
+    return account

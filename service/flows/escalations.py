@@ -1,0 +1,165 @@
+"""Due jobs: escalate concerns by the policy, and send owners their digests and alerts.
+
+Each job runs in one transaction that also writes the escalation rows and
+the outbox row carrying them, so a crash either loses the whole run (and the
+job runs again) or nothing: an escalation is made once and mailed once.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime, time
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.core.businesstime import next_local_time
+from service.core.digest_view import Entry, digest_context, digest_subject
+from service.core.escalation_policy import Policy, due, next_check
+from service.core.owner_commands import signed_address
+from service.mailformat import compose as composer
+from service.mailformat.render import Rendered, render
+from service.runtime.metrics import METRICS
+from service.settings import Settings
+from service.store import lifecycle
+from service.store.models import Account, Client, Concern, Digest, EscalationRow, KeyValue, OutboxRow
+
+log = logging.getLogger("followup.escalate")
+
+
+def policy_of(settings: Settings) -> Policy:
+    return Policy(settings.escalate_high_after_h, settings.escalate_high_second_after_h,
+                  settings.escalate_after_days, settings.escalate_second_after_days)
+
+
+async def signing_key(session: AsyncSession, settings: Settings) -> bytes:
+    """The settings' key, else one made once and kept in the database for every worker."""
+    if settings.signing_key is not None:
+        return settings.signing_key.get_secret_value().encode()
+    row = await session.get(KeyValue, "signing_key")
+    if row is None:
+        row = KeyValue(key="signing_key", value=secrets.token_hex(32))
+        session.add(row)
+        await session.flush()
+    return row.value.encode()
+
+
+async def escalate_concern(session: AsyncSession, token: str, settings: Settings,
+                           now: datetime) -> datetime | None:
+    """Make the escalations the policy says are due; return when to look again."""
+    concern = await session.get(Concern, int(token.removeprefix("C-")))
+    if concern is None:
+        return None
+    account, _client = await lifecycle.account_of(session, concern)
+    hours = lifecycle.hours_of(account)
+    policy = policy_of(settings)
+    state = await lifecycle.state_of(session, concern, account)
+    for esc in due(state, hours, policy, now):
+        if await session.scalar(select(EscalationRow.id).where(EscalationRow.key == esc.key)):
+            continue
+        recipient = account.owner_email if esc.level == 1 else account.second_level
+        if not recipient:
+            log.warning("escalation has nobody to go to (set the account's owner or default_owner)",
+                        extra={"concern": concern.token, "escalation": esc.key})
+            continue
+        row = EscalationRow(key=esc.key, concern_id=concern.id, level=esc.level, recipient=recipient,
+                            reason=esc.reason, urgent=esc.urgent, item_id=esc.item_id, digest_id=None,
+                            created_at=now)
+        session.add(row)
+        await session.flush()
+        concern.escalation_level = max(concern.escalation_level, esc.level)
+        METRICS.escalations.labels(str(esc.level)).inc()
+        await lifecycle.record(session, concern, "escalated", "policy", now,
+                               f"level {esc.level} to {recipient}: {esc.reason}")
+        log.info("escalated", extra={"concern": concern.token, "escalation": esc.key, "to": recipient,
+                                     "urgent": esc.urgent})
+        if esc.urgent:
+            await send_digest(session, recipient, settings, now, only=[row], alert=True)
+        else:
+            at = next_local_time(now, time.fromisoformat(account.digest_time), hours.tz)
+            await lifecycle.schedule(session, f"digest:{recipient}", "digest", at)
+    return next_check(state, hours, policy, now)
+
+
+async def pending_for(session: AsyncSession, recipient: str) -> list[EscalationRow]:
+    rows = await session.scalars(select(EscalationRow).where(
+        EscalationRow.recipient == recipient, EscalationRow.digest_id.is_(None),
+        EscalationRow.urgent.is_(False)).order_by(EscalationRow.id))
+    return list(rows.all())
+
+
+async def build(session: AsyncSession, recipient: str, rows: list[EscalationRow], settings: Settings,
+                now: datetime, *, alert: bool) -> tuple[str, Rendered] | None:
+    """Subject and rendered body for these escalations, or None when none still needs an answer."""
+    entries: dict[int, Entry] = {}
+    hours = None
+    for row in rows:
+        concern = await session.get(Concern, row.concern_id)
+        if concern is None or concern.status == "resolved":
+            continue
+        account, client = await lifecycle.account_of(session, concern)
+        hours = hours or lifecycle.hours_of(account)
+        items = await lifecycle.items_of(session, concern.id)
+        known = entries.get(concern.id)
+        missing = (*(known.missing if known else ()), row.reason)
+        entries[concern.id] = Entry(
+            token=concern.token, account=account.name, client=_who(client), kind=concern.kind,
+            severity=concern.severity, status=concern.status,
+            level=max(row.level, known.level if known else 0), created_at=concern.created_at,
+            subject=concern.subject, words=tuple(str(w) for w in concern.evidence[:3]), missing=missing,
+            items=tuple(f"#{i.number} {i.text} ({i.owner}, due {i.due_at:%Y-%m-%d %H:%M} UTC)"
+                        + (" done" if i.done_at else "") for i in items),
+        )
+    if not entries or hours is None:
+        return None
+    context = digest_context(recipient, list(entries.values()), now, alert=alert,
+                             team_name=settings.shared_name, hours=hours)
+    return digest_subject(context), render("digest", context, settings.templates_dir)
+
+
+async def send_digest(session: AsyncSession, recipient: str, settings: Settings, now: datetime,
+                      *, only: list[EscalationRow] | None = None, alert: bool = False) -> int | None:
+    """Write the digest (or alert) for `recipient` to the outbox; None when there is nothing to say."""
+    rows = only if only is not None else await pending_for(session, recipient)
+    built = await build(session, recipient, rows, settings, now, alert=alert)
+    if built is None:  # never an empty digest (resolved concerns are left out)
+        return None
+    subject, rendered = built
+    message_id = composer.new_message_id(settings.shared_domain)
+    digest = Digest(recipient=recipient, kind="alert" if alert else "digest", message_id=message_id,
+                    created_at=now)
+    session.add(digest)
+    await session.flush()
+    key = await signing_key(session, settings)
+    out = composer.compose(
+        from_addr=settings.shared_address, from_name=settings.shared_name, to_addr=recipient, to_name="",
+        subject=subject, text=rendered.text, html=rendered.html, now=now, message_id=message_id,
+        headers={"Reply-To": signed_address(settings.shared_address, key, recipient, f"d{digest.id}"),
+                 "X-Followup-Instance": settings.shared_address},
+        auto_submitted="auto-generated",
+    )
+    session.add(OutboxRow(message_id=out.message_id, concern_id=None, purpose=digest.kind,
+                          dedupe_key=f"{digest.kind}:{digest.id}", to_addr=out.to_addr, raw=out.raw,
+                          status="pending", attempts=0, next_attempt_at=now, last_error=None,
+                          claimed_at=None, created_at=now, sent_at=None))
+    for row in rows:
+        row.digest_id = digest.id
+    log.info("%s written", digest.kind, extra={"to": recipient, "escalations": len(rows),
+                                                 "message_id": message_id})
+    return digest.id
+
+
+def _who(client: Client) -> str:
+    return f"{client.name} <{client.email}>" if client.name else client.email
+
+
+async def preview(session: AsyncSession, recipient: str, settings: Settings,
+                  now: datetime) -> tuple[str, Rendered] | None:
+    """The next digest for `recipient`, rendered but not written or sent."""
+    return await build(session, recipient, await pending_for(session, recipient), settings, now, alert=False)
+
+
+async def owners(session: AsyncSession) -> list[str]:
+    rows = await session.scalars(select(Account.owner_email).where(Account.owner_email.is_not(None)))
+    return sorted({r for r in rows.all() if r})

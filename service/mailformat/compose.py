@@ -1,0 +1,140 @@
+"""Build outgoing messages so that nothing from an inbound message can add a header or recipient."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from email import charset as email_charset
+from email.headerregistry import Address
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.policy import Compat32
+from email.utils import format_datetime, formataddr, make_msgid
+from typing import Any
+
+from service.errors import SendError
+from service.mailformat.parse import MSGID_RE, TOKEN_RE, decode_words, one_line
+
+
+# The stdlib's compat32 classes write a message about 5x faster than EmailMessage with a
+# modern policy (profiled: composing was a third of the time of filing a concern). The
+# values are made one-line by header_safe first, which the modern policy did for us.
+class _Wire(Compat32):
+    """compat32 with CRLF line ends that writes a short plain-ASCII header as it is.
+
+    Folding builds an email.header.Header for every header, which was half the time of
+    composing; a one-line ASCII value under 78 characters comes out of it unchanged.
+    """
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if isinstance(value, str) and value.isascii() and len(name) + len(value) + 2 <= 78:
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+_WIRE = _Wire(linesep="\r\n")
+_UTF8 = email_charset.Charset("utf-8")
+_UTF8.body_encoding = email_charset.QP  # readable in a raw dump, unlike compat32's default base64
+_RE_PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd|wg|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+
+
+def header_safe(value: str, limit: int = 998) -> str:
+    """Text that stays one header value.
+
+    The stdlib decodes RFC 2047 encoded words in values it is given, so
+    `=?utf-8?q?x=0D=0ABcc:...?=` would come out as a real line break: decode
+    first, collapse control characters, then break any encoded word left.
+    """
+    return one_line(decode_words(value), limit).replace("=?", "= ?")
+
+
+def new_message_id(domain: str) -> str:
+    """A fresh Message-ID, fixed when the outbox row is written."""
+    return make_msgid(idstring="followup", domain=domain)
+
+
+def reply_subject(original: str, token: str | None) -> str:
+    """`Re: <subject> [#C-12]` (no token: `Re: <subject>`), whatever prefixes and tokens it carried."""
+    base = _RE_PREFIX.sub("", header_safe(original, 300))
+    base = TOKEN_RE.sub("", base).strip() or "your message"
+    return f"Re: {base} [#{token}]" if token else f"Re: {base}"
+
+
+def safe_address(addr: str, name: str = "") -> Address:
+    """An Address from untrusted parts; raise SendError if it is not one plain mailbox."""
+    addr = addr.strip()
+    if not addr or any(c in addr for c in "\r\n\t ,;<>\"()") or addr.count("@") != 1:
+        raise SendError(f"not a single plain address: {addr!r}", permanent=True)
+    local, _, domain = addr.partition("@")
+    try:
+        return Address(display_name=header_safe(name, 100), username=local, domain=domain)
+    except (ValueError, IndexError) as exc:
+        raise SendError(f"not a valid address: {addr!r}: {exc}", permanent=True) from exc
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    message_id: str
+    to_addr: str
+    raw: bytes
+
+
+def compose(
+    *,
+    from_addr: str,
+    from_name: str,
+    to_addr: str,
+    to_name: str,
+    subject: str,
+    text: str,
+    html: str | None,
+    now: datetime,
+    message_id: str,
+    in_reply_to: str | None = None,
+    references: tuple[str, ...] = (),
+    headers: dict[str, str] | None = None,
+    auto_submitted: str = "auto-replied",
+) -> Outgoing:
+    """Render one message to bytes (CRLF line ends), ready for the outbox."""
+    sender = safe_address(from_addr, from_name)
+    recipient = safe_address(to_addr, to_name)
+    msg: MIMEMultipart | MIMENonMultipart
+    if html is None:
+        msg = _text_part(text, "plain")
+    else:
+        # a boundary of our own: the stdlib would compile a regular expression per message to
+        # pick one; a random uuid cannot occur in the parts
+        msg = MIMEMultipart("alternative", boundary=f"=_followup_{uuid.uuid4().hex}", policy=_WIRE)
+        msg.attach(_text_part(text, "plain"))
+        msg.attach(_text_part(html, "html"))
+    msg["From"] = _mailbox(sender)
+    msg["To"] = _mailbox(recipient)
+    msg["Subject"] = header_safe(subject, 400)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id
+    thread = [r for r in references if MSGID_RE.fullmatch(r)][-20:]
+    if in_reply_to and MSGID_RE.fullmatch(in_reply_to):
+        msg["In-Reply-To"] = in_reply_to
+        if in_reply_to not in thread:
+            thread.append(in_reply_to)
+    if thread:
+        msg["References"] = " ".join(thread)
+    # RFC 3834: mark every message we send as automatic, and ask Exchange not to answer it
+    msg["Auto-Submitted"] = auto_submitted
+    msg["X-Auto-Response-Suppress"] = "All"
+    for name, value in (headers or {}).items():
+        msg[name] = header_safe(value, 200)
+    return Outgoing(message_id=message_id, to_addr=recipient.addr_spec.lower(), raw=msg.as_bytes(policy=_WIRE))
+
+
+def _mailbox(address: Address) -> str:
+    # formataddr quotes specials and encodes a non-ASCII display name as an RFC 2047 word
+    return formataddr((address.display_name, address.addr_spec), charset=_UTF8)
+
+
+def _text_part(body: str, subtype: str) -> MIMENonMultipart:
+    part = MIMENonMultipart("text", subtype, policy=_WIRE)
+    part.set_payload(body, "us-ascii" if body.isascii() else _UTF8)
+    return part

@@ -1,0 +1,153 @@
+"""Concerns and their history: status changes, action items, look-ups by token.
+
+Every change is written with who or what caused it, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from sqlalchemy import func, insert, inspect, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstanceState, InstrumentedAttribute
+from sqlalchemy.sql.elements import ColumnElement
+from service.adapters.inbox import Checkpoint as InboxCheckpoint
+from service.core.triage import ThreadConcern
+from service.errors import ConcernNotFound
+from service.store.db import is_postgres
+from service.store.models import (
+    Account,
+    Checkpoint,
+    Client,
+    Concern,
+    ConcernEvent,
+    Job,
+    MessageRow,
+    OutboxRow,
+    Quarantine,
+)
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from service.core.businesstime import BusinessHours
+from service.core.escalation_policy import ConcernState, Item
+from service.errors import AccountError, PlanError
+from service.settings import AccountConfig, Settings
+from service.store.db import is_postgres
+from service.store.models import Account, ActionItem, Client, Concern, ConcernEvent, Job
+
+
+def parse_concern_id(text: str) -> int:
+    """`C-12`, `c-12`, `#C-12` or `12` -> 12; raise ConcernNotFound otherwise."""
+    raw = text.strip().lstrip("#").upper().removeprefix("C-")
+    if not raw.isdigit():
+        raise ConcernNotFound(f"not a concern id: {text!r} (expected e.g. C-12)")
+    return int(raw)
+
+
+async def concern_by_token(session: AsyncSession, token: str) -> Concern:
+    concern = await session.get(Concern, parse_concern_id(token))
+    if concern is None:
+        raise ConcernNotFound(f"no concern {token}")
+    return concern
+
+
+async def list_concerns(session: AsyncSession, status: str | None = None) -> list[tuple[Concern, Client]]:
+    query = select(Concern, Client).join(Client, Client.id == Concern.client_id).order_by(Concern.id)
+    if status:
+        query = query.where(Concern.status.in_(status.split(",")))
+    return [(c, cl) for c, cl in (await session.execute(query)).all()]
+
+
+STATUSES = ("open", "acknowledged", "planned", "resolved")
+
+
+async def record(session: AsyncSession, concern: Concern, kind: str, actor: str, now: datetime,
+                 detail: str = "", to_status: str | None = None) -> None:
+    """Write one history event; with `to_status`, also move the concern there."""
+    session.add(ConcernEvent(**change(concern, kind, actor, now, detail, to_status)))
+
+
+def change(concern: Concern, kind: str, actor: str, now: datetime, detail: str = "",
+           to_status: str | None = None) -> dict[str, Any]:
+    """Move the concern (with `to_status`) and return its history event's row, for the caller to write."""
+    before = concern.status
+    if to_status is not None:
+        concern.status = to_status
+    concern.updated_at = now
+    return {"concern_id": concern.id, "kind": kind, "from_status": before if to_status else None,
+            "to_status": to_status, "actor": actor[:320], "detail": detail[:4000], "at": now}
+
+
+async def items_of(session: AsyncSession, concern_id: int) -> list[ActionItem]:
+    rows = await session.scalars(select(ActionItem).where(ActionItem.concern_id == concern_id)
+                                 .order_by(ActionItem.number))
+    return list(rows.all())
+
+
+async def add_item(session: AsyncSession, concern: Concern, text: str, owner: str, due_at: datetime,
+                   actor: str, now: datetime) -> ActionItem:
+    """Add a plan step; the concern becomes planned (a resolved one must be reopened first)."""
+    if concern.status == "resolved":
+        raise PlanError(f"{concern.token} is resolved; a new message from the client reopens it")
+    if not text.strip():
+        raise PlanError("an action item needs a text")
+    if due_at <= now:
+        raise PlanError(f"the due date {due_at:%Y-%m-%d %H:%M} UTC is not in the future")
+    number = int(await session.scalar(select(func.count(ActionItem.id))
+                                      .where(ActionItem.concern_id == concern.id)) or 0) + 1
+    item = ActionItem(concern_id=concern.id, number=number, text=text.strip()[:2000], owner=owner.lower(),
+                      due_at=due_at, done_at=None, created_by=actor, created_at=now)
+    session.add(item)
+    await session.flush()
+    detail = f"#{number} {item.text} (owner {item.owner}, due {due_at:%Y-%m-%d %H:%M} UTC)"
+    await record(session, concern, "plan", actor, now, detail,
+                 to_status="planned" if concern.status != "planned" else None)
+    await schedule(session, f"escalate:{concern.token}", "escalate", now)
+    return item
+
+
+async def mark_done(session: AsyncSession, concern: Concern, number: int | None, actor: str,
+                    now: datetime) -> ActionItem:
+    """Mark item `number` done (or the only open one when no number is given)."""
+    open_items = [i for i in await items_of(session, concern.id) if i.done_at is None]
+    if number is None:
+        if len(open_items) != 1:
+            raise PlanError(f"{concern.token} has {len(open_items)} open items: say which (e.g. done 2)")
+        item = open_items[0]
+    else:
+        found = [i for i in open_items if i.number == number]
+        if not found:
+            raise PlanError(f"{concern.token} has no open item #{number}")
+        item = found[0]
+    item.done_at = now
+    await record(session, concern, "done", actor, now, f"#{item.number} {item.text}")
+    return item
+
+
+async def resolve(session: AsyncSession, concern: Concern, actor: str, now: datetime, note: str = "") -> None:
+    if concern.status == "resolved":
+        raise PlanError(f"{concern.token} is already resolved")
+    await record(session, concern, "resolved", actor, now, note, to_status="resolved")
+    await schedule(session, f"closing:{concern.token}", "closing", now)  # tell the client what was done
+    await cancel_jobs(session, f"checkin:{concern.token}")
+
+
+async def reopen(session: AsyncSession, concern: Concern, actor: str, now: datetime, why: str) -> None:
+    """A client wrote again on a resolved concern: it is open again and its deadlines restart."""
+    await record(session, concern, "reopened", actor, now, why, to_status="open")
+    concern.created_at = now  # the escalation clock restarts from the new message
+    await schedule(session, f"escalate:{concern.token}", "escalate", now)
+
+
+async def state_of(session: AsyncSession, concern: Concern, account: Account) -> ConcernState:
+    items = await items_of(session, concern.id)
+    return ConcernState(concern.id, concern.severity, concern.status, concern.created_at,
+                        tuple(Item(i.id, i.due_at, i.done_at is not None) for i in items),
+                        has_second_level=bool(account.second_level))

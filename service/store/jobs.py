@@ -1,0 +1,79 @@
+"""Scheduled work as rows: made, moved, cancelled and claimed safely by several workers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from service.core.businesstime import BusinessHours
+from service.core.escalation_policy import ConcernState, Item
+from service.errors import AccountError, PlanError
+from service.settings import AccountConfig, Settings
+from service.store.db import is_postgres
+from service.store.models import Account, ActionItem, Client, Concern, ConcernEvent, Job
+from datetime import datetime, timedelta
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from service.flows import checkins, escalations, events
+from service.settings import Settings
+from service.store.models import Job
+
+
+def job_row(key: str, kind: str, due_at: datetime) -> dict[str, Any]:
+    """A new pending job's row, for a key the caller knows is not taken (a concern made in this transaction)."""
+    return {"key": key, "kind": kind, "due_at": due_at, "status": "pending", "claimed_at": None, "attempts": 0}
+
+
+async def schedule(session: AsyncSession, key: str, kind: str, due_at: datetime, *, exact: bool = False,
+                   new: bool = False) -> None:
+    """Create or move the job `key` to run at `due_at` (unless `exact`, an earlier pending time wins).
+
+    `new`: the caller knows no such job exists (a concern created in this transaction).
+    """
+    if new:
+        session.add(Job(**job_row(key, kind, due_at)))
+        return
+    job = await session.scalar(select(Job).where(Job.key == key))
+    if job is None:
+        # two workers can both find no digest job for an owner and both insert it: the second
+        # insert waits for the first and yields to it, and the row it made is then moved
+        insert = pg_insert if is_postgres(session) else sqlite_insert
+        result = await session.execute(
+            insert(Job).values(key=key, kind=kind, due_at=due_at, status="pending", claimed_at=None, attempts=0)
+            .on_conflict_do_nothing(index_elements=["key"]))
+        if getattr(result, "rowcount", 0) == 1:
+            return
+        job = await session.scalar(select(Job).where(Job.key == key).execution_options(populate_existing=True))
+        if job is None:  # inserted and removed again meanwhile: nothing left to move
+            return
+    if exact or job.status != "pending" or due_at < job.due_at:
+        job.due_at, job.status = due_at, "pending"
+
+
+async def cancel_jobs(session: AsyncSession, prefix: str, keep: set[str] | None = None) -> None:
+    """Cancel the pending jobs whose key starts with `prefix` (except those in `keep`)."""
+    jobs = await session.scalars(select(Job).where(Job.key.startswith(prefix), Job.status == "pending"))
+    for job in jobs.all():
+        if not keep or job.key not in keep:
+            job.status = "cancelled"
+
+
+async def claim_jobs(session: AsyncSession, now: datetime, *, limit: int, lease_s: float,
+                     skip_locked: bool) -> list[Job]:
+    """Take due jobs (and jobs whose worker died) for this worker."""
+    stale = now - timedelta(seconds=lease_s)
+    query = (select(Job)
+             .where(or_((Job.status == "pending") & (Job.due_at <= now),
+                        (Job.status == "running") & (Job.claimed_at < stale)))
+             .order_by(Job.due_at, Job.id).limit(limit))
+    if skip_locked:
+        query = query.with_for_update(skip_locked=True)
+    jobs = list((await session.scalars(query)).all())
+    for job in jobs:
+        job.status, job.claimed_at, job.attempts = "running", now, job.attempts + 1
+    return jobs

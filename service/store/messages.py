@@ -1,0 +1,108 @@
+"""Inbound and outbound message rows, threads, and the quarantine: queries by Message-ID."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from sqlalchemy import func, insert, inspect, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstanceState, InstrumentedAttribute
+from sqlalchemy.sql.elements import ColumnElement
+from service.adapters.inbox import Checkpoint as InboxCheckpoint
+from service.core.triage import ThreadConcern
+from service.errors import ConcernNotFound
+from service.store.db import is_postgres
+from service.store.models import (
+    Account,
+    Checkpoint,
+    Client,
+    Concern,
+    ConcernEvent,
+    Job,
+    MessageRow,
+    OutboxRow,
+    Quarantine,
+)
+
+
+# rows written and never read back by id in the transaction that writes them
+_WRITE_ONLY = (ConcernEvent, Job, MessageRow)
+
+
+async def insert_write_only(session: AsyncSession) -> None:
+    """On SQLite, INSERT the session's new events, jobs and message rows with one executemany per table.
+
+    Flushed as ORM objects, SQLite takes one INSERT per row: SQLAlchemy needs each new id back,
+    in order, and SQLite's RETURNING promises no order. Nothing reads these rows' ids, so they
+    are taken out of the session and written as plain rows.
+    """
+    if is_postgres(session):
+        return  # there the ORM writes them in batches already, faster than this (bench/pipeline_only.py)
+    by_table: dict[type[Any], list[dict[str, Any]]] = {}
+    for obj in list(session.new):
+        if isinstance(obj, _WRITE_ONLY):
+            state: InstanceState[Any] = inspect(obj)
+            columns = state.mapper.column_attrs.keys()
+            by_table.setdefault(type(obj), []).append({k: v for k, v in state.dict.items() if k in columns})
+            session.expunge(obj)
+    for table, rows in by_table.items():
+        await session.execute(insert(table), rows)
+
+
+async def known_message_ids(session: AsyncSession, message_ids: Sequence[str]) -> set[str]:
+    """Which of these Message-IDs are stored already: one query for a whole batch."""
+    if not message_ids:
+        return set()
+    rows = await session.scalars(select(MessageRow.message_id).where(MessageRow.message_id.in_(set(message_ids))))
+    return set(rows.all())
+
+
+async def our_message_ids(session: AsyncSession, message_ids: Sequence[str]) -> set[str]:
+    """Which of these Message-IDs are of messages we wrote (a loop back to us)."""
+    if not message_ids:
+        return set()
+    rows = await session.scalars(select(OutboxRow.message_id).where(OutboxRow.message_id.in_(set(message_ids))))
+    return set(rows.all())
+
+
+async def thread_concern(session: AsyncSession, token: str | None,
+                         thread_ids: Sequence[str]) -> ThreadConcern | None:
+    """The concern a message belongs to: by its subject token, else by In-Reply-To/References."""
+    concern: Concern | None = None
+    if token:
+        concern = await session.get(Concern, parse_concern_id(token))
+    if concern is None and thread_ids:
+        rows = await session.execute(
+            select(MessageRow.message_id, MessageRow.concern_id).where(
+                MessageRow.message_id.in_(list(thread_ids)), MessageRow.concern_id.is_not(None)
+            )
+        )
+        by_id = {mid: cid for mid, cid in rows.all()}
+        for mid in thread_ids:  # nearest ancestor wins
+            if mid in by_id:
+                concern = await session.get(Concern, by_id[mid])
+                break
+    if concern is None:
+        return None
+    client = await session.get(Client, concern.client_id)
+    return ThreadConcern(
+        id=concern.id,
+        client_email=client.email if client else "",
+        kind=concern.kind,
+        status=concern.status,
+        acknowledged=concern.acknowledged_at is not None,
+    )
+
+
+async def thread_event(session: AsyncSession, thread_ids: Sequence[str]) -> int | None:
+    """The event a reply belongs to (a reply to one of its reminders), if any."""
+    if not thread_ids:
+        return None
+    found = await session.scalar(select(MessageRow.event_id).where(
+        MessageRow.message_id.in_(list(thread_ids)), MessageRow.event_id.is_not(None)).limit(1))
+    return int(found) if found is not None else None
+
+
+async def list_quarantine(session: AsyncSession) -> list[Quarantine]:
+    return list((await session.scalars(select(Quarantine).order_by(Quarantine.id))).all())
