@@ -15,11 +15,11 @@ import resource
 import time
 from pathlib import Path
 
-from service.detector.training.datasets import read_user_file
 from service.detector.detect import Thresholds, detect, detect_many
+from service.detector.training.datasets import read_user_file
 from service.detector.training.evaluate import run_all
-from service.mailformat.parse import parse_message
 from service.detector.training.train import TrainConfig
+from service.mailformat.parse import parse_message
 
 ROOT = Path(__file__).resolve().parent.parent
 

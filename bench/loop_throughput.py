@@ -151,8 +151,8 @@ async def drop_pg_database(admin: str, url: str) -> None:
 
 async def run_loop(stack: object, user: str, db_url: str, sink_port: int,
                    batch: int, prepare_process: bool | str, connections: int) -> tuple[int, float, int, float, float]:
-    from service.settings import Settings
     from service.runtime.worker import Worker
+    from service.settings import Settings
 
     settings = Settings(
         inbox_url=f"imaps://{user}@127.0.0.1:{stack.imaps_port}/INBOX",  # type: ignore[attr-defined]

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from loop_throughput import message  # noqa: E402
 
 from service.adapters.inbox import RawMessage  # noqa: E402
-from service.mailformat.parse import parse_message  # noqa: E402
 from service.flows.intake import Pipeline  # noqa: E402
+from service.mailformat.parse import parse_message  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.store.db import make_engine, migrate, session_factory  # noqa: E402
 

@@ -59,7 +59,7 @@ async def test_csv_import_update_tick_and_cancel(tmp_path: Path, db_url: str, mo
         out = capsys.readouterr()
         return code, out.out + out.err
 
-    csv_file = tmp_path / "events.csv"
+    csv_file = tmp_path / "event_reminders.csv"
     csv_file.write_text("uid,client,title,type,at,place,checklist,status\n"
                         "a1,ana@client.example,Office move,move,2099-03-10 09:00,Dock 4,Book lift;Labels;Keys,\n"
                         "a2,ben@client.example,Audit,audit,2099-04-01,,Ledger export,\n")
@@ -94,7 +94,7 @@ async def test_csv_import_update_tick_and_cancel(tmp_path: Path, db_url: str, mo
 
 
 async def test_reminder_lists_only_open_items_from_the_type_template(tmp_path: Path, db_url: str) -> None:
-    from service.flows import events
+    from service.flows import event_reminders
     from service.store.db import transaction
 
     settings = settings_for(tmp_path, db_url)
@@ -102,11 +102,11 @@ async def test_reminder_lists_only_open_items_from_the_type_template(tmp_path: P
     worker = Worker(settings, clock=clock)
     await worker.start()
     async with transaction(worker.sessions) as session:
-        event, _ = await events.save(session, events.EventSpec(
+        event, _ = await event_reminders.save(session, event_reminders.EventSpec(
             uid="x", client="ana@client.example", title="Audit <b>day</b>", type="audit",
             at=datetime(2026, 11, 27, 10, tzinfo=UTC), checklist=("Ledger export", "Bank statements")),
             settings, clock.current, "test")
-        await events.tick(session, event.id, [1], clock.current)
+        await event_reminders.tick(session, event.id, [1], clock.current)
     await worker.close()
     clock.current = datetime(2026, 11, 24, 9, 1, tzinfo=UTC)  # Tuesday: 3 days before Friday
     await Worker(settings, clock=clock).run_once()

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from service.adapters.imap import ImapInbox, tls_context
-from service.adapters.inbox import Checkpoint
-from service.settings import parse_mail_url
+from service.adapters.inbox import ReadPosition
+from service.adapters.urls import parse_mail_url
 
 from mailfactory import client_mail
 
@@ -76,7 +76,7 @@ async def test_fetch_mark_and_checkpoint(mailstack: Any, scheme: str) -> None:
 async def test_uidvalidity_change_rescans(mailstack: Any) -> None:
     deliver(mailstack, "rescan", 1, "uidv")
     inbox = inbox_for(mailstack, "rescan")
-    await inbox.open(Checkpoint(uidvalidity=1, last_uid=10_000))
+    await inbox.open(ReadPosition(uidvalidity=1, last_uid=10_000))
     try:
         assert inbox.checkpoint() is not None and inbox.checkpoint().last_uid == 0  # type: ignore[union-attr]
         assert any(b"Subject: uidv 0" in m.data for m in await inbox.fetch_batch())

@@ -154,7 +154,7 @@ async def test_a_message_failing_mid_batch_is_quarantined_alone(
             raise ValueError("cannot store this one")
         return await real(session, msg, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(intake.owner_replies, "handle", fails_for_one)
+    monkeypatch.setattr(intake.owner_mail, "handle", fails_for_one)
     inbox, outbox = dirs
     for n in range(6):
         drop(inbox, client_mail(message_id=f"<m{n}@client.example>", sender=f"C {n} <c{n}@client.example>"))
@@ -308,7 +308,7 @@ async def test_a_unique_clash_with_another_worker_is_retried_not_taken_for_a_dup
             raise IntegrityError("INSERT INTO clients", {}, Exception("duplicate key clients_email_key"))
         return await real(session, msg, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(intake.owner_replies, "handle", clashing)
+    monkeypatch.setattr(intake.owner_mail, "handle", clashing)
     inbox, outbox = dirs
     drop(inbox, client_mail(message_id="<clash@client.example>"))
     settings = settings_for(dirs, db_url)

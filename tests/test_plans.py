@@ -14,6 +14,7 @@ from service import cli
 from service.clock import ManualClock
 from service.runtime.worker import Worker
 from service.settings import AccountConfig, Settings
+from service.store import jobs
 from service.store.models import Concern, ConcernEvent, Digest, EscalationRow, Job, OutboxRow
 
 from mailfactory import client_mail, drop
@@ -286,7 +287,6 @@ async def test_two_transactions_scheduling_one_job_make_one_row(tmp_path: Path, 
     # both find no digest job for the owner; the second insert waits for the first and yields to it
     import asyncio
 
-    from service.store import lifecycle
     from service.store.db import transaction
 
     settings = settings_for(tmp_path, pg_url)
@@ -299,14 +299,14 @@ async def test_two_transactions_scheduling_one_job_make_one_row(tmp_path: Path, 
 
         async def first() -> None:
             async with transaction(worker.sessions) as s:
-                await lifecycle.schedule(s, "digest:boss@example.test", "digest", later)
+                await jobs.schedule(s, "digest:boss@example.test", "digest", later)
                 first_inserted.set()
                 await release_first.wait()
 
         async def second() -> None:
             await first_inserted.wait()
             async with transaction(worker.sessions) as s:
-                await lifecycle.schedule(s, "digest:boss@example.test", "digest", earlier)
+                await jobs.schedule(s, "digest:boss@example.test", "digest", earlier)
 
         task_first, task_second = asyncio.create_task(first()), asyncio.create_task(second())
         await asyncio.sleep(0.5)  # the second is now waiting on the first's uncommitted row

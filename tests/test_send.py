@@ -13,9 +13,11 @@ from sqlalchemy import select
 
 from service.adapters.imap import tls_context
 from service.adapters.transport import SmtpTransport
+from service.adapters.urls import parse_mail_url
 from service.errors import SendError
 from service.runtime.worker import Worker
-from service.settings import Settings, parse_mail_url
+from service.settings import Settings
+from service.store import outbox
 from service.store.models import OutboxRow
 
 from conftest import SmtpSink, free_port
@@ -147,7 +149,6 @@ async def test_postfix_submission_with_login(mailstack: Any, scheme: str) -> Non
 
 async def test_a_claim_taken_over_after_its_lease_is_not_renewed(db_url: str, tmp_path: Path) -> None:
     # worker A claims, stalls past the lease; B takes the rows over; A must not send them too
-    from service.store import repo
     from service.store.db import transaction
 
     drop(tmp_path / "inbox", client_mail(message_id="<lease@client.example>"))
@@ -160,17 +161,17 @@ async def test_a_claim_taken_over_after_its_lease_is_not_renewed(db_url: str, tm
     t0 = datetime.now(UTC)
     try:
         async with transaction(worker.sessions) as s:
-            a_rows = await repo.claim_outbox(s, t0, limit=10, lease_s=60, skip_locked=False)
+            a_rows = await outbox.claim_outbox(s, t0, limit=10, lease_s=60, skip_locked=False)
         async with transaction(worker.sessions) as s:
-            assert await repo.renew_claims(s, a_rows, t0 + timedelta(seconds=10)) == {a_rows[0].id}
+            assert await outbox.renew_claims(s, a_rows, t0 + timedelta(seconds=10)) == {a_rows[0].id}
         async with transaction(worker.sessions) as s:  # within the renewed lease: nobody else may take it
-            assert await repo.claim_outbox(s, t0 + timedelta(seconds=65), limit=10, lease_s=60,
+            assert await outbox.claim_outbox(s, t0 + timedelta(seconds=65), limit=10, lease_s=60,
                                            skip_locked=False) == []
         async with transaction(worker.sessions) as s:
-            b_rows = await repo.claim_outbox(s, t0 + timedelta(seconds=75), limit=10, lease_s=60,
+            b_rows = await outbox.claim_outbox(s, t0 + timedelta(seconds=75), limit=10, lease_s=60,
                                              skip_locked=False)
         assert [r.id for r in b_rows] == [r.id for r in a_rows]
         async with transaction(worker.sessions) as s:
-            assert await repo.renew_claims(s, a_rows, t0 + timedelta(seconds=76)) == set()
+            assert await outbox.renew_claims(s, a_rows, t0 + timedelta(seconds=76)) == set()
     finally:
         await worker.close()

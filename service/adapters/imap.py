@@ -11,9 +11,9 @@ from typing import Any
 
 import aioimaplib
 
-from service.adapters.inbox import Checkpoint, RawMessage
+from service.adapters.inbox import RawMessage, ReadPosition
+from service.adapters.urls import MailURL
 from service.errors import AuthenticationError, InboxError, TLSRequiredError
-from service.settings import MailURL
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class ImapInbox:
 
     # -- connection -----------------------------------------------------------------
 
-    async def open(self, checkpoint: Checkpoint | None) -> None:
+    async def open(self, checkpoint: ReadPosition | None) -> None:
         try:
             await self._connect()
             await self._select(checkpoint)
@@ -153,7 +153,7 @@ class ImapInbox:
         protocol.capabilities = set()
         await protocol.capability()
 
-    async def _select(self, checkpoint: Checkpoint | None) -> None:
+    async def _select(self, checkpoint: ReadPosition | None) -> None:
         imap = self._require()
         if self.folder is not None:
             # the folder processed mail moves to must exist; CREATE of an existing one just fails
@@ -191,8 +191,8 @@ class ImapInbox:
         except (*_IMAP_ERRORS, AttributeError):
             pass  # the connection is going away anyway
 
-    def checkpoint(self) -> Checkpoint | None:
-        return Checkpoint(self._uidvalidity, self._last_uid) if self._uidvalidity else None
+    def checkpoint(self) -> ReadPosition | None:
+        return ReadPosition(self._uidvalidity, self._last_uid) if self._uidvalidity else None
 
     # -- reading --------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ class RawMessage:
 
 
 @dataclass(frozen=True)
-class Checkpoint:
+class ReadPosition:
     uidvalidity: int
     last_uid: int
 
@@ -33,10 +33,10 @@ class Inbox(Protocol):
     name: str
     supports_push: bool
 
-    async def open(self, checkpoint: Checkpoint | None) -> None: ...
+    async def open(self, checkpoint: ReadPosition | None) -> None: ...
     async def fetch_batch(self) -> list[RawMessage]: ...
     async def mark_processed(self, keys: Sequence[str]) -> None: ...
-    def checkpoint(self) -> Checkpoint | None: ...
+    def checkpoint(self) -> ReadPosition | None: ...
     async def wait(self, timeout_s: float) -> bool: ...
     async def close(self) -> None: ...
 
@@ -59,14 +59,14 @@ class MaildirInbox:
         self.poll_s = poll_s
         self._handed_out: set[str] = set()
 
-    async def open(self, checkpoint: Checkpoint | None) -> None:
+    async def open(self, checkpoint: ReadPosition | None) -> None:
         try:
             ensure_maildir(self.path)
         except OSError as exc:
             raise InboxError(f"cannot use Maildir {self.path}: {exc}") from exc
         self._handed_out.clear()
 
-    def checkpoint(self) -> Checkpoint | None:
+    def checkpoint(self) -> ReadPosition | None:
         return None
 
     def _pending(self) -> list[str]:

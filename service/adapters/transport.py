@@ -12,9 +12,9 @@ from typing import Protocol
 import aiosmtplib
 
 from service.adapters.inbox import ensure_maildir
+from service.adapters.urls import MailURL
 from service.core.retry import smtp_is_permanent
 from service.errors import SendError
-from service.settings import MailURL
 
 log = logging.getLogger(__name__)
 

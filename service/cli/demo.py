@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 
 from service.adapters.inbox import ensure_maildir
 from service.clock import ManualClock, SystemClock
-from service.flows import events
+from service.flows import event_reminders
 from service.runtime.worker import Worker
 from service.settings import Settings
-from service.store import repo
+from service.store import concerns, messages
 from service.store.db import transaction
 from service.store.models import Job
 
@@ -86,11 +86,11 @@ async def run_demo(directory: Path | None) -> int:
 
     worker = Worker(settings)
     async with worker.sessions() as session:
-        concerns = await repo.list_concerns(session)
-        quarantined = await repo.list_quarantine(session)
+        listed = await concerns.list_concerns(session)
+        quarantined = await messages.list_quarantine(session)
     await worker.engine.dispose()
     print("concerns:")
-    for concern, client in concerns:
+    for concern, client in listed:
         print(f"  {concern.token:<6} {concern.kind:<9} {concern.severity:<7} {concern.status:<13} "
               f"{client.email}  \"{concern.subject}\"")
     for q in quarantined:
@@ -118,7 +118,7 @@ async def _fast_forward(settings: Settings, outbox: Path) -> None:
     go_live = datetime.combine(clock.current.date() + timedelta(days=6), time(9, 0), tzinfo=UTC)
     worker = Worker(settings, clock=clock)
     async with transaction(worker.sessions) as session:
-        await events.save(session, events.EventSpec(
+        await event_reminders.save(session, event_reminders.EventSpec(
             uid="demo-go-live", client="tom@greenfield-dental.example", title="Practice system go-live",
             type="go-live", at=go_live, place="Greenfield Dental, surgery 2",
             checklist=("Export the patient list before Friday 17:00", "Staff logins tested",

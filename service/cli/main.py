@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from service.cli.concerns import add_parsers as add_plan_parsers
-from service.cli.events import add_parsers as add_event_parsers
-from service.cli.events import validate as validate_args
+from service.cli.concern_commands import add_parsers as add_plan_parsers
+from service.cli.event_commands import add_parsers as add_event_parsers
+from service.cli.event_commands import validate as validate_args
 from service.errors import ConcernNotFound, FollowupError, SettingsError
 from service.runtime.logs import setup_logging
 from service.settings import Settings, load_settings
+from service.store import concerns, messages
 
 log = logging.getLogger("followup.cli")
 
@@ -76,13 +77,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     from service.detector.detect import Thresholds, detect
-    from service.detector.model import load_model
+    from service.detector.model import load_model, model_file
     from service.mailformat.parse import parse_message, strip_quotes
     from service.settings import load_detector_settings
 
     config = load_detector_settings(args.config)
     thresholds = Thresholds(config.complaint_threshold, config.anxiety_threshold)
-    model = load_model(args.model or config.model_file)
+    model = load_model(args.model or model_file(config.model_path, config.detector))
 
     def emit(ident: Any, subject: str, body: str) -> None:
         # quoted replies and signatures are not the author's words, as in the worker
@@ -151,12 +152,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from service.detector.detect import Thresholds
-    from service.detector.model import load_model
+    from service.detector.model import load_model, model_file
     from service.detector.training.evaluate import run_all
     from service.settings import load_detector_settings
 
     config = load_detector_settings(args.config)
-    model = load_model(args.model or config.model_file)
+    model = load_model(args.model or model_file(config.model_path, config.detector))
     thresholds = Thresholds(config.complaint_threshold, config.anxiety_threshold)
     from service.detector.training.train import TrainConfig
     from service.detector.transformer import INSTALL as TRANSFORMER_INSTALL
@@ -174,7 +175,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_concerns(args: argparse.Namespace) -> int:
-    from service.store import repo
     from service.store.db import make_engine, migrate, session_factory
 
     settings = _settings(args)
@@ -184,7 +184,7 @@ def cmd_concerns(args: argparse.Namespace) -> int:
         try:
             await migrate(engine)
             async with session_factory(engine)() as session:
-                rows = await repo.list_concerns(session, args.status)
+                rows = await concerns.list_concerns(session, args.status)
         finally:
             await engine.dispose()
         return [{
@@ -210,7 +210,6 @@ def cmd_concerns(args: argparse.Namespace) -> int:
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
-    from service.store import repo
     from service.store.db import make_engine, migrate, session_factory
 
     settings = _settings(args)
@@ -220,7 +219,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
         try:
             await migrate(engine)
             async with session_factory(engine)() as session:
-                rows = await repo.list_quarantine(session)
+                rows = await messages.list_quarantine(session)
         finally:
             await engine.dispose()
         if args.show is not None:

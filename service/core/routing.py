@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol, TypeVar
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
-from service.core.businesstime import BusinessHours
-from service.core.escalation_policy import ConcernState, Item
-from service.errors import AccountError, PlanError
-from service.settings import AccountConfig, Settings
-from service.store.db import is_postgres
-from service.store.models import Account, ActionItem, Client, Concern, ConcernEvent, Job
+from typing import Protocol, TypeVar
+
+from service.store.models import Account
 
 
 class _Routable(Protocol):
@@ -26,6 +17,9 @@ class _Routable(Protocol):
 
 
 A = TypeVar("A", bound=_Routable)
+
+
+DEFAULT_ACCOUNT = "default"  # the account of senders no other account claims
 
 
 @dataclass(frozen=True)

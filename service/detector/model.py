@@ -174,6 +174,11 @@ _lock = threading.Lock()
 _cache: dict[Path, DetectorModel] = {}
 
 
+def model_file(path: Path | None, name: str) -> Path:
+    """The model to load: `path` (FOLLOWUP_MODEL_PATH) or the shipped one named `name` (FOLLOWUP_DETECTOR)."""
+    return path or SHIPPED[name]
+
+
 def load_model(path: Path | None = None) -> DetectorModel:
     """Load (once per process) the model at `path`, or the one shipped in the package.
 

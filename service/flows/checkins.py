@@ -22,7 +22,7 @@ from service.flows.escalations import signing_key
 from service.mailformat import compose as composer
 from service.mailformat.render import render
 from service.settings import Settings
-from service.store import lifecycle
+from service.store import accounts, concerns, jobs
 from service.store.models import Client, Concern, ConcernEvent, MessageRow, OutboxRow
 
 log = logging.getLogger("followup.checkins")
@@ -38,11 +38,11 @@ def policy_of(settings: Settings) -> CheckinPolicy:
 
 async def schedule_next(session: AsyncSession, concern: Concern, settings: Settings) -> None:
     """Put the concern's next check-in on the schedule (after an acknowledgement or a check-in)."""
-    account, client = await lifecycle.account_of(session, concern)
+    account, client = await accounts.account_of(session, concern)
     state = await _state(session, concern, client, settings, concern.updated_at)
-    at = due_at(state, lifecycle.hours_of(account), policy_of(settings))
+    at = due_at(state, accounts.hours_of(account), policy_of(settings))
     if at is not None:
-        await lifecycle.schedule(session, f"checkin:{concern.token}", "checkin", at, exact=True)
+        await jobs.schedule(session, f"checkin:{concern.token}", "checkin", at, exact=True)
 
 
 def first_checkin(concern: Concern, hours: BusinessHours, settings: Settings) -> dict[str, Any]:
@@ -50,7 +50,7 @@ def first_checkin(concern: Concern, hours: BusinessHours, settings: Settings) ->
     policy = policy_of(settings)
     every = policy.high_every_days if concern.severity == "high" else policy.every_days
     since = concern.acknowledged_at or concern.created_at
-    return lifecycle.job_row(f"checkin:{concern.token}", "checkin", hours.add(since, every * hours.day_hours))
+    return jobs.job_row(f"checkin:{concern.token}", "checkin", hours.add(since, every * hours.day_hours))
 
 
 async def _state(session: AsyncSession, concern: Concern, client: Client, settings: Settings,
@@ -73,14 +73,14 @@ async def run_checkin(session: AsyncSession, token: str, settings: Settings, now
     concern = await session.get(Concern, int(token.removeprefix("C-")))
     if concern is None:
         return None
-    account, client = await lifecycle.account_of(session, concern)
-    hours = lifecycle.hours_of(account)
+    account, client = await accounts.account_of(session, concern)
+    hours = accounts.hours_of(account)
     verdict = decide(await _state(session, concern, client, settings, now), hours, policy_of(settings), now)
     if not verdict.send:
         log.debug("no check-in: %s", verdict.reason, extra={"concern": token})
         return verdict.retry_at
     since = concern.last_checkin_at or concern.acknowledged_at or concern.created_at
-    items = await lifecycle.items_of(session, concern.id)
+    items = await concerns.items_of(session, concern.id)
     tz = ZoneInfo(account.timezone)
     news = [f"Done: {i.text}" for i in items if i.done_at and i.done_at > since]
     news += [f"Planned: {i.text}, by {_day(i.due_at, tz)}" for i in items
@@ -91,7 +91,7 @@ async def run_checkin(session: AsyncSession, token: str, settings: Settings, now
                "severity": concern.severity}
     if await queue(session, concern, client, settings, now, "checkin", f"checkin:{token}:{number}", context):
         concern.checkins, concern.last_checkin_at = number, now
-        await lifecycle.record(session, concern, "checkin", "service", now, f"check-in {number}")
+        await concerns.record(session, concern, "checkin", "service", now, f"check-in {number}")
     state = await _state(session, concern, client, settings, now)
     return due_at(state, hours, policy_of(settings))
 
@@ -101,10 +101,10 @@ async def run_closing(session: AsyncSession, token: str, settings: Settings, now
     concern = await session.get(Concern, int(token.removeprefix("C-")))
     if concern is None or concern.status != "resolved":
         return
-    _account, client = await lifecycle.account_of(session, concern)
+    _account, client = await accounts.account_of(session, concern)
     if client.opted_out_at is not None:
         return
-    items = await lifecycle.items_of(session, concern.id)
+    items = await concerns.items_of(session, concern.id)
     note = await session.scalar(select(ConcernEvent.detail).where(
         ConcernEvent.concern_id == concern.id, ConcernEvent.kind == "resolved").order_by(ConcernEvent.id.desc()))
     context = {**await base_context(session, client, settings, concern),
@@ -173,9 +173,7 @@ async def opt_out(session: AsyncSession, client: Client, why: str, now: datetime
     if client.opted_out_at is None:
         client.opted_out_at, client.opt_out_reason = now, why[:2000]
         log.info("client opted out", extra={"client": client.email, "why": why})
-    concerns = await session.scalars(select(Concern).where(Concern.client_id == client.id,
-                                                            Concern.status != "resolved"))
-    for concern in concerns.all():
-        await lifecycle.record(session, concern, "opted_out", client.email, now, why)
-        await lifecycle.cancel_jobs(session, f"checkin:{concern.token}")
+    for concern in await concerns.unresolved_of_client(session, client.id):
+        await concerns.record(session, concern, "opted_out", client.email, now, why)
+        await jobs.cancel_jobs(session, f"checkin:{concern.token}")
 

@@ -22,7 +22,7 @@ from service.mailformat import compose as composer
 from service.mailformat.render import Rendered, render
 from service.runtime.metrics import METRICS
 from service.settings import Settings
-from service.store import lifecycle
+from service.store import accounts, concerns, jobs
 from service.store.models import Account, Client, Concern, Digest, EscalationRow, KeyValue, OutboxRow
 
 log = logging.getLogger("followup.escalate")
@@ -51,10 +51,10 @@ async def escalate_concern(session: AsyncSession, token: str, settings: Settings
     concern = await session.get(Concern, int(token.removeprefix("C-")))
     if concern is None:
         return None
-    account, _client = await lifecycle.account_of(session, concern)
-    hours = lifecycle.hours_of(account)
+    account, _client = await accounts.account_of(session, concern)
+    hours = accounts.hours_of(account)
     policy = policy_of(settings)
-    state = await lifecycle.state_of(session, concern, account)
+    state = await concerns.state_of(session, concern, account)
     for esc in due(state, hours, policy, now):
         if await session.scalar(select(EscalationRow.id).where(EscalationRow.key == esc.key)):
             continue
@@ -70,7 +70,7 @@ async def escalate_concern(session: AsyncSession, token: str, settings: Settings
         await session.flush()
         concern.escalation_level = max(concern.escalation_level, esc.level)
         METRICS.escalations.labels(str(esc.level)).inc()
-        await lifecycle.record(session, concern, "escalated", "policy", now,
+        await concerns.record(session, concern, "escalated", "policy", now,
                                f"level {esc.level} to {recipient}: {esc.reason}")
         log.info("escalated", extra={"concern": concern.token, "escalation": esc.key, "to": recipient,
                                      "urgent": esc.urgent})
@@ -78,7 +78,7 @@ async def escalate_concern(session: AsyncSession, token: str, settings: Settings
             await send_digest(session, recipient, settings, now, only=[row], alert=True)
         else:
             at = next_local_time(now, time.fromisoformat(account.digest_time), hours.tz)
-            await lifecycle.schedule(session, f"digest:{recipient}", "digest", at)
+            await jobs.schedule(session, f"digest:{recipient}", "digest", at)
     return next_check(state, hours, policy, now)
 
 
@@ -98,9 +98,9 @@ async def build(session: AsyncSession, recipient: str, rows: list[EscalationRow]
         concern = await session.get(Concern, row.concern_id)
         if concern is None or concern.status == "resolved":
             continue
-        account, client = await lifecycle.account_of(session, concern)
-        hours = hours or lifecycle.hours_of(account)
-        items = await lifecycle.items_of(session, concern.id)
+        account, client = await accounts.account_of(session, concern)
+        hours = hours or accounts.hours_of(account)
+        items = await concerns.items_of(session, concern.id)
         known = entries.get(concern.id)
         missing = (*(known.missing if known else ()), row.reason)
         entries[concern.id] = Entry(

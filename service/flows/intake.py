@@ -27,18 +27,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.adapters.inbox import RawMessage
-from service.core import acks, checkin_policy
+from service.core import acks, checkin_policy, routing
 from service.core.businesstime import next_local_time
 from service.core.escalation_policy import ConcernState, deadlines
 from service.core.triage import Decision, TriageContext, triage
 from service.detector.detect import Verdict
-from service.flows import checkins, owner_mail
+from service.flows import account_setup, checkins, owner_mail
 from service.flows.escalations import policy_of
 from service.mailformat.compose import Outgoing
 from service.mailformat.parse import Inbound, one_line
 from service.runtime.prepare import Prepared, Preparer, Unprepared, reason, recipe_of
 from service.settings import Settings
-from service.store import lifecycle, repo
+from service.store import accounts, clients, concerns, jobs, messages, outbox
 from service.store.db import transaction
 from service.store.models import (
     Account,
@@ -127,19 +127,19 @@ class _Batch:
         addresses = {m.reply_address.lower() for m in msgs}
         domains = {a.rpartition("@")[2] for a in addresses} if settings.domain_reply_cap else set()
         return cls(
-            await repo.known_message_ids(session, ids),
-            await repo.our_message_ids(session, ids),
-            Counter(await repo.auto_replies_since(
+            await messages.known_message_ids(session, ids),
+            await messages.our_message_ids(session, ids),
+            Counter(await outbox.auto_replies_since(
                 session, addresses, now - timedelta(hours=settings.auto_reply_window_h))),
-            Counter(await repo.auto_replies_to_domains_since(
+            Counter(await outbox.auto_replies_to_domains_since(
                 session, domains, now - timedelta(hours=settings.domain_reply_window_h))),
-            await repo.clients_by_email(session, {m.from_addr for m in msgs}),
+            await clients.clients_by_email(session, {m.from_addr for m in msgs}),
         )
 
     def count_reply(self, address: str, purpose: str, n: int = 1) -> None:
         """A message to `address` is queued (n=-1: was expected, and is not after all)."""
         self.replies[address.lower()] += n
-        if purpose in repo.DOMAIN_CAPPED:
+        if purpose in outbox.DOMAIN_CAPPED:
             self.domain_replies[address.rpartition("@")[2].lower()] += n
 
     def answers_pending(self, msg: Inbound) -> bool:
@@ -187,7 +187,7 @@ class Pipeline:
         # it loads the model: a missing or broken one stops the worker at start, not per message
         self.preparer = preparer or Preparer(recipe_of(settings), separate=False)
         self.compose_apart = compose_apart
-        self._accounts: tuple[float, list[lifecycle.Route]] | None = None
+        self._accounts: tuple[float, list[routing.Route]] | None = None
 
     async def _compose(self, requests: list[acks.AckRequest]) -> list[Outgoing | acks.NoAck]:
         if self.compose_apart and requests:
@@ -294,7 +294,7 @@ class Pipeline:
         if owner is not None:
             return await self._store_handled(session, msg, owner, raw, now, batch)
         if not msg.auto_signals and checkin_policy.asks_to_stop(msg.new_text, msg.subject):
-            client = await repo.client_for(session, msg.from_addr, msg.from_name,
+            client = await clients.client_for(session, msg.from_addr, msg.from_name,
                                            await self._account(session, msg.from_addr), now, batch.clients)
             await session.flush()  # a new client needs its id to be opted out
             await checkins.opt_out(session, client, f"asked in {msg.message_id}", now)
@@ -304,7 +304,7 @@ class Pipeline:
         ctx = TriageContext(
             shared_address=s.shared_address,
             own_message_ids=frozenset([msg.message_id] if msg.message_id in batch.ours else []),
-            thread_concern=await repo.thread_concern(session, msg.concern_token, msg.thread_ids),
+            thread_concern=await messages.thread_concern(session, msg.concern_token, msg.thread_ids),
             recent_auto_replies=batch.replies[reply_address],
             auto_reply_cap=s.auto_reply_cap,
             recent_domain_replies=batch.domain_replies[reply_address.rpartition("@")[2]]
@@ -318,7 +318,7 @@ class Pipeline:
                         s.domain_reply_window_h, extra={"message_id": msg.message_id})
         if decision.action == "new_concern":
             account = await self._account(session, msg.from_addr)
-            client = await repo.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
+            client = await clients.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
             planned = _NewConcern(msg, verdict, decision, raw, account, client)
             if decision.reply_template:  # counted now: a later message of the batch must see it
                 batch.count_reply(msg.reply_address, "ack")
@@ -342,7 +342,7 @@ class Pipeline:
             return
         await session.flush()  # their new clients, for the ids
         policy = policy_of(self.settings)
-        concerns = []
+        made_concerns: list[Concern] = []
         for p in planned:
             # the promise to the client is the deadline the owner is held to
             state = ConcernState(0, p.decision.severity, "open", now, (),
@@ -351,24 +351,24 @@ class Pipeline:
                 client_id=p.client.id, kind=p.verdict.label, severity=p.decision.severity, status="open",
                 escalation_level=0, score=p.verdict.score, subject=p.msg.subject[:500],
                 evidence=list(p.verdict.evidence),
-                respond_by=deadlines(state, lifecycle.hours_of(p.account), policy)[0],
+                respond_by=deadlines(state, accounts.hours_of(p.account), policy)[0],
                 created_at=now, acknowledged_at=None, updated_at=now,
             )
-            concerns.append(concern)
+            made_concerns.append(concern)
             session.add(concern)
         await session.flush()  # the concerns, for their ids and so their tokens
         # all of the batch's acknowledgements rendered and composed at once (they were a third of the
         # worker's CPU time, py-spy); with `compose_apart` the preparer composes them while the rows
         # that need no acknowledgement are added here
         requests = {k: self._ack_request(p.msg, concern, p.decision.reply_template, p.account.timezone, now)
-                    for k, (p, concern) in enumerate(zip(planned, concerns, strict=True))
+                    for k, (p, concern) in enumerate(zip(planned, made_concerns, strict=True))
                     if p.decision.reply_template}
         composing = asyncio.ensure_future(self._compose(list(requests.values())))
         try:
-            for p, concern in zip(planned, concerns, strict=True):
+            for p, concern in zip(planned, made_concerns, strict=True):
                 found = f"{p.verdict.label} {p.verdict.score:.2f} from {p.msg.from_addr}"
-                rows.events.append(lifecycle.change(concern, "created", "detector", now, found, to_status="open"))
-                rows.jobs.append(lifecycle.job_row(f"escalate:{concern.token}", "escalate", concern.respond_by))
+                rows.events.append(concerns.change(concern, "created", "detector", now, found, to_status="open"))
+                rows.jobs.append(jobs.job_row(f"escalate:{concern.token}", "escalate", concern.respond_by))
                 rows.messages.append(await self._message_values(session, p.msg, p.verdict, p.decision, p.raw,
                                                                 concern, p.client.id, now))
             made = dict(zip(requests, await composing, strict=True))
@@ -376,7 +376,7 @@ class Pipeline:
             if not composing.done():
                 composing.cancel()
         replies: list[OutboxRow | None] = []
-        for k, (p, concern) in enumerate(zip(planned, concerns, strict=True)):
+        for k, (p, concern) in enumerate(zip(planned, made_concerns, strict=True)):
             row = None
             if p.decision.reply_template:
                 row = await self._reply(session, p.msg, concern, p.client, p.account, p.decision.reply_template, now,
@@ -386,14 +386,14 @@ class Pipeline:
             replies.append(row)
         await self._write_rows(session, rows)
         await session.flush()  # the replies, whose ids the outcomes carry
-        for p, concern, row in zip(planned, concerns, replies, strict=True):
+        for p, concern, row in zip(planned, made_concerns, replies, strict=True):
             p.outcome = Outcome(p.msg.message_id, p.decision.action, concern.token, p.decision.reasons,
                                 (row.id,) if row is not None else (), label=p.verdict.label,
                                 summary=p.decision.summary)
 
     @staticmethod
     async def _write_rows(session: AsyncSession, rows: _Rows) -> None:
-        await repo.insert_write_only(session)  # those the ORM paths added (events of follow-ups)
+        await messages.insert_write_only(session)  # those the ORM paths added (events of follow-ups)
         await rows.write(session)
 
     async def _message_values(self, session: AsyncSession, msg: Inbound, verdict: Verdict, decision: Decision,
@@ -402,7 +402,7 @@ class Pipeline:
         return dict(
             message_id=msg.message_id, direction="in",
             concern_id=concern.id if concern else None, client_id=client_id,
-            event_id=await repo.thread_event(session, msg.thread_ids),
+            event_id=await messages.thread_event(session, msg.thread_ids),
             from_addr=msg.from_addr[:320], to_addr=",".join(msg.to)[:320],
             subject=msg.subject[:500], text=msg.new_text[:20000],
             decision=decision.action, reasons=list(decision.reasons),
@@ -436,9 +436,9 @@ class Pipeline:
         """A client's reply in an open thread: a new worry raises severity; 'all is well' is a suggestion."""
         if "anxiety" in verdict.labels and concern.severity != "high":
             concern.severity = "high"
-            await lifecycle.record(session, concern, "severity", msg.from_addr, now,
+            await concerns.record(session, concern, "severity", msg.from_addr, now,
                                    f"raised to high: a new worry in {msg.message_id}")
-            await lifecycle.schedule(session, f"escalate:{concern.token}", "escalate", now)
+            await jobs.schedule(session, f"escalate:{concern.token}", "escalate", now)
             await checkins.schedule_next(session, concern, self.settings)
         elif verdict.label == "none" and checkin_policy.says_all_is_well(msg.new_text) and account.owner_email:
             key = f"{concern.token}:suggest:{msg.message_id}"[:200]
@@ -447,24 +447,24 @@ class Pipeline:
                 reason=f"a decision: the client says all is well (\"{one_line(msg.new_text, 160)}\"); "
                        f"if so, answer `{concern.token} resolved`", urgent=False, item_id=None, digest_id=None,
                 created_at=now))
-            await lifecycle.record(session, concern, "suggest_resolve", msg.from_addr, now, msg.message_id)
-            at = next_local_time(now, time.fromisoformat(account.digest_time), lifecycle.hours_of(account).tz)
-            await lifecycle.schedule(session, f"digest:{account.owner_email}", "digest", at)
+            await concerns.record(session, concern, "suggest_resolve", msg.from_addr, now, msg.message_id)
+            at = next_local_time(now, time.fromisoformat(account.digest_time), accounts.hours_of(account).tz)
+            await jobs.schedule(session, f"digest:{account.owner_email}", "digest", at)
 
     async def _account(self, session: AsyncSession, address: str) -> Account:
         # accounts change rarely: routing data is read once per ACCOUNTS_TTL_S, not once per message;
         # the account itself is then a primary-key get in this session (ORM objects never outlive one)
         if self._accounts is None or time_module.monotonic() - self._accounts[0] > ACCOUNTS_TTL_S:
-            snapshot = [lifecycle.Route(a.id, a.name, tuple(a.addresses or ()), tuple(a.domains or ()))
-                        for a in await lifecycle.all_accounts(session)]
+            snapshot = [routing.Route(a.id, a.name, tuple(a.addresses or ()), tuple(a.domains or ()))
+                        for a in await accounts.all_accounts(session)]
             self._accounts = (time_module.monotonic(), snapshot)
         routes = self._accounts[1]
-        found = lifecycle.route(address, routes) or next(
-            (r for r in routes if r.name == lifecycle.DEFAULT_ACCOUNT), None)
+        found = routing.route(address, routes) or next(
+            (r for r in routes if r.name == routing.DEFAULT_ACCOUNT), None)
         account = await session.get(Account, found.id) if found is not None else None
         if account is None:  # not there yet, or removed since the snapshot
             self._accounts = None
-            return await lifecycle.default_account(session, self.settings)
+            return await account_setup.default_account(session, self.settings)
         return account
 
     async def _apply(self, session: AsyncSession, msg: Inbound, verdict: Verdict,
@@ -473,14 +473,14 @@ class Pipeline:
         if decision.action in {"ignore", "no_concern"}:
             return None, None, []
         account = await self._account(session, msg.from_addr)
-        client = await repo.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
+        client = await clients.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
         await session.flush()  # a new client's id
         assert decision.concern_id is not None
-        concern = await repo.concern_by_token(session, f"C-{decision.concern_id}")
+        concern = await concerns.concern_by_token(session, f"C-{decision.concern_id}")
         concern.updated_at = now
         from_client = msg.from_addr.lower() == client.email.lower()
         if concern.status == "resolved" and from_client:
-            await lifecycle.reopen(session, concern, msg.from_addr, now,
+            await concerns.reopen(session, concern, msg.from_addr, now,
                                    f"new message {msg.message_id} from the client")
             await checkins.schedule_next(session, concern, self.settings)
         elif from_client:
@@ -516,9 +516,9 @@ class Pipeline:
             verdict={}, raw=None, created_at=now, event_id=None,  # the inbound rows' columns: one INSERT for all
         ))
         concern.acknowledged_at = now
-        rows.events.append(lifecycle.change(concern, "acknowledged", "service", now, row.message_id,
+        rows.events.append(concerns.change(concern, "acknowledged", "service", now, row.message_id,
                                             to_status="acknowledged" if concern.status == "open" else None))
-        rows.jobs.append(checkins.first_checkin(concern, lifecycle.hours_of(account), self.settings))
+        rows.jobs.append(checkins.first_checkin(concern, accounts.hours_of(account), self.settings))
         return row
 
     def _ack_request(self, msg: Inbound, concern: Concern, template: str, tz: str,

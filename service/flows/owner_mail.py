@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.core import routing
 from service.core.owner_commands import (
     Command,
     Problem,
@@ -31,7 +32,7 @@ from service.mailformat import compose as composer
 from service.mailformat.parse import Inbound
 from service.mailformat.render import render
 from service.settings import Settings
-from service.store import lifecycle
+from service.store import accounts, concerns
 from service.store.models import Account, Client, Concern, Digest, OutboxRow
 
 log = logging.getLogger("followup.owner")
@@ -71,8 +72,8 @@ async def handle(session: AsyncSession, msg: Inbound, settings: Settings,
     if authentication_failed([msg.headers.get("authentication-results", "")]):
         log.warning("owner command refused: DMARC/DKIM failed at the receiving server", extra=extra)
         return OwnerResult("refused_command", ("authentication-failed",))
-    accounts = await lifecycle.all_accounts(session)
-    mine = [a for a in accounts if lifecycle.authorised(msg.from_addr, a)]
+    known = await accounts.all_accounts(session)
+    mine = [a for a in known if routing.authorised(msg.from_addr, a)]
     if not mine:
         log.warning("owner command refused: sender is no account's owner or staff", extra=extra)
         return OwnerResult("refused_command", ("not-authorised",))
@@ -84,8 +85,8 @@ async def handle(session: AsyncSession, msg: Inbound, settings: Settings,
         if concern is None:
             problems.append(Problem(cmd.line, f"there is no concern C-{cmd.concern_id}"))
             continue
-        account, _client = await lifecycle.account_of(session, concern)
-        if not lifecycle.authorised(msg.from_addr, account):
+        account, _client = await accounts.account_of(session, concern)
+        if not routing.authorised(msg.from_addr, account):
             log.warning("owner command refused for a concern of another account",
                         extra={**extra, "concern": concern.token})
             problems.append(Problem(cmd.line, f"{concern.token} belongs to an account you do not own"))
@@ -109,8 +110,8 @@ async def _forwarded(session: AsyncSession, addresses: list[str], key: bytes, se
         digest = await session.get(Digest, int(ref[1:]))
         if digest is None or verify_tag(addresses, key, digest.recipient) != ref:
             continue
-        for account in await lifecycle.all_accounts(session):
-            if lifecycle.authorised(digest.recipient, account) and lifecycle.authorised(sender, account):
+        for account in await accounts.all_accounts(session):
+            if routing.authorised(digest.recipient, account) and routing.authorised(sender, account):
                 return ref
     return None
 
@@ -120,15 +121,15 @@ async def _apply(session: AsyncSession, concern: Concern, cmd: Command, actor: s
     tz = ZoneInfo(account.timezone)
     if cmd.kind == "plan":
         assert cmd.due_at is not None
-        item = await lifecycle.add_item(session, concern, cmd.text, cmd.owner or actor, cmd.due_at,
+        item = await concerns.add_item(session, concern, cmd.text, cmd.owner or actor, cmd.due_at,
                                         actor, now)
         local = item.due_at.astimezone(tz)
         return (f"{concern.token} #{item.number}: {item.text} "
                 f"(owner {item.owner}, due {local:%a %d %b %H:%M %Z})")
     if cmd.kind == "done":
-        item = await lifecycle.mark_done(session, concern, cmd.item, actor, now)
+        item = await concerns.mark_done(session, concern, cmd.item, actor, now)
         return f"{concern.token} #{item.number} done: {item.text}"
-    await lifecycle.resolve(session, concern, actor, now, cmd.text)
+    await concerns.resolve(session, concern, actor, now, cmd.text)
     return f"{concern.token} resolved"
 
 

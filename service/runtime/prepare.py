@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 from service.core.acks import AckRequest, NoAck, compose_all
 from service.detector.detect import Thresholds, Verdict, detect, detect_many
-from service.detector.model import DetectorModel, forget_model, load_model
+from service.detector.model import DetectorModel, forget_model, load_model, model_file
 from service.mailformat.compose import Outgoing
 from service.mailformat.parse import Inbound, parse_message
 
@@ -153,7 +153,7 @@ def backlog_over(batch: int, backlog_at: int, since_full_s: float) -> bool:
 
 
 def recipe_of(settings: Settings) -> Recipe:
-    return Recipe(settings.model_file, tuple(settings.noreply_patterns),
+    return Recipe(model_file(settings.model_path, settings.detector), tuple(settings.noreply_patterns),
                   Thresholds(settings.complaint_threshold, settings.anxiety_threshold))
 
 

@@ -17,18 +17,20 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.adapters.imap import ImapInbox, tls_context
-from service.adapters.inbox import Inbox, MaildirInbox, RawMessage
+from service.adapters.inbox import Inbox, MaildirInbox, RawMessage, ReadPosition
 from service.adapters.transport import MaildirTransport, SmtpTransport, Transport
 from service.clock import Clock, SystemClock
 from service.core.retry import backoff_s, send_retry_decision
 from service.errors import InboxError, SendError
+from service.flows import account_setup
 from service.flows.intake import Outcome, Pipeline
-from service.runtime.jobs import claim_jobs, run_job
+from service.runtime.job_registry import run_job
 from service.runtime.metrics import METRICS, serve
 from service.runtime.prepare import Prepared, Preparer, recipe_of
 from service.settings import Settings
-from service.store import lifecycle, repo
+from service.store import checkpoints, outbox
 from service.store.db import is_postgres, make_engine, migrate, session_factory, transaction
+from service.store.jobs import claim_jobs
 from service.store.mailbox_lock import MailboxLock
 from service.store.models import Job, OutboxRow
 from service.store.outage import is_infrastructure_error
@@ -138,11 +140,11 @@ class Worker:
                         "use only against a test server")
         await migrate(self.engine)
         async with transaction(self.sessions) as session:
-            await lifecycle.sync_accounts(session, self.settings)
+            await account_setup.sync_accounts(session, self.settings)
         if not is_postgres(self.engine):
             # SQLite means one worker: rows left 'sending' were cut off by a crash
             async with transaction(self.sessions) as session:
-                released = await repo.release_all_claims(session)
+                released = await outbox.release_all_claims(session)
             if released:
                 log.warning("re-queued %d messages left in 'sending' by an earlier run", released)
 
@@ -221,8 +223,8 @@ class Worker:
 
     async def _open_inbox(self) -> None:
         async with self.sessions() as session:
-            checkpoint = await repo.load_checkpoint(session, self.inbox.name)
-        await self.inbox.open(checkpoint)
+            stored = await checkpoints.load_checkpoint(session, self.inbox.name)
+        await self.inbox.open(ReadPosition(*stored) if stored else None)
 
     async def drain_inbox(self) -> int:
         """Process every unprocessed message; return how many.
@@ -258,7 +260,8 @@ class Worker:
         checkpoint = self.inbox.checkpoint()
         if checkpoint is not None:
             async with transaction(self.sessions) as session:
-                await repo.save_checkpoint(session, self.inbox.name, checkpoint, self.clock.now())
+                await checkpoints.save_checkpoint(session, self.inbox.name, checkpoint.uidvalidity, checkpoint.last_uid,
+                                                  self.clock.now())
         return len(batch)
 
     async def _inbox_loop(self) -> None:
@@ -389,7 +392,7 @@ class Worker:
         skip_locked = is_postgres(self.engine)
         while not self.stopping.is_set():
             async with transaction(self.sessions) as session:
-                rows = await repo.claim_outbox(session, self.clock.now(), limit=50,
+                rows = await outbox.claim_outbox(session, self.clock.now(), limit=50,
                                                lease_s=self.settings.send_lease_s, skip_locked=skip_locked)
             if not rows:
                 break
@@ -422,7 +425,7 @@ class Worker:
             for k, row in enumerate(rows):
                 if time.monotonic() - renewed_at > self.settings.send_lease_s / 3:
                     async with transaction(self.sessions) as session:
-                        mine = await repo.renew_claims(session, rows[k:], self.clock.now())
+                        mine = await outbox.renew_claims(session, rows[k:], self.clock.now())
                     renewed_at = time.monotonic()
                     lost.update(r.id for r in rows[k:] if r.id not in mine)
                 if row.id in lost:

@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol, TypeVar
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from service.core.businesstime import BusinessHours
-from service.core.escalation_policy import ConcernState, Item
-from service.errors import AccountError, PlanError
-from service.settings import AccountConfig, Settings
-from service.store.db import is_postgres
-from service.store.models import Account, ActionItem, Client, Concern, ConcernEvent, Job
 
+from service.core.businesstime import BusinessHours
+from service.errors import AccountError
+from service.store.db import is_postgres
+from service.store.models import Account, Client, Concern
 
 _ACCOUNTS_LOCK_KEY = 0x666F6C61  # any constant shared by every worker
 
 
 def hours_of(account: Account) -> BusinessHours:
     return BusinessHours.parse(account.timezone, account.business_hours, account.business_days or None)
+
+
+async def lock_accounts(session: AsyncSession) -> None:
+    """On PostgreSQL, hold the accounts lock until the transaction ends (a no-op on SQLite, one writer)."""
+    if is_postgres(session):
+        # workers started together would each insert the same new account and all but one
+        # die on its unique name: one at a time, each sees what the one before committed
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ACCOUNTS_LOCK_KEY})
+
+
+async def by_name(session: AsyncSession, name: str) -> Account | None:
+    return await session.scalar(select(Account).where(Account.name == name))
 
 
 async def all_accounts(session: AsyncSession) -> list[Account]:

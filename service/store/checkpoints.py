@@ -2,40 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
-from typing import Any
-from sqlalchemy import func, insert, inspect, or_, select, update
+from datetime import datetime
+
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstanceState, InstrumentedAttribute
-from sqlalchemy.sql.elements import ColumnElement
-from service.adapters.inbox import Checkpoint as InboxCheckpoint
-from service.core.triage import ThreadConcern
-from service.errors import ConcernNotFound
-from service.store.db import is_postgres
+
 from service.store.models import (
-    Account,
     Checkpoint,
-    Client,
-    Concern,
-    ConcernEvent,
-    Job,
-    MessageRow,
-    OutboxRow,
-    Quarantine,
 )
 
 
-async def load_checkpoint(session: AsyncSession, mailbox: str) -> InboxCheckpoint | None:
+async def load_checkpoint(session: AsyncSession, mailbox: str) -> tuple[int, int] | None:
+    """The mailbox's (UIDVALIDITY, last UID read), if it was read before."""
     row = await session.scalar(select(Checkpoint).where(Checkpoint.mailbox == mailbox))
-    return InboxCheckpoint(row.uidvalidity, row.last_uid) if row else None
+    return (row.uidvalidity, row.last_uid) if row else None
 
 
-async def save_checkpoint(session: AsyncSession, mailbox: str, cp: InboxCheckpoint,
+async def save_checkpoint(session: AsyncSession, mailbox: str, uidvalidity: int, last_uid: int,
                           now: datetime) -> None:
     row = await session.scalar(select(Checkpoint).where(Checkpoint.mailbox == mailbox))
     if row is None:
-        session.add(Checkpoint(mailbox=mailbox, uidvalidity=cp.uidvalidity,
-                               last_uid=cp.last_uid, updated_at=now))
-    elif (row.uidvalidity, row.last_uid) != (cp.uidvalidity, cp.last_uid):
-        row.uidvalidity, row.last_uid, row.updated_at = cp.uidvalidity, cp.last_uid, now
+        session.add(Checkpoint(mailbox=mailbox, uidvalidity=uidvalidity,
+                               last_uid=last_uid, updated_at=now))
+    elif (row.uidvalidity, row.last_uid) != (uidvalidity, last_uid):
+        row.uidvalidity, row.last_uid, row.updated_at = uidvalidity, last_uid, now

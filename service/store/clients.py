@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
-from typing import Any
-from sqlalchemy import func, insert, inspect, or_, select, update
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstanceState, InstrumentedAttribute
-from sqlalchemy.sql.elements import ColumnElement
-from service.adapters.inbox import Checkpoint as InboxCheckpoint
-from service.core.triage import ThreadConcern
-from service.errors import ConcernNotFound
-from service.store.db import is_postgres
+
 from service.store.models import (
     Account,
-    Checkpoint,
     Client,
-    Concern,
-    ConcernEvent,
-    Job,
-    MessageRow,
-    OutboxRow,
-    Quarantine,
 )
 
 

@@ -5,42 +5,22 @@ Every change is written with who or what caused it, in the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-from sqlalchemy import func, insert, inspect, or_, select, update
+
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstanceState, InstrumentedAttribute
-from sqlalchemy.sql.elements import ColumnElement
-from service.adapters.inbox import Checkpoint as InboxCheckpoint
-from service.core.triage import ThreadConcern
-from service.errors import ConcernNotFound
-from service.store.db import is_postgres
+
+from service.core.escalation_policy import ConcernState, Item
+from service.errors import ConcernNotFound, PlanError
+from service.store.jobs import cancel_jobs, schedule
 from service.store.models import (
     Account,
-    Checkpoint,
+    ActionItem,
     Client,
     Concern,
     ConcernEvent,
-    Job,
-    MessageRow,
-    OutboxRow,
-    Quarantine,
 )
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol, TypeVar
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
-from service.core.businesstime import BusinessHours
-from service.core.escalation_policy import ConcernState, Item
-from service.errors import AccountError, PlanError
-from service.settings import AccountConfig, Settings
-from service.store.db import is_postgres
-from service.store.models import Account, ActionItem, Client, Concern, ConcernEvent, Job
 
 
 def parse_concern_id(text: str) -> int:
@@ -49,6 +29,11 @@ def parse_concern_id(text: str) -> int:
     if not raw.isdigit():
         raise ConcernNotFound(f"not a concern id: {text!r} (expected e.g. C-12)")
     return int(raw)
+
+
+async def unresolved_of_client(session: AsyncSession, client_id: int) -> list[Concern]:
+    rows = await session.scalars(select(Concern).where(Concern.client_id == client_id, Concern.status != "resolved"))
+    return list(rows.all())
 
 
 async def concern_by_token(session: AsyncSession, token: str) -> Concern:

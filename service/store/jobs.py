@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol, TypeVar
-from sqlalchemy import func, select, text
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from service.core.businesstime import BusinessHours
-from service.core.escalation_policy import ConcernState, Item
-from service.errors import AccountError, PlanError
-from service.settings import AccountConfig, Settings
+
 from service.store.db import is_postgres
-from service.store.models import Account, ActionItem, Client, Concern, ConcernEvent, Job
-from datetime import datetime, timedelta
-from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from service.flows import checkins, escalations, events
-from service.settings import Settings
 from service.store.models import Job
 
 

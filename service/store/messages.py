@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Sequence
 from typing import Any
-from sqlalchemy import func, insert, inspect, or_, select, update
+
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstanceState, InstrumentedAttribute
-from sqlalchemy.sql.elements import ColumnElement
-from service.adapters.inbox import Checkpoint as InboxCheckpoint
+from sqlalchemy.orm import InstanceState
+
 from service.core.triage import ThreadConcern
-from service.errors import ConcernNotFound
+from service.store.concerns import parse_concern_id
 from service.store.db import is_postgres
 from service.store.models import (
-    Account,
-    Checkpoint,
     Client,
     Concern,
     ConcernEvent,
@@ -24,7 +21,6 @@ from service.store.models import (
     OutboxRow,
     Quarantine,
 )
-
 
 # rows written and never read back by id in the transaction that writes them
 _WRITE_ONLY = (ConcernEvent, Job, MessageRow)

@@ -5,26 +5,15 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from sqlalchemy import func, insert, inspect, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstanceState, InstrumentedAttribute
-from sqlalchemy.sql.elements import ColumnElement
-from service.adapters.inbox import Checkpoint as InboxCheckpoint
-from service.core.triage import ThreadConcern
-from service.errors import ConcernNotFound
-from service.store.db import is_postgres
-from service.store.models import (
-    Account,
-    Checkpoint,
-    Client,
-    Concern,
-    ConcernEvent,
-    Job,
-    MessageRow,
-    OutboxRow,
-    Quarantine,
-)
 
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import ColumnElement
+
+from service.store.models import (
+    OutboxRow,
+)
 
 # what the per-domain circuit breaker counts: messages we start, not answers to an owner
 DOMAIN_CAPPED = ("ack", "checkin", "reminder", "closing")

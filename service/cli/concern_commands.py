@@ -17,11 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import SystemClock
+from service.core import routing
 from service.core.owner_commands import parse_due
 from service.errors import AccountError, PlanError
-from service.flows import escalations
+from service.flows import account_setup, escalations
 from service.settings import AccountConfig, Settings, load_settings
-from service.store import lifecycle, repo
+from service.store import accounts, concerns
 from service.store.models import Account, Client, ConcernEvent, EscalationRow, MessageRow, OutboxRow
 
 T = TypeVar("T")
@@ -44,7 +45,7 @@ def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]
         try:
             await migrate(engine)
             async with transaction(session_factory(engine)) as session:
-                await lifecycle.sync_accounts(session, settings)
+                await account_setup.sync_accounts(session, settings)
                 return await work(session)
         finally:
             await engine.dispose()
@@ -66,8 +67,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def work(session: AsyncSession) -> dict[str, Any]:
-        concern = await repo.concern_by_token(session, args.id)
-        account, client = await lifecycle.account_of(session, concern)
+        concern = await concerns.concern_by_token(session, args.id)
+        account, client = await accounts.account_of(session, concern)
         messages = (await session.scalars(select(MessageRow).where(MessageRow.concern_id == concern.id)
                                           .order_by(MessageRow.id))).all()
         outbox = {o.message_id: o for o in (await session.scalars(
@@ -76,7 +77,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                                         .order_by(ConcernEvent.id))).all()
         escalations = (await session.scalars(select(EscalationRow).where(
             EscalationRow.concern_id == concern.id).order_by(EscalationRow.id))).all()
-        items = await lifecycle.items_of(session, concern.id)
+        items = await concerns.items_of(session, concern.id)
         return {
             "id": concern.token, "client": client.email, "client_name": client.name, "account": account.name,
             "owner": account.owner_email, "kind": concern.kind, "severity": concern.severity,
@@ -140,15 +141,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     async def work(session: AsyncSession) -> str:
         now = SystemClock().now()
-        concern = await repo.concern_by_token(session, args.id)
-        account, _ = await lifecycle.account_of(session, concern)
+        concern = await concerns.concern_by_token(session, args.id)
+        account, _ = await accounts.account_of(session, concern)
         due = parse_due(args.due, now, ZoneInfo(account.timezone))
         if due is None:
             raise PlanError(f"cannot read the date {args.due!r} (try 2026-11-25, 'Friday' or 'tomorrow 3pm')")
         owner = args.owner or account.owner_email
         if not owner:
             raise PlanError("say who owns this step: --owner someone@example.com")
-        item = await lifecycle.add_item(session, concern, args.text, owner, due, _actor(args), now)
+        item = await concerns.add_item(session, concern, args.text, owner, due, _actor(args), now)
         return (f"{concern.token} #{item.number}: {item.text} (owner {item.owner}, due "
                 f"{item.due_at.astimezone(ZoneInfo(account.timezone)):%Y-%m-%d %H:%M %Z})")
 
@@ -160,8 +161,8 @@ def cmd_done(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def work(session: AsyncSession) -> str:
-        concern = await repo.concern_by_token(session, args.id)
-        item = await lifecycle.mark_done(session, concern, args.item, _actor(args), SystemClock().now())
+        concern = await concerns.concern_by_token(session, args.id)
+        item = await concerns.mark_done(session, concern, args.item, _actor(args), SystemClock().now())
         return f"{concern.token} #{item.number} done: {item.text}"
 
     print(_in_session(settings, work))
@@ -172,8 +173,8 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def work(session: AsyncSession) -> str:
-        concern = await repo.concern_by_token(session, args.id)
-        await lifecycle.resolve(session, concern, _actor(args), SystemClock().now(), args.note or "")
+        concern = await concerns.concern_by_token(session, args.id)
+        await concerns.resolve(session, concern, _actor(args), SystemClock().now(), args.note or "")
         return f"{concern.token} resolved"
 
     print(_in_session(settings, work))
@@ -220,12 +221,12 @@ def cmd_accounts(args: argparse.Namespace) -> int:
 
     async def work(session: AsyncSession) -> Any:
         if args.action == "list":
-            return [_account_dict(a) for a in await lifecycle.all_accounts(session)]
+            return [_account_dict(a) for a in await accounts.all_accounts(session)]
         found = await session.scalar(select(Account).where(Account.name == args.name))
         if args.action == "remove":
             if found is None:
                 raise AccountError(f"no account {args.name!r}")
-            if found.source == "config" or found.name == lifecycle.DEFAULT_ACCOUNT:
+            if found.source == "config" or found.name == routing.DEFAULT_ACCOUNT:
                 raise AccountError(f"{args.name!r} comes from the settings file: remove it there")
             if await session.scalar(select(Client.id).where(Client.account_id == found.id)):
                 raise AccountError(f"{args.name!r} still has clients: their concerns keep it")
@@ -244,7 +245,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
             config = AccountConfig(**{**merged, "name": args.name})
         except ValueError as exc:
             raise AccountError(f"account {args.name!r}: {exc}") from None
-        await lifecycle.save_account(session, config)
+        await account_setup.save_account(session, config)
         return f"account {args.name!r} saved"
 
     out = _in_session(settings, work)

@@ -20,12 +20,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.core import routing
 from service.core.checkin_policy import reminders
 from service.errors import FollowupError
+from service.flows import account_setup
 from service.flows.checkins import base_context, queue
 from service.mailformat.render import environment, render
 from service.settings import Settings
-from service.store import lifecycle, repo
+from service.store import accounts, clients, jobs
 from service.store.models import Account, Client, Event
 
 log = logging.getLogger("followup.events")
@@ -78,17 +80,17 @@ async def save(session: AsyncSession, spec: EventSpec, settings: Settings, now: 
 async def schedule_reminders(session: AsyncSession, event: Event, settings: Settings, now: datetime) -> None:
     prefix = f"remind:{event.token}:"
     if event.status != "active":
-        await lifecycle.cancel_jobs(session, prefix)
+        await jobs.cancel_jobs(session, prefix)
         return
     client = await session.get(Client, event.client_id)
     account = await session.get(Account, client.account_id) if client else None
     if account is None:
         return
-    plan = reminders(event.at, settings.reminder_offsets_days, lifecycle.hours_of(account), now)
+    plan = reminders(event.at, settings.reminder_offsets_days, accounts.hours_of(account), now)
     keys = {f"{prefix}{days}" for days in plan}
-    await lifecycle.cancel_jobs(session, prefix, keep=keys)
+    await jobs.cancel_jobs(session, prefix, keep=keys)
     for days, at in plan.items():
-        await lifecycle.schedule(session, f"{prefix}{days}", "remind", at, exact=True)
+        await jobs.schedule(session, f"{prefix}{days}", "remind", at, exact=True)
 
 
 async def run_reminder(session: AsyncSession, key: str, settings: Settings, now: datetime) -> None:
@@ -126,9 +128,9 @@ async def _client(session: AsyncSession, address: str, settings: Settings, now: 
     address = address.strip().lower()
     if "@" not in address:
         raise EventError(f"a client is an email address, got {address!r}")
-    accounts = await lifecycle.all_accounts(session)
-    account = lifecycle.route(address, accounts) or await lifecycle.default_account(session, settings)
-    return await repo.client_for(session, address, "", account, now)
+    known = await accounts.all_accounts(session)
+    account = routing.route(address, known) or await account_setup.default_account(session, settings)
+    return await clients.client_for(session, address, "", account, now)
 
 
 async def remove(session: AsyncSession, event_id: int) -> Event:
@@ -136,7 +138,7 @@ async def remove(session: AsyncSession, event_id: int) -> Event:
     if event is None:
         raise EventError(f"no event E-{event_id}")
     event.status = "cancelled"
-    await lifecycle.cancel_jobs(session, f"remind:{event.token}:")
+    await jobs.cancel_jobs(session, f"remind:{event.token}:")
     return event
 
 

@@ -12,17 +12,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.cli.concerns import _in_session, _settings
+from service.cli.concern_commands import _in_session, _settings
 from service.clock import SystemClock
+from service.core import routing
 from service.core.owner_commands import parse_due
-from service.flows import events
-from service.store import lifecycle
+from service.flows import event_reminders
+from service.store import accounts
 
 
 def _event_id(text: str) -> int:
     raw = text.strip().upper().removeprefix("E-")
     if not raw.isdigit():
-        raise events.EventError(f"not an event id: {text!r} (expected e.g. E-5)")
+        raise event_reminders.EventError(f"not an event id: {text!r} (expected e.g. E-5)")
     return int(raw)
 
 
@@ -32,7 +33,7 @@ def cmd_events(args: argparse.Namespace) -> int:
     if args.action == "import":
         path = Path(args.target)
         if not path.is_file():
-            raise events.EventError(f"no such file: {path}")
+            raise event_reminders.EventError(f"no such file: {path}")
         data = path.read_bytes()
 
     async def work(session: AsyncSession) -> Any:
@@ -41,36 +42,36 @@ def cmd_events(args: argparse.Namespace) -> int:
             return [{"id": e.token, "client": c.email, "title": e.title, "type": e.type, "at": e.at.isoformat(),
                      "place": e.place, "status": e.status, "uid": e.uid,
                      "open_items": [i["text"] for i in e.checklist if not i.get("done")]}
-                    for e, c in await events.listing(session)]
+                    for e, c in await event_reminders.listing(session)]
         if args.action == "done":
-            event = await events.tick(session, _event_id(args.target), args.item, now)
+            event = await event_reminders.tick(session, _event_id(args.target), args.item, now)
             left = [c["text"] for c in event.checklist if not c.get("done")]
             return f"{event.token}: {len(left)} item(s) still open" + (f": {'; '.join(left)}" if left else "")
         if args.action == "remove":
-            event = await events.remove(session, _event_id(args.target))
+            event = await event_reminders.remove(session, _event_id(args.target))
             return f"{event.token} cancelled; its reminders will not be sent"
         if args.action == "import":
             tz = await _zone(session, args.client)
             lines = []
-            for spec in events.read_file(args.target, data, tz, args.client):
-                event, change = await events.save(session, spec, settings, now,
+            for spec in event_reminders.read_file(args.target, data, tz, args.client):
+                event, change = await event_reminders.save(session, spec, settings, now,
                                                   source=Path(args.target).suffix.lstrip("."))
                 lines.append(f"{event.token} {change}: {event.title} ({event.at.astimezone(tz):%Y-%m-%d %H:%M %Z})")
             return "\n".join(lines) or "no events in the file"
         if not (args.title and args.at):
-            raise events.EventError("events add needs CLIENT, --title and --at")
+            raise event_reminders.EventError("events add needs CLIENT, --title and --at")
         tz = await _zone(session, args.target)
         try:
-            when = events.parse_when(args.at, tz)
-        except events.EventError:
+            when = event_reminders.parse_when(args.at, tz)
+        except event_reminders.EventError:
             parsed = parse_due(args.at, now, tz)
             if parsed is None:
                 raise
             when = parsed
-        spec = events.EventSpec(uid=args.uid or f"cli-{uuid.uuid4()}", client=args.target, title=args.title,
+        spec = event_reminders.EventSpec(uid=args.uid or f"cli-{uuid.uuid4()}", client=args.target, title=args.title,
                                 type=(args.type or "event").lower(), at=when, place=args.place or "",
                                 checklist=tuple(args.checklist or ()))
-        event, change = await events.save(session, spec, settings, now, source="cli")
+        event, change = await event_reminders.save(session, spec, settings, now, source="cli")
         return f"{event.token} {change}: {event.title} for {args.target} ({event.at.astimezone(tz):%Y-%m-%d %H:%M %Z})"
 
     out = _in_session(settings, work)
@@ -88,9 +89,9 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 
 async def _zone(session: AsyncSession, client: str | None) -> ZoneInfo:
-    accounts = await lifecycle.all_accounts(session)
-    account = lifecycle.route(client or "", accounts) if client else None
-    default = [a for a in accounts if a.name == lifecycle.DEFAULT_ACCOUNT]
+    known = await accounts.all_accounts(session)
+    account = routing.route(client or "", known) if client else None
+    default = [a for a in known if a.name == routing.DEFAULT_ACCOUNT]
     return ZoneInfo((account or (default[0] if default else None) or _Utc()).timezone)
 
 

@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.flows import checkins, escalations, events
+from service.flows import checkins, escalations, event_reminders
 from service.settings import Settings
 from service.store.models import Job
-
-
-async def claim_jobs(session: AsyncSession, now: datetime, *, limit: int, lease_s: float,
-                     skip_locked: bool) -> list[Job]:
-    """Take due jobs (and jobs whose worker died) for this worker."""
-    stale = now - timedelta(seconds=lease_s)
-    query = (select(Job)
-             .where(or_((Job.status == "pending") & (Job.due_at <= now),
-                        (Job.status == "running") & (Job.claimed_at < stale)))
-             .order_by(Job.due_at, Job.id).limit(limit))
-    if skip_locked:
-        query = query.with_for_update(skip_locked=True)
-    jobs = list((await session.scalars(query)).all())
-    for job in jobs:
-        job.status, job.claimed_at, job.attempts = "running", now, job.attempts + 1
-    return jobs
 
 
 async def run_job(session: AsyncSession, job: Job, settings: Settings, now: datetime) -> None:
@@ -40,7 +23,7 @@ async def run_job(session: AsyncSession, job: Job, settings: Settings, now: date
     elif job.kind == "closing":
         await checkins.run_closing(session, job.key.removeprefix("closing:"), settings, now)
     elif job.kind == "remind":
-        await events.run_reminder(session, job.key.removeprefix("remind:"), settings, now)
+        await event_reminders.run_reminder(session, job.key.removeprefix("remind:"), settings, now)
     else:
         raise ValueError(f"unknown job kind {job.kind!r} ({job.key})")
     job.claimed_at, job.last_error = None, None

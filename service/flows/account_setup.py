@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol, TypeVar
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from service.core.businesstime import BusinessHours
-from service.core.escalation_policy import ConcernState, Item
-from service.errors import AccountError, PlanError
+
+from service.core.routing import DEFAULT_ACCOUNT
 from service.settings import AccountConfig, Settings
-from service.store.db import is_postgres
-from service.store.models import Account, ActionItem, Client, Concern, ConcernEvent, Job
-
-
-DEFAULT_ACCOUNT = "default"
+from service.store import accounts
+from service.store.models import Account
 
 
 def _apply_config(account: Account, config: AccountConfig) -> None:
@@ -31,12 +20,9 @@ def _apply_config(account: Account, config: AccountConfig) -> None:
 
 async def sync_accounts(session: AsyncSession, settings: Settings) -> None:
     """Write the TOML file's accounts and the default account into the store (the file wins)."""
-    if is_postgres(session):
-        # workers started together would each insert the same new account and all but one
-        # die on its unique name: one at a time, each sees what the one before committed
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ACCOUNTS_LOCK_KEY})
+    await accounts.lock_accounts(session)
     for config in settings.accounts:
-        account = await session.scalar(select(Account).where(Account.name == config.name))
+        account = await accounts.by_name(session, config.name)
         if account is None:
             account = Account(name=config.name)
             session.add(account)
@@ -47,7 +33,7 @@ async def sync_accounts(session: AsyncSession, settings: Settings) -> None:
 
 async def save_account(session: AsyncSession, config: AccountConfig) -> Account:
     """Create or change an account from the CLI."""
-    account = await session.scalar(select(Account).where(Account.name == config.name))
+    account = await accounts.by_name(session, config.name)
     if account is None:
         account = Account(name=config.name, source="cli")
         session.add(account)
@@ -57,7 +43,7 @@ async def save_account(session: AsyncSession, config: AccountConfig) -> Account:
 
 
 async def default_account(session: AsyncSession, settings: Settings) -> Account:
-    account = await session.scalar(select(Account).where(Account.name == DEFAULT_ACCOUNT))
+    account = await accounts.by_name(session, DEFAULT_ACCOUNT)
     if account is None:
         account = Account(name=DEFAULT_ACCOUNT, source="config")
         session.add(account)
