@@ -14,3 +14,5 @@ The package is the architecture (docs/ARCHITECTURE.md tells it whole). From the 
 A package imports only from packages below it; `errors` and `clock` are importable from anywhere.
 The rules are checked by import-linter (`[tool.importlinter]` in pyproject.toml).
 """
+
+__version__ = "0.1.0"
