@@ -12,7 +12,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     script that started its worker (the `followup` console script imports this module), and
     with the command line it would load SQLAlchemy and pydantic it never uses (40 MB).
     """
-    from service.cli.main import main as cli_main
+    from service.cli.app import main as cli_main
 
     return cli_main(argv)
 

@@ -46,6 +46,42 @@ def test_bad_setting_names_itself_and_exits_2(env: dict[str, str | None], named:
     assert len(lines) == 1 and named in lines[0], result.stderr
 
 
+def test_commands_keep_their_names_and_order_in_help() -> None:
+    # `followup --help` lists them in this order; a noun module moving must not reorder them
+    from service.cli.app import build_parser
+
+    result = followup("--help")
+    assert result.returncode == 0, result.stderr
+    listed = [line.split()[0] for line in result.stdout.split("positional arguments:")[1].splitlines()[2:]
+              if line.startswith("    ")]
+    assert listed == ["run", "demo", "classify", "train", "eval", "concerns", "quarantine", "show", "plan",
+                      "done", "resolve", "digest", "accounts", "events", "migrate", "check"]
+    assert all(build_parser().parse_args([*argv]).func for argv in (
+        ["run"], ["demo"], ["classify"], ["train", "--data", "x"], ["eval"], ["concerns"], ["quarantine"],
+        ["show", "C-1"], ["plan", "C-1", "x", "--due", "Friday"], ["done", "C-1"], ["resolve", "C-1"],
+        ["digest", "--owner", "o@example.test"], ["accounts", "list"], ["events", "list"], ["migrate"],
+        ["check"]))
+
+
+@pytest.mark.parametrize("argv", [
+    ["--help"], ["show", "--help"], ["events", "add"], ["plan", "C-1"], ["nonsense"],
+])
+def test_help_and_usage_mistakes_load_no_database_model_or_settings_library(argv: list[str]) -> None:
+    # the fast start: what only parses arguments imports no SQLAlchemy, numpy, pydantic or Jinja2
+    code = ("import sys\n"
+            "from service.cli import main\n"
+            "try:\n"
+            f"    main({argv!r})\n"
+            "except SystemExit as exc:\n"
+            "    code = exc.code\n"
+            "heavy = ('sqlalchemy', 'numpy', 'pydantic', 'pydantic_settings', 'jinja2', 'alembic')\n"
+            "print(code, sorted(m for m in heavy if m in sys.modules))\n")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
+    run = subprocess.run([sys.executable, "-c", code], text=True, capture_output=True, env=base, cwd=ROOT,
+                         timeout=60)
+    assert run.stdout.splitlines()[-1] == ("0 []" if argv[-1] == "--help" else "2 []"), run.stderr
+
+
 def test_password_never_printed(tmp_path: Path) -> None:
     env = {**GOOD, "FOLLOWUP_INBOX_URL": "imaps://care@127.0.0.1:1/INBOX",
            "FOLLOWUP_IMAP_PASSWORD": "hunter2-secret", "FOLLOWUP_DATABASE_URL": f"sqlite:///{tmp_path}/d.db"}
@@ -160,7 +196,7 @@ def test_sigterm_while_the_worker_starts_ends_in_a_clean_exit(tmp_path: Path) ->
            "FOLLOWUP_DATABASE_URL": f"sqlite:///{tmp_path}/d.db", "FOLLOWUP_LOG_FORMAT": "text"}
     code = ("import os, signal\n"
             "import service.runtime.worker as w\n"
-            "from service.cli.main import main\n"
+            "from service.cli import main\n"
             "start = w.Worker.__init__\n"
             "def starting(self, *a, **k):\n"
             "    os.kill(os.getpid(), signal.SIGTERM)\n"

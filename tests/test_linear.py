@@ -99,7 +99,7 @@ def test_npz_is_read_without_pickles(tmp_path: Path) -> None:
 
 
 def test_a_worker_never_imports_scikit_learn() -> None:
-    code = ("import sys, service.runtime.worker, service.cli.main\n"
+    code = ("import sys, service.runtime.worker, service.cli.app\n"
             "from service.detector.detect import detect\n"
             "assert detect('We were charged twice and nobody called back.').label == 'complaint'\n"
             "print(sorted(m for m in ('sklearn', 'scipy', 'joblib') if m in sys.modules))")

@@ -4,6 +4,6 @@ Owns argument parsing and what a person reads on the terminal. May import every 
 nothing imports it but `service.__main__`.
 """
 
-from service.cli.main import main
+from service.cli.app import main
 
 __all__ = ["main"]

@@ -1,56 +1,23 @@
-"""`followup show | plan | done | resolve | digest | accounts`: concerns, plans and owners by hand."""
+"""`followup concerns | show | plan | done | resolve | quarantine`: concerns and their plans by hand."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from service.cli.session import in_transaction, load_cli_settings, read_only
+from service.errors import PlanError
 
-from service.clock import SystemClock
-from service.core import routing
-from service.core.owner_commands import parse_due
-from service.errors import AccountError, PlanError
-from service.flows import account_setup, escalations
-from service.settings import AccountConfig, Settings, load_settings
-from service.store import accounts, concerns
-from service.store.models import Account, Client, ConcernEvent, EscalationRow, MessageRow, OutboxRow
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
-T = TypeVar("T")
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    from service.runtime.logs import setup_logging
-
-    settings = load_settings(args.config)
-    setup_logging(settings.log_format, settings.log_level)
-    return settings
-
-
-def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one committed transaction on a migrated store with the configured accounts."""
-    from service.store.db import make_engine, migrate, session_factory, transaction
-
-    async def main() -> T:
-        engine = make_engine(settings.database_url)
-        try:
-            await migrate(engine)
-            async with transaction(session_factory(engine)) as session:
-                await account_setup.sync_accounts(session, settings)
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
+    from service.cli.session import Subparsers
+    from service.store.models import Quarantine
 
 
 def _actor(args: argparse.Namespace) -> str:
@@ -61,10 +28,81 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+# -- concerns ------------------------------------------------------------------------------
+
+def cmd_concerns(args: argparse.Namespace) -> int:
+    """List concerns (those in `--status`, or all) as a table or JSON."""
+    from service.store import concerns
+
+    settings = load_cli_settings(args)
+
+    async def work(session: AsyncSession) -> list[dict[str, Any]]:
+        rows = await concerns.list_concerns(session, args.status)
+        return [{
+            "id": c.token, "client": cl.email, "kind": c.kind, "severity": c.severity,
+            "status": c.status, "escalation_level": c.escalation_level, "subject": c.subject,
+            "created_at": c.created_at.isoformat(), "respond_by": c.respond_by.isoformat(),
+        } for c, cl in rows]
+
+    items = read_only(settings, work)
+    if args.format == "json":
+        print(json.dumps(items, indent=2, ensure_ascii=False))
+        return 0
+    if not items:
+        print("no concerns")
+        return 0
+    cols = ("id", "status", "kind", "severity", "escalation_level", "client", "subject")
+    heads = ("ID", "STATUS", "KIND", "SEVERITY", "ESC", "CLIENT", "SUBJECT")
+    widths = [max(len(h), *(len(str(i[c])[:50]) for i in items)) for c, h in zip(cols, heads, strict=True)]
+    print("  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)))
+    for item in items:
+        print("  ".join(str(item[c])[:50].ljust(w) for c, w in zip(cols, widths, strict=True)))
+    return 0
+
+
+# -- quarantine ----------------------------------------------------------------------------
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    """List the messages that could not be processed, or write one's raw bytes (`--show ID`)."""
+    from service.store import messages
+
+    settings = load_cli_settings(args)
+
+    async def work(session: AsyncSession) -> list[Quarantine]:
+        return await messages.list_quarantine(session)
+
+    rows = read_only(settings, work)
+    if args.show is not None:
+        match = [r for r in rows if r.id == args.show]
+        if not match:
+            print(f"no quarantined message {args.show}", file=sys.stderr)
+            return 1
+        sys.stdout.buffer.write(match[0].raw)
+        return 0
+    items: list[dict[str, Any]] = [
+        {"id": r.id, "message_id": r.message_id, "source": r.source, "reason": r.reason,
+         "size": len(r.raw), "created_at": r.created_at.isoformat()} for r in rows]
+    if args.format == "json":
+        print(json.dumps(items, indent=2))
+    elif not items:
+        print("quarantine is empty")
+    else:
+        for i in items:
+            print(f"{i['id']:>5}  {i['created_at'][:19]}  {i['size']:>8}B  {i['message_id'] or '-'}\n"
+                  f"       {i['reason'][:200]}\n       from {i['source']}")
+    return 0
+
+
 # -- show -----------------------------------------------------------------------------
 
 def cmd_show(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    """Print a concern's whole history: messages, verdicts, plan, escalations, status changes."""
+    from sqlalchemy import select
+
+    from service.store import accounts, concerns
+    from service.store.models import ConcernEvent, EscalationRow, MessageRow, OutboxRow
+
+    settings = load_cli_settings(args)
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         concern = await concerns.concern_by_token(session, args.id)
@@ -99,7 +137,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                          "by": e.actor, "detail": e.detail} for e in events],
         }
 
-    data = _in_session(settings, work)
+    data = in_transaction(settings, work)
     if args.format == "json":
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return 0
@@ -137,7 +175,12 @@ def cmd_show(args: argparse.Namespace) -> int:
 # -- plan, done, resolve ---------------------------------------------------------------------
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    """Add an action item to a concern, owned by someone, due at a time read in the account's zone."""
+    from service.clock import SystemClock
+    from service.core.owner_commands import parse_due
+    from service.store import accounts, concerns
+
+    settings = load_cli_settings(args)
 
     async def work(session: AsyncSession) -> str:
         now = SystemClock().now()
@@ -153,128 +196,69 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return (f"{concern.token} #{item.number}: {item.text} (owner {item.owner}, due "
                 f"{item.due_at.astimezone(ZoneInfo(account.timezone)):%Y-%m-%d %H:%M %Z})")
 
-    print(_in_session(settings, work))
+    print(in_transaction(settings, work))
     return 0
 
 
 def cmd_done(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    """Mark an action item done (the only open one when no `--item` is given)."""
+    from service.clock import SystemClock
+    from service.store import concerns
+
+    settings = load_cli_settings(args)
 
     async def work(session: AsyncSession) -> str:
         concern = await concerns.concern_by_token(session, args.id)
         item = await concerns.mark_done(session, concern, args.item, _actor(args), SystemClock().now())
         return f"{concern.token} #{item.number} done: {item.text}"
 
-    print(_in_session(settings, work))
+    print(in_transaction(settings, work))
     return 0
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    """Resolve a concern, with an optional note for its history."""
+    from service.clock import SystemClock
+    from service.store import concerns
+
+    settings = load_cli_settings(args)
 
     async def work(session: AsyncSession) -> str:
         concern = await concerns.concern_by_token(session, args.id)
         await concerns.resolve(session, concern, _actor(args), SystemClock().now(), args.note or "")
         return f"{concern.token} resolved"
 
-    print(_in_session(settings, work))
+    print(in_transaction(settings, work))
     return 0
 
 
-# -- digest ------------------------------------------------------------------------------
 
-def cmd_digest(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    owner = args.owner.strip().lower()
-
-    async def work(session: AsyncSession) -> tuple[str, str] | None:
-        now = SystemClock().now()
-        if args.preview:
-            built = await escalations.preview(session, owner, settings, now)
-            if built is None:
-                return None
-            subject, rendered = built
-            if args.html:
-                return f"Subject: {subject}\n(HTML written to {args.html})", rendered.html
-            return f"Subject: {subject}\n\n{rendered.text}", ""
-        digest_id = await escalations.send_digest(session, owner, settings, now)
-        return None if digest_id is None else (f"digest {digest_id} to {owner} is in the outbox", "")
-
-    out = _in_session(settings, work)
-    if out is None:
-        print(f"nothing to send to {owner}: no escalation is waiting for a digest")
-        return 0
-    if args.html and args.preview:
-        Path(args.html).write_text(out[1], encoding="utf-8")
-    print(out[0])
-    return 0
+def add_concerns(sub: Subparsers) -> None:
+    """Register `followup concerns`."""
+    p = sub.add_parser("concerns", help="list concerns")
+    p.add_argument("--status", help="comma-separated statuses, e.g. open,acknowledged")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=cmd_concerns)
 
 
-# -- accounts ------------------------------------------------------------------------------
-
-def cmd_accounts(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-
-    if args.action != "list" and not args.name:
-        print("followup accounts: give the account's name", file=sys.stderr)
-        return 2
-
-    async def work(session: AsyncSession) -> Any:
-        if args.action == "list":
-            return [_account_dict(a) for a in await accounts.all_accounts(session)]
-        found = await session.scalar(select(Account).where(Account.name == args.name))
-        if args.action == "remove":
-            if found is None:
-                raise AccountError(f"no account {args.name!r}")
-            if found.source == "config" or found.name == routing.DEFAULT_ACCOUNT:
-                raise AccountError(f"{args.name!r} comes from the settings file: remove it there")
-            if await session.scalar(select(Client.id).where(Client.account_id == found.id)):
-                raise AccountError(f"{args.name!r} still has clients: their concerns keep it")
-            await session.delete(found)
-            return f"account {args.name!r} removed"
-        if found is not None and found.source == "config":
-            raise AccountError(f"{args.name!r} comes from the settings file: change it there")
-        base = _account_dict(found) if found is not None else {}
-        fields = {k: v for k, v in {
-            "owner": args.owner, "owner_name": args.owner_name, "domains": args.domain, "addresses": args.address,
-            "staff": args.staff, "second_level": args.second_level, "timezone": args.timezone,
-            "business_hours": args.hours, "business_days": args.days.split(",") if args.days else None,
-            "digest_time": args.digest_time}.items() if v is not None}
-        merged = {k: v for k, v in {**base, **fields}.items() if k in AccountConfig.model_fields}
-        try:
-            config = AccountConfig(**{**merged, "name": args.name})
-        except ValueError as exc:
-            raise AccountError(f"account {args.name!r}: {exc}") from None
-        await account_setup.save_account(session, config)
-        return f"account {args.name!r} saved"
-
-    out = _in_session(settings, work)
-    if isinstance(out, str):
-        print(out)
-    elif args.format == "json":
-        print(json.dumps(out, indent=2))
-    else:
-        for a in out:
-            print(f"{a['name']:<20} owner {a['owner'] or '-':<30} {a['timezone']:<18} {a['business_hours']} "
-                  f"domains {','.join(a['domains']) or '-'}  ({a['source']})")
-    return 0
+def add_quarantine(sub: Subparsers) -> None:
+    """Register `followup quarantine`."""
+    p = sub.add_parser("quarantine", help="list messages that could not be processed")
+    p.add_argument("--show", type=int, metavar="ID", help="write that message's raw bytes to stdout")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=cmd_quarantine)
 
 
-def _account_dict(a: Account) -> dict[str, Any]:
-    return {"name": a.name, "owner": a.owner_email, "owner_name": a.owner_name or "", "domains": a.domains,
-            "addresses": a.addresses, "staff": a.staff, "second_level": a.second_level,
-            "timezone": a.timezone, "business_hours": a.business_hours,
-            "business_days": a.business_days or ["mon", "tue", "wed", "thu", "fri"],
-            "digest_time": a.digest_time, "source": a.source}
-
-
-def add_parsers(sub: Any) -> None:
-    """Register the commands on the main parser's subparsers."""
+def add_show(sub: Subparsers) -> None:
+    """Register `followup show`."""
     p = sub.add_parser("show", help="a concern's whole history")
     p.add_argument("id", help="a concern id as `followup concerns` prints it, e.g. C-12")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_show)
 
+
+def add_plan(sub: Subparsers) -> None:
+    """Register `followup plan`."""
     p = sub.add_parser("plan", help="add an action item to a concern")
     p.add_argument("id")
     p.add_argument("text", help="what will be done")
@@ -283,37 +267,20 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--by", help="who records it (default: cli:<user>)")
     p.set_defaults(func=cmd_plan)
 
+
+def add_done(sub: Subparsers) -> None:
+    """Register `followup done`."""
     p = sub.add_parser("done", help="mark an action item done")
     p.add_argument("id")
     p.add_argument("--item", type=int, help="item number as `followup show` prints it (default: the only open one)")
     p.add_argument("--by")
     p.set_defaults(func=cmd_done)
 
+
+def add_resolve(sub: Subparsers) -> None:
+    """Register `followup resolve`."""
     p = sub.add_parser("resolve", help="resolve a concern")
     p.add_argument("id")
     p.add_argument("--note", help="what was done, for the history")
     p.add_argument("--by")
     p.set_defaults(func=cmd_resolve)
-
-    p = sub.add_parser("digest", help="an owner's digest of escalations: preview or send now")
-    p.add_argument("--owner", required=True, help="the owner's address")
-    p.add_argument("--preview", action="store_true", help="render without writing or sending")
-    p.add_argument("--html", metavar="FILE", help="with --preview: write the HTML version to FILE")
-    p.set_defaults(func=cmd_digest)
-
-    p = sub.add_parser("accounts", help="list, add or change, remove accounts")
-    p.add_argument("action", choices=("list", "set", "remove"))
-    p.add_argument("name", nargs="?", help="the account's name (set, remove)")
-    p.add_argument("--owner")
-    p.add_argument("--owner-name")
-    p.add_argument("--domain", action="append", help="a client domain (repeat)")
-    p.add_argument("--address", action="append", help="a client address (repeat)")
-    p.add_argument("--staff", action="append", help="an address that may record plans (repeat)")
-    p.add_argument("--second-level", help="who gets what the owner leaves unplanned")
-    p.add_argument("--timezone", help="e.g. Europe/Lisbon")
-    p.add_argument("--hours", help="business hours, e.g. 09:00-17:30")
-    p.add_argument("--days", help="business days, e.g. mon,tue,wed,thu,fri")
-    p.add_argument("--digest-time", help="local time of the daily digest, e.g. 08:30")
-    p.add_argument("--format", choices=("table", "json"), default="table")
-    p.set_defaults(func=cmd_accounts)
-

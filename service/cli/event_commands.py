@@ -4,31 +4,35 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from service.cli.session import in_transaction, load_cli_settings
 
-from service.cli.concern_commands import _in_session, _settings
-from service.clock import SystemClock
-from service.core import routing
-from service.core.owner_commands import parse_due
-from service.flows import event_reminders
-from service.store import accounts
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from service.cli.session import Subparsers
 
 
 def _event_id(text: str) -> int:
+    from service.flows.event_reminders import EventError
+
     raw = text.strip().upper().removeprefix("E-")
     if not raw.isdigit():
-        raise event_reminders.EventError(f"not an event id: {text!r} (expected e.g. E-5)")
+        raise EventError(f"not an event id: {text!r} (expected e.g. E-5)")
     return int(raw)
 
 
 def cmd_events(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    """Add, list, import, tick off or cancel the events clients worry about."""
+    from service.clock import SystemClock
+    from service.core.owner_commands import parse_due
+    from service.flows import event_reminders
+
+    settings = load_cli_settings(args)
     data = b""
     if args.action == "import":
         path = Path(args.target)
@@ -74,7 +78,7 @@ def cmd_events(args: argparse.Namespace) -> int:
         event, change = await event_reminders.save(session, spec, settings, now, source="cli")
         return f"{event.token} {change}: {event.title} for {args.target} ({event.at.astimezone(tz):%Y-%m-%d %H:%M %Z})"
 
-    out = _in_session(settings, work)
+    out = in_transaction(settings, work)
     if isinstance(out, str):
         print(out)
     elif args.format == "json":
@@ -89,6 +93,9 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 
 async def _zone(session: AsyncSession, client: str | None) -> ZoneInfo:
+    from service.core import routing
+    from service.store import accounts
+
     known = await accounts.all_accounts(session)
     account = routing.route(client or "", known) if client else None
     default = [a for a in known if a.name == routing.DEFAULT_ACCOUNT]
@@ -99,7 +106,8 @@ class _Utc:
     timezone = "UTC"
 
 
-def add_parsers(sub: Any) -> None:
+def add_events(sub: Subparsers) -> None:
+    """Register `followup events`."""
     p = sub.add_parser("events", help="events clients worry about, and their reminders")
     p.add_argument("action", choices=("add", "list", "remove", "import", "done"))
     p.add_argument("target", nargs="?", help="add: the client's address; remove: an event id (E-5); import: a file")
@@ -112,21 +120,14 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--client", help="import: the client of events that name none")
     p.add_argument("--item", type=int, action="append", help="done: a checklist item's number (from 1); repeat")
     p.add_argument("--format", choices=("table", "json"), default="table")
-    p.set_defaults(func=cmd_events, check=_check)
+    p.set_defaults(func=cmd_events, check=check_events_args)
 
 
-def _check(args: argparse.Namespace) -> str | None:
+def check_events_args(args: argparse.Namespace) -> str | None:
+    """What is missing from an `events` command line, said plainly; None when nothing is."""
     if args.action in {"add", "remove", "import", "done"} and not args.target:
         return {"add": "give the client's address", "remove": "give the event id",
                 "import": "give the file", "done": "give the event id"}[args.action]
     if args.action == "done" and not args.item:
         return "say which checklist items are done: --item N"
     return None
-
-
-def validate(args: argparse.Namespace) -> None:
-    check = getattr(args, "check", None)
-    problem = check(args) if check else None
-    if problem:
-        print(f"followup {args.command}: {problem}", file=sys.stderr)
-        raise SystemExit(2)

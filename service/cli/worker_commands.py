@@ -1,0 +1,168 @@
+"""`followup run | migrate | check | demo`: the worker, its database, its connections, and a tour of it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from service.cli.session import load_cli_settings
+
+if TYPE_CHECKING:
+    from service.cli.session import Subparsers
+    from service.settings import Settings
+
+log = logging.getLogger("followup.cli")
+
+
+# -- run ---------------------------------------------------------------------------------
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the worker until stopped, or drain inbox and outbox once (`--once`) and print the counts."""
+    # a stop asked for while the worker is still starting (imports, the model) is kept and
+    # honoured once it runs: a service manager's SIGTERM always ends in a clean exit
+    early: list[int] = []
+    if not args.once:
+        signal.signal(signal.SIGTERM, lambda signum, _frame: early.append(signum))
+    from service.runtime.worker import Worker
+
+    settings = load_cli_settings(args)
+
+    async def main() -> int:
+        worker = Worker(settings)
+        if args.once:
+            stats = await worker.run_once()
+            print(json.dumps({"processed": stats.processed, "outcomes": stats.outcomes, "jobs": stats.jobs,
+                              "sent": stats.sent, "send_failures": stats.send_failures}))
+            return 0
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.stop)
+        if early:
+            log.warning("stopping: asked to (signal %d) while starting", early[0])
+            worker.stop()
+        await worker.run_forever()
+        return 0
+
+    return asyncio.run(main())
+
+
+def add_run(sub: Subparsers) -> None:
+    """Register `followup run`."""
+    p = sub.add_parser("run", help="run the worker")
+    p.add_argument("--once", action="store_true", help="drain inbox and outbox, then exit")
+    p.set_defaults(func=cmd_run)
+
+
+# -- migrate -----------------------------------------------------------------------------
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring the database to the newest schema and print its revision."""
+    from service.store.db import current_revision, make_engine, migrate
+
+    settings = load_cli_settings(args)
+
+    async def main() -> int:
+        engine = make_engine(settings.database_url)
+        try:
+            await migrate(engine)
+            print(f"database at revision {await current_revision(engine)}")
+        finally:
+            await engine.dispose()
+        return 0
+
+    return asyncio.run(main())
+
+
+def add_migrate(sub: Subparsers) -> None:
+    """Register `followup migrate`."""
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+
+
+# -- check -------------------------------------------------------------------------------
+
+async def _probe_database(settings: Settings) -> str:
+    from service.store.db import current_revision, make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        revision = await asyncio.wait_for(current_revision(engine), 15)
+    finally:
+        await engine.dispose()
+    return f"reachable, schema revision {revision or 'none (run followup migrate)'}"
+
+
+async def _probe_inbox(settings: Settings) -> str:
+    from service.runtime.worker import make_inbox
+
+    inbox = make_inbox(settings)
+    try:
+        await asyncio.wait_for(inbox.open(None), 30)
+        push = "IDLE" if inbox.supports_push else "polling"
+        return f"{inbox.name} readable ({push})"
+    finally:
+        await inbox.close()
+
+
+async def _probe_outbox(settings: Settings) -> str:
+    from service.adapters.transport import SmtpTransport
+    from service.runtime.worker import make_transport
+
+    transport = make_transport(settings)
+    try:
+        if isinstance(transport, SmtpTransport):
+            smtp = await asyncio.wait_for(transport._connection(), 30)
+            await smtp.noop()
+            tls = smtp.transport is not None and smtp.transport.get_extra_info("ssl_object") is not None
+            return f"{transport.name} accepts connections ({'TLS' if tls else 'no TLS, loopback'})"
+        return f"{transport.name} (messages are written there, not sent)"
+    finally:
+        await transport.close()
+
+
+async def run_checks(settings: Settings) -> int:
+    """Print one line per connection; return 0 when all work, 1 otherwise."""
+    from service.errors import FollowupError
+
+    failures = 0
+    for name, probe in (("database", _probe_database), ("inbox", _probe_inbox), ("outbox", _probe_outbox)):
+        try:
+            detail = await probe(settings)
+            print(f"ok    {name}: {detail}")
+        except (FollowupError, OSError, TimeoutError, Exception) as exc:  # noqa: BLE001 - reported, not raised
+            failures += 1
+            # str(exc) of our adapters never carries secrets: URLs are redacted there
+            print(f"FAIL  {name}: {type(exc).__name__}: {exc}")
+    return 1 if failures else 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Try every connection in the settings and say plainly what is wrong."""
+    return asyncio.run(run_checks(load_cli_settings(args)))
+
+
+def add_check(sub: Subparsers) -> None:
+    """Register `followup check`."""
+    sub.add_parser("check", help="test the connections in the settings").set_defaults(func=cmd_check)
+
+
+# -- demo --------------------------------------------------------------------------------
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Walk the whole loop on a temporary Maildir and SQLite (see `service.cli.demo`)."""
+    from service.cli.demo import run_demo
+    from service.runtime.logs import setup_logging
+
+    setup_logging("text", "WARNING")
+    return asyncio.run(run_demo(Path(args.dir) if args.dir else None))
+
+
+def add_demo(sub: Subparsers) -> None:
+    """Register `followup demo`."""
+    p = sub.add_parser("demo", help="walk the whole loop on a temporary Maildir and SQLite")
+    p.add_argument("--dir", help="where to put the demo (default: a new temporary folder)")
+    p.set_defaults(func=cmd_demo)
