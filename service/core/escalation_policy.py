@@ -10,7 +10,6 @@ refuse the same one twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -110,10 +109,3 @@ def _age(hours: BusinessHours, start: datetime, end: datetime) -> str:
         return f"{worked:g} working hours"
     days = worked / hours.day_hours
     return f"{days:g} working day" + ("s" if days != 1 else "")
-
-
-def worst_first(escalations: Sequence[tuple[int, str, datetime]]) -> list[int]:
-    """Order (level, severity, created_at) rows: highest level, then high severity, then oldest."""
-    order = sorted(range(len(escalations)),
-                   key=lambda k: (-escalations[k][0], escalations[k][1] != "high", escalations[k][2]))
-    return order

@@ -23,7 +23,7 @@ from service.mailformat.render import Rendered, render
 from service.runtime.metrics import METRICS
 from service.settings import Settings
 from service.store import accounts, concerns, jobs
-from service.store.models import Account, Client, Concern, Digest, EscalationRow, KeyValue, OutboxRow
+from service.store.models import Client, Concern, Digest, EscalationRow, KeyValue, OutboxRow
 
 log = logging.getLogger("followup.escalate")
 
@@ -158,8 +158,3 @@ async def preview(session: AsyncSession, recipient: str, settings: Settings,
                   now: datetime) -> tuple[str, Rendered] | None:
     """The next digest for `recipient`, rendered but not written or sent."""
     return await build(session, recipient, await pending_for(session, recipient), settings, now, alert=False)
-
-
-async def owners(session: AsyncSession) -> list[str]:
-    rows = await session.scalars(select(Account.owner_email).where(Account.owner_email.is_not(None)))
-    return sorted({r for r in rows.all() if r})

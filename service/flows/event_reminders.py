@@ -25,7 +25,7 @@ from service.core.checkin_policy import reminders
 from service.errors import FollowupError
 from service.flows import account_setup
 from service.flows.checkins import base_context, queue
-from service.mailformat.render import environment, render
+from service.mailformat.render import environment
 from service.settings import Settings
 from service.store import accounts, clients, jobs
 from service.store.models import Account, Client, Event
@@ -159,10 +159,6 @@ async def tick(session: AsyncSession, event_id: int, numbers: list[int], now: da
 async def listing(session: AsyncSession) -> list[tuple[Event, Client]]:
     rows = await session.execute(select(Event, Client).join(Client, Client.id == Event.client_id).order_by(Event.at))
     return [(e, c) for e, c in rows.all()]
-
-
-def render_preview(template: str, context: dict[str, Any], settings: Settings) -> str:
-    return render(template, context, settings.templates_dir).text
 
 
 # -- files ---------------------------------------------------------------------------------

@@ -50,7 +50,6 @@ class Inbound:
     auto_signals: tuple[str, ...]
     headers: dict[str, str] = field(repr=False)
     defects: tuple[str, ...] = ()
-    size: int = 0
 
     @cached_property  # asked several times per message while a batch is stored
     def thread_ids(self) -> tuple[str, ...]:
@@ -328,5 +327,4 @@ def parse_message(raw: bytes, *, noreply_patterns: tuple[str, ...] = ()) -> Inbo
         auto_signals=auto_signals(headers, from_addr, content_type, noreply_patterns),
         headers=headers,
         defects=tuple(defects),
-        size=len(raw),
     )

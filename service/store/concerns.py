@@ -50,9 +50,6 @@ async def list_concerns(session: AsyncSession, status: str | None = None) -> lis
     return [(c, cl) for c, cl in (await session.execute(query)).all()]
 
 
-STATUSES = ("open", "acknowledged", "planned", "resolved")
-
-
 async def record(session: AsyncSession, concern: Concern, kind: str, actor: str, now: datetime,
                  detail: str = "", to_status: str | None = None) -> None:
     """Write one history event; with `to_status`, also move the concern there."""
