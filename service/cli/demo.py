@@ -142,15 +142,15 @@ async def _fast_forward(settings: Settings, outbox: Path) -> None:
             seen.add(path.name)
             msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
             print(f"  {clock.current:%a %d %b %H:%M} UTC  to {msg['To']}: {msg['Subject']}")
-            kind = ("check-in" if "checking in" in _text(msg) else "reminder" if "[#E-" in str(msg["Subject"])
+            kind = ("check-in" if "checking in" in _plain_body(msg) else "reminder" if "[#E-" in str(msg["Subject"])
                     else "")
             if kind and kind not in shown:
                 shown.add(kind)
-                print("      " + "\n      ".join(_text(msg).splitlines()[:14]) + "\n")
+                print("      " + "\n      ".join(_plain_body(msg).splitlines()[:14]) + "\n")
         if {"check-in", "reminder"} <= shown:
             break
 
 
-def _text(msg: email.message.Message) -> str:
+def _plain_body(msg: email.message.Message) -> str:
     body = msg.get_body(("plain",)) if isinstance(msg, EmailMessage) else None
     return str(body.get_content()) if body is not None else ""
