@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from service.clock import ManualClock
+from service.runtime.metrics import METRICS
 from service.runtime.worker import Worker
 from service.settings import AccountConfig, Settings
 from service.store.models import ActionItem, Concern, MessageRow
@@ -35,6 +36,10 @@ def settings_for(stack: Any, db_url: str) -> Settings:
         processed_keyword=f"$Done{uuid.uuid4().hex[:8]}",  # each run sees the mailbox afresh
         accounts=[AccountConfig(name="Client One Ltd", owner="boss@example.test", addresses=["client1@example.test"],
                                 second_level="chief@example.test", timezone="Europe/Lisbon")])
+
+
+def escalations_counted(*, level: int) -> float:
+    return METRICS.registry.get_sample_value("followup_escalations_total", {"level": str(level)}) or 0.0
 
 
 def body(msg: Message) -> str:
@@ -58,7 +63,9 @@ async def test_digest_answered_by_email_records_the_plan(mailstack: Any, db_url:
     assert "Tuesday 24 November, 10:00" in body(ack)  # the promise is the owner's deadline
 
     clock.current = datetime(2026, 11, 24, 10, 5, tzinfo=UTC)  # deadline passed, no plan: escalated
+    before = escalations_counted(level=1)
     await Worker(settings, clock=clock).run_once()
+    assert escalations_counted(level=1) > before  # the job said what it did, the runtime counted it
     clock.current = datetime(2026, 11, 25, 8, 31, tzinfo=UTC)  # the owner's digest time
     await Worker(settings, clock=clock).run_once()
     digest = mailstack.wait_for_message("boss", lambda m: tag in body(m) and "Digest" in str(m["Subject"]))

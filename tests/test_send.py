@@ -156,7 +156,7 @@ async def test_a_claim_taken_over_after_its_lease_is_not_renewed(db_url: str, tm
                         database_url=db_url, shared_address="care@example.test", send_lease_s=60)
     worker = Worker(settings)
     await worker.start()
-    await worker._open_inbox()
+    await worker.open_inbox()
     await worker.drain_inbox()  # one acknowledgement waits in the outbox
     t0 = datetime.now(UTC)
     try:

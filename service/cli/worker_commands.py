@@ -97,7 +97,7 @@ async def _probe_database(settings: Settings) -> str:
 
 
 async def _probe_inbox(settings: Settings) -> str:
-    from service.runtime.worker import make_inbox
+    from service.runtime.wiring import make_inbox
 
     inbox = make_inbox(settings)
     try:
@@ -110,7 +110,7 @@ async def _probe_inbox(settings: Settings) -> str:
 
 async def _probe_outbox(settings: Settings) -> str:
     from service.adapters.transport import SmtpTransport
-    from service.runtime.worker import make_transport
+    from service.runtime.wiring import make_transport
 
     transport = make_transport(settings)
     try:

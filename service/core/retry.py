@@ -22,6 +22,11 @@ class RetryDecision:
     reason: str
 
 
+def job_retry_delay_s(attempts: int) -> float:
+    """How long a job that failed on its `attempts`-th run waits: 2, 4, 8 ... minutes, at most an hour."""
+    return min(3600.0, 60.0 * float(2 ** min(attempts, 6)))
+
+
 def smtp_is_permanent(code: int) -> bool:
     """RFC 5321: 5xx is permanent, except 552 (mailbox full), which Mailman and others retry."""
     return 500 <= code < 600 and code != 552

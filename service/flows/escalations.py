@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, time
 
 from sqlalchemy import select
@@ -20,7 +21,6 @@ from service.core.escalation_policy import Policy, due, next_check
 from service.core.owner_commands import signed_address
 from service.mailformat import compose as composer
 from service.mailformat.render import Rendered, render
-from service.runtime.metrics import METRICS
 from service.settings import Settings
 from service.store import accounts, concerns, jobs
 from service.store.models import Client, Concern, Digest, EscalationRow, KeyValue, OutboxRow
@@ -45,12 +45,20 @@ async def signing_key(session: AsyncSession, settings: Settings) -> bytes:
     return row.value.encode()
 
 
-async def escalate_concern(session: AsyncSession, token: str, settings: Settings,
-                           now: datetime) -> datetime | None:
-    """Make the escalations the policy says are due; return when to look again."""
+@dataclass(frozen=True)
+class Escalated:
+    """What one look at a concern did: the level of each escalation made, and when to look again (None: never)."""
+
+    levels: tuple[int, ...]
+    next_at: datetime | None
+
+
+async def escalate_concern(session: AsyncSession, token: str, settings: Settings, now: datetime) -> Escalated:
+    """Make the escalations the policy says are due; return their levels and when to look again."""
     concern = await session.get(Concern, int(token.removeprefix("C-")))
     if concern is None:
-        return None
+        return Escalated((), None)
+    levels: list[int] = []
     account, _client = await accounts.account_of(session, concern)
     hours = accounts.hours_of(account)
     policy = policy_of(settings)
@@ -69,7 +77,7 @@ async def escalate_concern(session: AsyncSession, token: str, settings: Settings
         session.add(row)
         await session.flush()
         concern.escalation_level = max(concern.escalation_level, esc.level)
-        METRICS.escalations.labels(str(esc.level)).inc()
+        levels.append(esc.level)
         await concerns.record(session, concern, "escalated", "policy", now,
                                f"level {esc.level} to {recipient}: {esc.reason}")
         log.info("escalated", extra={"concern": concern.token, "escalation": esc.key, "to": recipient,
@@ -79,7 +87,7 @@ async def escalate_concern(session: AsyncSession, token: str, settings: Settings
         else:
             at = next_local_time(now, time.fromisoformat(account.digest_time), hours.tz)
             await jobs.schedule(session, f"digest:{recipient}", "digest", at)
-    return next_check(state, hours, policy, now)
+    return Escalated(tuple(levels), next_check(state, hours, policy, now))
 
 
 async def pending_for(session: AsyncSession, recipient: str) -> list[EscalationRow]:

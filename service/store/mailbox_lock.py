@@ -36,10 +36,6 @@ class MailboxLock:
     def needed(self) -> bool:
         return is_postgres(self.engine)
 
-    @property
-    def held(self) -> bool:
-        return self._conn is not None or not self.needed
-
     async def acquire(self) -> bool:
         if not self.needed or self._conn is not None:
             return True

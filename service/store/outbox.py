@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
+from service.core.states import OutboxStatus
+from service.store.db import is_postgres
 from service.store.models import (
     OutboxRow,
 )
@@ -49,8 +52,8 @@ async def claim_outbox(session: AsyncSession, now: datetime, *, limit: int,
     query = (
         select(OutboxRow)
         .where(or_(
-            (OutboxRow.status == "pending") & (OutboxRow.next_attempt_at <= now),
-            (OutboxRow.status == "sending") & (OutboxRow.claimed_at < stale),
+            (OutboxRow.status == OutboxStatus.PENDING) & (OutboxRow.next_attempt_at <= now),
+            (OutboxRow.status == OutboxStatus.SENDING) & (OutboxRow.claimed_at < stale),
         ))
         .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
         .limit(limit)
@@ -59,7 +62,7 @@ async def claim_outbox(session: AsyncSession, now: datetime, *, limit: int,
         query = query.with_for_update(skip_locked=True)
     rows = list((await session.scalars(query)).all())
     for row in rows:
-        row.status = "sending"
+        row.status = OutboxStatus.SENDING
         row.claimed_at = now
         row.attempts += 1
     return rows
@@ -75,7 +78,8 @@ async def renew_claims(session: AsyncSession, rows: Sequence[OutboxRow], now: da
     for row in rows:
         result = await session.execute(
             update(OutboxRow)
-            .where(OutboxRow.id == row.id, OutboxRow.status == "sending", OutboxRow.attempts == row.attempts)
+            .where(OutboxRow.id == row.id, OutboxRow.status == OutboxStatus.SENDING,
+                   OutboxRow.attempts == row.attempts)
             .values(claimed_at=now))
         if getattr(result, "rowcount", 0) == 1:
             mine.add(row.id)
@@ -85,6 +89,57 @@ async def renew_claims(session: AsyncSession, rows: Sequence[OutboxRow], now: da
 async def release_all_claims(session: AsyncSession) -> int:
     """On a single-worker start, every 'sending' row was left by a crash: send it again."""
     result = await session.execute(
-        update(OutboxRow).where(OutboxRow.status == "sending").values(status="pending")
+        update(OutboxRow).where(OutboxRow.status == OutboxStatus.SENDING).values(status=OutboxStatus.PENDING)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    """When the earliest pending row is due (a retry's time, or a row queued just now); None when none waits."""
+    return await session.scalar(
+        select(OutboxRow.next_attempt_at).where(OutboxRow.status == OutboxStatus.PENDING)
+        .order_by(OutboxRow.next_attempt_at).limit(1))
+
+
+async def record_send_failure(session: AsyncSession, row_id: int, reason: str, retry_at: datetime | None) -> None:
+    """A refused send: pending again at `retry_at`, or failed for good when it is None; the reason is kept."""
+    row = await session.get(OutboxRow, row_id)
+    if row is None:  # outbox rows are never deleted; a missing one has nothing left to retry
+        return
+    row.last_error = reason[:2000]
+    row.claimed_at = None
+    if retry_at is None:
+        row.status = OutboxStatus.FAILED
+    else:
+        row.status, row.next_attempt_at = OutboxStatus.PENDING, retry_at
+
+
+# built once: SQLAlchemy then reuses its compiled form, where a statement built per send
+# and run through an ORM session cost more than the SMTP dialogue itself (py-spy)
+_MARK_SENT = (update(OutboxRow).where(OutboxRow.id == bindparam("row_id"))
+              .values(status=OutboxStatus.SENT, sent_at=bindparam("sent"), last_error=None))
+# on PostgreSQL the mark's own transaction does not wait for the WAL flush (SET LOCAL, in the same
+# round trip): a killed worker's marks are already with the server, and a mark lost by a crash of
+# the server itself only lets its reply be sent again once the lease runs out, never lost.
+# Measured: marks 3.4 s -> about 2 s of the sender's time in a 5,000-message loop (bench/loop_throughput.py)
+_MARK_SENT_PG = _MARK_SENT.where(func.set_config("synchronous_commit", "off", True).is_not(None))
+
+
+class SentMarks:
+    """Marks rows sent over one connection in autocommit, each mark one statement committed at once."""
+
+    def __init__(self, conn: AsyncConnection, *, postgres: bool) -> None:
+        self._conn = conn
+        self._statement = _MARK_SENT_PG if postgres else _MARK_SENT
+
+    async def mark(self, row_id: int, sent_at: datetime) -> None:
+        """Row `row_id` was accepted at `sent_at`: the window in which a crash resends is this one UPDATE wide."""
+        await self._conn.execute(self._statement, {"row_id": row_id, "sent": sent_at})
+
+
+@asynccontextmanager
+async def sent_marks(engine: AsyncEngine) -> AsyncIterator[SentMarks]:
+    """One connection for a whole claim, each UPDATE committing on its own: a mark is then one round
+    trip, not a checkout, a ping, BEGIN, UPDATE and COMMIT (py-spy: half a send's time)."""
+    async with engine.connect() as conn:
+        yield SentMarks(await conn.execution_options(isolation_level="AUTOCOMMIT"), postgres=is_postgres(engine))
