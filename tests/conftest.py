@@ -6,7 +6,6 @@ import asyncio
 import logging
 import os
 import socket
-import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -15,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 # aiosmtpd, the test sink, logs every connection at INFO ("EOF received", "connection lost"), and the
 # command-line tests set up INFO logging: its lines buried the suite's own output

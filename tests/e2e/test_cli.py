@@ -12,7 +12,7 @@ import pytest
 
 from mailfactory import client_mail
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def followup(*args: str, env: dict[str, str] | None = None, stdin: str = "",

@@ -26,7 +26,7 @@ from test_crash import backlog
 from conftest import SmtpSink
 
 pytestmark = [pytest.mark.servers, pytest.mark.crash, pytest.mark.postgres, pytest.mark.timeout(600)]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = int(os.environ.get("FOLLOWUP_WORKERS_MESSAGES", "2000"))
 
 

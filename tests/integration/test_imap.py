@@ -22,7 +22,7 @@ from service.adapters.urls import parse_mail_url
 from mailfactory import client_mail
 
 pytestmark = pytest.mark.servers
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def inbox_for(stack: Any, user: str, *, scheme: str = "imaps", **kw: Any) -> ImapInbox:

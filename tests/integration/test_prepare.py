@@ -219,7 +219,7 @@ def test_the_prepare_process_ignores_sigterm_and_ends_with_a_killed_worker(tmp_p
     script = tmp_path / "worker.py"
     script.write_text(CHILD_SCRIPT)
     worker = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
-                              cwd=Path(__file__).resolve().parent.parent)
+                              cwd=Path(__file__).resolve().parents[2])
     child = 0
     try:
         assert worker.stdout is not None

@@ -7,7 +7,6 @@ import os
 import smtplib
 import socket
 import ssl
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,11 +15,7 @@ from pathlib import Path
 
 import pytest
 
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:  # e.g. under --import-mode=importlib
-    sys.path.insert(0, _HERE)
-
-from mailstack import (  # noqa: E402
+from mailstack import (
     Mailstack,
     MailstackStartupError,
     MailstackUnavailable,

@@ -17,7 +17,7 @@ from service.detector.model import DetectorModel, ModelError, load_model, normal
 from service.detector.training.datasets import read_any
 from service.detector.training.train import TrainConfig, make_vectorizer, train
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CLIENT = ROOT / "data" / "client_emails"
 # short.jsonl stands in for GoEmotions as the "general" data, so both readers are built
 SMALL = TrainConfig(word_features=5000, char_features=10000, domain_word_features=2000,

@@ -19,7 +19,7 @@ from service.store.models import MessageRow, Quarantine
 
 from mailfactory import client_mail, deep_nesting, drop
 
-CORPUS = Path(__file__).with_name("corpus")
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
 
 def giants() -> dict[str, bytes]:

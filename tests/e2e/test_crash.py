@@ -24,7 +24,7 @@ from conftest import free_port
 from mailfactory import client_mail
 
 pytestmark = [pytest.mark.servers, pytest.mark.crash, pytest.mark.timeout(600)]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = int(os.environ.get("FOLLOWUP_CRASH_MESSAGES", "1000"))
 ROUNDS = int(os.environ.get("FOLLOWUP_CRASH_ROUNDS", "20"))
 SEED = 20261122

@@ -24,7 +24,7 @@ from conftest import SinkHandler, free_port
 from mailfactory import client_mail, drop
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(300)]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPLAINT = "We were charged twice for invoice {n} and nobody has called back. This is unacceptable."
 
 

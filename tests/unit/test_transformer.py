@@ -72,7 +72,7 @@ def test_train_with_transformer_saves_a_model_the_detector_uses(tmp_path: Path) 
     assert detect("thanks, see you at the meeting", model=loaded).label == "none"
 
 
-MINILM = Path(__file__).resolve().parent.parent / "service" / "detector" / "artefacts" / "detector-minilm.npz"
+MINILM = Path(__file__).resolve().parents[2] / "service" / "detector" / "artefacts" / "detector-minilm.npz"
 
 
 def test_minilm_model_without_the_extra_is_refused_by_name(tmp_path: Path) -> None:
