@@ -1,11 +1,23 @@
-"""Shared fixtures: real servers on 127.0.0.1 (Dovecot + Postfix, an aiosmtpd sink, PostgreSQL)."""
+"""Shared fixtures: real servers on 127.0.0.1 (Dovecot + Postfix, an aiosmtpd sink, PostgreSQL).
+
+The tests are in three layers, one folder each (`./scripts/test.sh unit|integration|e2e` runs one):
+
+- unit/: pure functions (mail format, detector, core decisions, and the pure parts of the other
+  rooms). No network, no database, no subprocess: the guard below fails a test that tries.
+- integration/: the store, adapters and flows in this process against real SQLite, PostgreSQL,
+  Dovecot and Postfix (and the aiosmtpd sink).
+- e2e/: the worker and the command line in processes of their own: the loop, crashes, faults.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing.process
 import os
 import socket
+import sqlite3
+import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -20,6 +32,28 @@ import pytest
 logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 PG_ADMIN_URL = os.environ.get("FOLLOWUP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+UNIT = Path(__file__).parent / "unit"
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_stay_pure(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test in unit/ that connects anywhere, opens a database or starts a process fails, saying where it belongs."""
+    if not request.node.path.is_relative_to(UNIT):
+        return
+
+    def refuse(what: str) -> Any:
+        def refused(*_args: Any, **_kwargs: Any) -> Any:
+            raise AssertionError(f"a unit test {what}: it belongs in tests/integration/ or tests/e2e/")
+        return refused
+
+    monkeypatch.setattr(socket.socket, "connect", refuse("opens a network connection"))
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse("opens a network connection"))
+    monkeypatch.setattr(sqlite3, "connect", refuse("opens a database"))
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse("starts a process"))
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refuse("starts a process"))
+    monkeypatch.setattr(os, "fork", refuse("starts a process"))
 
 
 def free_port() -> int:

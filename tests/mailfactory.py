@@ -10,6 +10,11 @@ from pathlib import Path
 
 _seq = itertools.count()
 
+# a complaint, a worry and a thank-you: the detector tells them apart (complaint, anxiety, none)
+WORRIES = [("Invoice charged twice", "This is unacceptable. We were charged twice and nobody called back."),
+           ("Migration on Monday", "I'm really worried the migration fails and we lose our client records.")]
+THANKS = ("Thanks", "Thanks a lot for the quick help, everything works again.")
+
 
 def client_mail(*, sender: str = "Ana Lopez <ana@client.example>", to: str = "care@example.test",
                 subject: str = "Invoice charged twice", body: str = "This is unacceptable. Nobody called back.",
@@ -27,6 +32,15 @@ def client_mail(*, sender: str = "Ana Lopez <ana@client.example>", to: str = "ca
         msg[name] = value
     msg.set_content(body)
     return msg.as_bytes(policy=policy.SMTP)
+
+
+def mixed_batch(n: int) -> list[bytes]:
+    """`n` messages from `n` clients: a complaint, a worry and a thank-you in turn."""
+    out = []
+    for k in range(n):
+        subject, body = THANKS if k % 3 == 2 else WORRIES[k % 2]
+        out.append(client_mail(sender=f"Client {k} <c{k}@client.example>", subject=f"{subject} {k}", body=body))
+    return out
 
 
 def drop(maildir: Path, raw: bytes) -> Path:

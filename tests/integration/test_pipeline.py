@@ -254,22 +254,6 @@ async def test_automatic_mail_gets_no_reply(dirs: tuple[Path, Path], db_url: str
     assert stats.outcomes == {"ignore": 4} and sent(outbox) == []
 
 
-def test_a_database_starting_up_is_an_outage_not_a_bad_message() -> None:
-    from sqlalchemy.exc import DBAPIError
-
-    from service.store.outage import is_infrastructure_error
-
-    class StartingUp(Exception):
-        sqlstate = "57P03"
-
-    class Constraint(Exception):
-        sqlstate = "23505"
-
-    assert is_infrastructure_error(DBAPIError("connect", {}, StartingUp("the database system is starting up")))
-    assert not is_infrastructure_error(DBAPIError("insert", {}, Constraint("duplicate key")))
-    assert is_infrastructure_error(DBAPIError("connect", {}, ConnectionRefusedError("refused")))
-
-
 async def test_run_once_sends_acknowledgements_while_the_backlog_is_read(dirs: tuple[Path, Path],
                                                                          db_url: str) -> None:
     inbox, outbox = dirs

@@ -8,12 +8,8 @@ import dataclasses
 import logging
 import os
 import signal
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,16 +17,12 @@ import pytest
 from service.core import acks
 from service.mailformat.parse import parse_message
 from service.runtime import prepare
-from service.runtime.prepare import Preparer, Recipe, Unprepared, prepare_batch, recipe_of
+from service.runtime.prepare import Preparer, Recipe, prepare_batch, recipe_of
 from service.runtime.worker import Worker
 from service.settings import Settings
 
 from conftest import SmtpSink
-from mailfactory import client_mail
-
-WORRIES = [("Invoice charged twice", "This is unacceptable. We were charged twice and nobody called back."),
-           ("Migration on Monday", "I'm really worried the migration fails and we lose our client records.")]
-THANKS = ("Thanks", "Thanks a lot for the quick help, everything works again.")
+from mailfactory import THANKS, WORRIES, client_mail, mixed_batch
 
 
 def recipe() -> Recipe:
@@ -38,39 +30,8 @@ def recipe() -> Recipe:
                               shared_address="care@example.test"))
 
 
-def mails(n: int) -> list[bytes]:
-    out = []
-    for k in range(n):
-        subject, body = THANKS if k % 3 == 2 else WORRIES[k % 2]
-        out.append(client_mail(sender=f"Client {k} <c{k}@client.example>", subject=f"{subject} {k}", body=body))
-    return out
-
-
-def test_a_batch_that_fails_to_score_is_scored_one_by_one_and_the_culprit_named(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    datas = mails(3)
-
-    def batch_fails(*_a: Any, **_k: Any) -> None:
-        raise RuntimeError("batch pass broke")
-
-    real_detect = prepare.detect
-
-    def one_fails(text: str, **kw: Any) -> Any:
-        if "worried" in text:
-            raise ValueError("cannot score this one")
-        return real_detect(text, **kw)
-
-    monkeypatch.setattr(prepare, "detect_many", batch_fails)
-    monkeypatch.setattr(prepare, "detect", one_fails)
-    got = prepare_batch(datas, recipe())
-    assert [type(p.verdict).__name__ for p in got] == ["Verdict", "Unprepared", "Verdict"]
-    assert isinstance(got[1].verdict, Unprepared)
-    assert prepare.reason(got[1].verdict) == "ValueError: cannot score this one"
-    assert got[0].verdict is not None and got[0].verdict.label == "complaint"  # type: ignore[union-attr]
-
-
 async def test_a_prepare_process_gives_what_this_process_gives() -> None:
-    datas = [*mails(9), b"no headers at all, \xff\xfe not even valid UTF-8"]
+    datas = [*mixed_batch(9), b"no headers at all, \xff\xfe not even valid UTF-8"]
     preparer = Preparer(recipe(), separate=True)
     try:
         there = await preparer.submit(datas)
@@ -82,7 +43,7 @@ async def test_a_prepare_process_gives_what_this_process_gives() -> None:
 
 
 async def test_a_killed_prepare_process_loses_no_batch(caplog: pytest.LogCaptureFixture) -> None:
-    datas = mails(6)
+    datas = mixed_batch(6)
     preparer = Preparer(recipe(), separate=True)
     try:
         first = await preparer.submit(datas)
@@ -100,18 +61,10 @@ async def test_a_killed_prepare_process_loses_no_batch(caplog: pytest.LogCapture
         preparer.close()
 
 
-def test_auto_wants_a_second_process_for_a_full_batch_on_two_cores() -> None:
-    assert prepare.wants_helper(50, 50, 2)
-    assert prepare.wants_helper(100, 50, 8)
-    assert not prepare.wants_helper(49, 50, 2)  # a quiet inbox: one message at a time
-    assert not prepare.wants_helper(50, 50, 1)  # one core: a second process only competes
-    assert not prepare.wants_helper(50, 0, 2)
-
-
 async def test_auto_prepares_here_until_a_backlog_then_in_a_second_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prepare, "cpus", lambda: 2)
     preparer = Preparer(recipe(), separate="auto", backlog_at=4)
-    three, four = mails(3), mails(4)
+    three, four = mixed_batch(3), mixed_batch(4)
     try:
         small = await preparer.submit(three)
         assert preparer._pool is None and preparer._warming is None
@@ -135,7 +88,7 @@ async def test_auto_stops_the_second_process_after_the_backlog_and_starts_it_for
     monkeypatch.setattr(prepare, "cpus", lambda: 2)
     monkeypatch.setattr(prepare, "BACKLOG_QUIET_S", 0.0)
     preparer = Preparer(recipe(), separate="auto", backlog_at=3)
-    full, small = mails(3), mails(1)
+    full, small = mixed_batch(3), mixed_batch(1)
     try:
         await preparer.submit(full)
         assert preparer._warming is not None
@@ -163,7 +116,7 @@ async def test_auto_on_one_core_never_starts_a_second_process(monkeypatch: pytes
     preparer = Preparer(recipe(), separate="auto", backlog_at=2)
     try:
         for _ in range(3):
-            await preparer.submit(mails(5))
+            await preparer.submit(mixed_batch(5))
         assert preparer._pool is None and preparer.separate is False
     finally:
         preparer.close()
@@ -174,7 +127,7 @@ async def test_auto_keeps_preparing_here_when_the_second_process_cannot_start(
     monkeypatch.setattr(prepare, "cpus", lambda: 2)
     # the second process's start-up fails (logging refuses the level) where this process's does not
     preparer = Preparer(recipe(), separate="auto", backlog_at=2, log_level="NO-SUCH-LEVEL")
-    datas = mails(3)
+    datas = mixed_batch(3)
     try:
         with caplog.at_level(logging.ERROR, logger="followup.prepare"):
             first = await preparer.submit(datas)
@@ -186,57 +139,6 @@ async def test_auto_keeps_preparing_here_when_the_second_process_cannot_start(
         assert preparer._pool is None  # not started again for every batch
     finally:
         preparer.close()
-
-
-CHILD_SCRIPT = """
-import asyncio, time
-from service.runtime.prepare import Preparer, recipe_of
-from service.settings import Settings
-
-async def main():
-    settings = Settings(inbox_url="maildir:///tmp/unused-in", outbox_url="maildir:///tmp/unused-out",
-                        shared_address="care@example.test")
-    preparer = Preparer(recipe_of(settings), separate=True)
-    await preparer.submit([b"Subject: hello\\n\\nA first batch starts the process."])
-    print(*preparer._pool._processes, flush=True)
-    time.sleep(120)
-
-if __name__ == "__main__":
-    asyncio.run(main())
-"""
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as stat:  # a zombie has ended; it only waits to be reaped
-        return stat.read().split(") ", 1)[1][0] != "Z"
-
-
-def test_the_prepare_process_ignores_sigterm_and_ends_with_a_killed_worker(tmp_path: Path) -> None:
-    script = tmp_path / "worker.py"
-    script.write_text(CHILD_SCRIPT)
-    worker = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
-                              cwd=Path(__file__).resolve().parents[2])
-    child = 0
-    try:
-        assert worker.stdout is not None
-        child = int(worker.stdout.readline())
-        os.kill(child, signal.SIGTERM)  # as a service manager signals the whole group: the worker decides
-        time.sleep(0.5)
-        assert alive(child)
-        worker.kill()
-        worker.wait(10)
-        deadline = time.monotonic() + 10
-        while alive(child) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not alive(child)
-    finally:
-        worker.kill()
-        if child and alive(child):
-            os.kill(child, signal.SIGKILL)
 
 
 def readable(raw: bytes) -> tuple[list[tuple[str, str]], list[str]]:
@@ -252,7 +154,7 @@ async def test_acknowledgements_composed_there_read_as_those_composed_here() -> 
                              respond_by="Monday 23 November, 17:00 UTC", template="ack_complaint",
                              templates_dir=None, shared_address="care@example.test", shared_name="Client care",
                              shared_domain="example.test", handler_name="Mia", now=now)
-                for k, data in enumerate(mails(4))]
+                for k, data in enumerate(mixed_batch(4))]
     requests.append(dataclasses.replace(requests[0], to_addr="two addresses@a.example, b@b.example"))
     preparer = Preparer(recipe(), separate=True)
     try:

@@ -1,4 +1,4 @@
-"""Sending: the outbox against a real SMTP server (aiosmtpd sink, and Postfix with STARTTLS)."""
+"""Sending: the outbox against a real SMTP server (aiosmtpd sink, and Postfix with STARTTLS), and TLS settings."""
 
 from __future__ import annotations
 
@@ -175,3 +175,15 @@ async def test_a_claim_taken_over_after_its_lease_is_not_renewed(db_url: str, tm
             assert await outbox.renew_claims(s, a_rows, t0 + timedelta(seconds=76)) == set()
     finally:
         await worker.close()
+
+
+async def test_turning_tls_verification_off_is_loud(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from service.runtime.worker import Worker
+    from service.settings import Settings
+
+    settings = Settings(inbox_url=f"maildir://{tmp_path / 'in'}", outbox_url=f"maildir://{tmp_path / 'out'}",
+                        database_url=f"sqlite:///{tmp_path / 'f.db'}", shared_address="care@example.test",
+                        tls_verify=False)
+    with caplog.at_level("WARNING"):
+        await Worker(settings).run_once()
+    assert "TLS CERTIFICATE VERIFICATION IS OFF" in caplog.text

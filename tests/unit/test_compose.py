@@ -97,18 +97,6 @@ def test_an_edited_template_is_used_once_the_reload_check_comes(tmp_path: Path,
     assert rendering.render("note", {"x": 1}, tmp_path).text == "second 1"
 
 
-async def test_turning_tls_verification_off_is_loud(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    from service.runtime.worker import Worker
-    from service.settings import Settings
-
-    settings = Settings(inbox_url=f"maildir://{tmp_path / 'in'}", outbox_url=f"maildir://{tmp_path / 'out'}",
-                        database_url=f"sqlite:///{tmp_path / 'f.db'}", shared_address="care@example.test",
-                        tls_verify=False)
-    with caplog.at_level("WARNING"):
-        await Worker(settings).run_once()
-    assert "TLS CERTIFICATE VERIFICATION IS OFF" in caplog.text
-
-
 def test_non_ascii_names_subject_and_body_come_back_unchanged() -> None:
     data = build(to_name="Zoë Ångström, Jr.", subject="Re: facture impayée € [#C-1]",
                  text="Grüße,\nnous avons reçu votre message.\n", html=None)

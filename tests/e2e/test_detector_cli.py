@@ -1,0 +1,64 @@
+"""The detector seen from a fresh interpreter: what the command line refuses without the transformer extra,
+and what a worker process never imports."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from service.detector.model import load_model
+from service.detector.transformer import available
+
+
+def _toy(tmp_path: Path) -> Path:
+    rows = []
+    for n in range(16):
+        rows.append({"text": f"the invoice was wrong again, refund me now ({n})", "complaint": 1, "anxiety": 0})
+        rows.append({"text": f"I am so worried about the audit deadline ({n})", "complaint": 0, "anxiety": 1})
+        rows.append({"text": f"thanks, see you at the meeting ({n})", "label": "none"})
+    path = tmp_path / "mine.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    return path
+
+
+def test_train_refuses_transformer_without_the_extra(tmp_path: Path) -> None:
+    if available():
+        pytest.skip("the transformer extra is installed here; this test is about its absence")
+    done = subprocess.run([sys.executable, "-m", "service", "train", "--data", str(_toy(tmp_path)),
+                           "--transformer", "--out", str(tmp_path / "m.joblib")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "transformer extra" in done.stderr and not (tmp_path / "m.joblib").exists()
+
+
+MINILM = Path(__file__).resolve().parents[2] / "service" / "detector" / "artefacts" / "detector-minilm.npz"
+
+
+def test_minilm_model_without_the_extra_is_refused_by_name(tmp_path: Path) -> None:
+    if available():
+        pytest.skip("the transformer extra is installed here; this test is about its absence")
+    from service.detector.model import ModelError
+
+    with pytest.raises(ModelError, match="transformer` extra"):
+        load_model(MINILM)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
+    env.update({"FOLLOWUP_INBOX_URL": f"maildir://{tmp_path}/in", "FOLLOWUP_OUTBOX_URL": f"maildir://{tmp_path}/out",
+                "FOLLOWUP_SHARED_ADDRESS": "care@example.test", "FOLLOWUP_DETECTOR": "minilm"})
+    done = subprocess.run([sys.executable, "-m", "service", "concerns"], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 2
+    assert "FOLLOWUP_DETECTOR" in done.stderr and "transformer` extra" in done.stderr
+
+
+def test_a_worker_never_imports_scikit_learn() -> None:
+    code = ("import sys, service.runtime.worker, service.cli.app\n"
+            "from service.detector.detect import detect\n"
+            "assert detect('We were charged twice and nobody called back.').label == 'complaint'\n"
+            "print(sorted(m for m in ('sklearn', 'scipy', 'joblib') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
