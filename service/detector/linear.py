@@ -5,7 +5,7 @@ out of them (vocabulary, idf, coefficients) and `save`/`load` keep it in an
 `.npz` file read with `allow_pickle=False`. The service then never imports
 scikit-learn or SciPy (about 120 MB of a worker's memory) and never unpickles
 its model. The analysers repeat scikit-learn's `word` and `char_wb` n-grams
-exactly; tests/test_linear.py holds the two to the same scores.
+exactly; tests/unit/test_linear.py holds the two to the same scores.
 """
 
 from __future__ import annotations
