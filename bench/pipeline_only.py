@@ -30,6 +30,7 @@ from loop_throughput import message  # noqa: E402
 from service.adapters.inbox import RawMessage  # noqa: E402
 from service.flows.intake import Pipeline  # noqa: E402
 from service.mailformat.parse import parse_message  # noqa: E402
+from service.runtime.prepare import Preparer, recipe_of  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.store.db import make_engine, migrate, session_factory  # noqa: E402
 
@@ -40,7 +41,7 @@ async def run(raws: list[bytes], url: str, tmp: Path, profile: bool) -> float:
                         domain_reply_cap=0, log_level="WARNING")
     engine = make_engine(url)
     await migrate(engine)
-    pipeline = Pipeline(settings, session_factory(engine))
+    pipeline = Pipeline(settings, session_factory(engine), Preparer(recipe_of(settings), separate=False))
     now = datetime.now(UTC)
     batches = [[RawMessage(key=str(i + j), source=f"bench/{i + j}", data=raw)
                 for j, raw in enumerate(raws[i:i + 100])] for i in range(0, len(raws), 100)]

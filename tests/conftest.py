@@ -34,7 +34,35 @@ logging.getLogger("mail.log").setLevel(logging.WARNING)
 PG_ADMIN_URL = os.environ.get("FOLLOWUP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-UNIT = Path(__file__).parent / "unit"
+TESTS = Path(__file__).parent
+LAYERS = ("unit", "integration", "e2e")
+UNIT = TESTS / "unit"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--layer", choices=LAYERS, help="run the tests of one layer (tests/LAYER/) only")
+
+
+def _layer_of(path: Path) -> str | None:
+    parts = path.relative_to(TESTS).parts if path.is_relative_to(TESTS) else ()
+    return parts[0] if parts and parts[0] in LAYERS else None
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With --layer, the other layers' folders are not even imported."""
+    layer, other = config.getoption("layer"), _layer_of(collection_path)
+    return True if layer and other and other != layer else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --layer, tests named on the command line from another layer are deselected (--ignore spares them)."""
+    layer = config.getoption("layer")
+    if not layer:
+        return
+    others = [item for item in items if _layer_of(item.path) != layer]
+    if others:
+        config.hook.pytest_deselected(items=others)
+        items[:] = [item for item in items if _layer_of(item.path) == layer]
 
 
 @pytest.fixture(autouse=True)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
-
-from service.store.models import Account
+from typing import Any, Protocol, TypeVar
 
 
 class _Routable(Protocol):
@@ -14,6 +12,17 @@ class _Routable(Protocol):
     def addresses(self) -> Sequence[str] | None: ...
     @property
     def domains(self) -> Sequence[str] | None: ...
+
+
+class _Staffed(Protocol):
+    """Who speaks for an account: the store's `Account` rows have these (the core does not import the store)."""
+
+    @property
+    def owner_email(self) -> str | None: ...
+    @property
+    def second_level(self) -> str | None: ...
+    @property
+    def staff(self) -> Sequence[Any] | None: ...
 
 
 A = TypeVar("A", bound=_Routable)
@@ -47,7 +56,7 @@ def route(address: str, accounts: Sequence[A]) -> A | None:
     return best[1] if best else None
 
 
-def authorised(address: str, account: Account) -> bool:
+def authorised(address: str, account: _Staffed) -> bool:
     """May `address` change plans of this account's concerns (owner, staff, second level)?"""
     address = address.lower()
     return address in {account.owner_email, account.second_level, *(account.staff or [])} - {None}

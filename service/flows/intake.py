@@ -34,9 +34,9 @@ from service.core.triage import Decision, TriageContext, triage
 from service.detector.detect import Verdict
 from service.flows import account_setup, checkins, owner_mail
 from service.flows.escalations import policy_of
+from service.flows.prepared import BatchPreparer, Prepared, Unprepared, reason
 from service.mailformat.compose import Outgoing
 from service.mailformat.parse import Inbound, one_line
-from service.runtime.prepare import Prepared, Preparer, Unprepared, reason, recipe_of
 from service.settings import Settings
 from service.store import accounts, clients, concerns, jobs, messages, outbox
 from service.store.db import transaction
@@ -179,13 +179,12 @@ class Pipeline:
     """Holds what every message needs (settings, sessions) so nothing is set up per message."""
 
     def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession],
-                 preparer: Preparer | None = None, *, compose_apart: bool = False) -> None:
-        """`preparer` parses and scores batches not prepared by the caller (default: in this
-        process); with `compose_apart`, it also composes acknowledgements."""
+                 preparer: BatchPreparer, *, compose_apart: bool = False) -> None:
+        """`preparer` (the runtime's `Preparer`) parses and scores batches not prepared by the
+        caller; with `compose_apart`, it also composes acknowledgements."""
         self.settings = settings
         self.sessions = sessions
-        # it loads the model: a missing or broken one stops the worker at start, not per message
-        self.preparer = preparer or Preparer(recipe_of(settings), separate=False)
+        self.preparer = preparer
         self.compose_apart = compose_apart
         self._accounts: tuple[float, list[routing.Route]] | None = None
 

@@ -8,9 +8,10 @@ import logging
 from service.adapters.inbox import Inbox, RawMessage, ReadPosition
 from service.errors import InboxError
 from service.flows.intake import Pipeline
+from service.flows.prepared import Prepared
 from service.runtime.context import RunContext
 from service.runtime.metrics import METRICS
-from service.runtime.prepare import Prepared, Preparer
+from service.runtime.prepare import Preparer
 from service.store import checkpoints
 from service.store.db import transaction
 from service.store.mailbox_lock import MailboxLock

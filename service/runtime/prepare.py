@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 from service.core.acks import AckRequest, NoAck, compose_all
 from service.detector.detect import Thresholds, Verdict, detect, detect_many
 from service.detector.model import DetectorModel, forget_model, load_model, model_file
+from service.flows.prepared import Prepared, Unprepared, reason
 from service.mailformat.compose import Outgoing
 from service.mailformat.parse import Inbound, parse_message
 
@@ -44,23 +45,6 @@ log = logging.getLogger("followup.prepare")
 BACKLOG_QUIET_S = 60.0
 _In = TypeVar("_In")
 _Out = TypeVar("_Out")
-
-
-class Unprepared(Exception):
-    """A message that could not be parsed or scored; its text is the reason a quarantine records."""
-
-
-def reason(exc: BaseException) -> str:
-    """How a failure is recorded: its type and message (an `Unprepared` already is that)."""
-    return str(exc) if isinstance(exc, Unprepared) else f"{type(exc).__name__}: {exc}"
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """One message parsed and scored, or the reason it could not be."""
-
-    message: Inbound | Unprepared
-    verdict: Verdict | Unprepared | None  # None when the message did not parse
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ class Worker(Supervisor):
                  transport: Transport | None = None) -> None:
         engine = engine or make_engine(settings.database_url)
         ctx = RunContext(settings, clock or SystemClock(), engine, session_factory(engine))
+        # it loads the model: a missing or broken one stops the worker at start, not per message
         preparer = Preparer(recipe_of(settings), separate=settings.prepare_process,
                             backlog_at=settings.fetch_batch, log_level=settings.log_level)
         # acknowledgements are composed in the prepare process on PostgreSQL only: on SQLite the

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from service.flows.prepared import Unprepared, reason
 from service.runtime import prepare
-from service.runtime.prepare import Recipe, Unprepared, prepare_batch, recipe_of
+from service.runtime.prepare import Recipe, prepare_batch, recipe_of
 from service.settings import Settings
 
 from mailfactory import mixed_batch
@@ -38,7 +39,7 @@ def test_a_batch_that_fails_to_score_is_scored_one_by_one_and_the_culprit_named(
     got = prepare_batch(datas, recipe())
     assert [type(p.verdict).__name__ for p in got] == ["Verdict", "Unprepared", "Verdict"]
     assert isinstance(got[1].verdict, Unprepared)
-    assert prepare.reason(got[1].verdict) == "ValueError: cannot score this one"
+    assert reason(got[1].verdict) == "ValueError: cannot score this one"
     assert got[0].verdict is not None and got[0].verdict.label == "complaint"  # type: ignore[union-attr]
 
 
