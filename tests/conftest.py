@@ -55,7 +55,12 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With --layer, tests named on the command line from another layer are deselected (--ignore spares them)."""
+    """A test outside the layer folders is an error (scripts/test.sh would never run it). With --layer,
+    tests named on the command line from another layer are deselected (--ignore spares them)."""
+    strays = sorted({str(item.path.relative_to(TESTS)) for item in items
+                     if item.path.is_relative_to(TESTS) and _layer_of(item.path) is None})
+    if strays:
+        raise pytest.UsageError(f"tests outside tests/unit, tests/integration and tests/e2e: {', '.join(strays)}")
     layer = config.getoption("layer")
     if not layer:
         return
