@@ -3,9 +3,10 @@
 A check-in goes out at a cadence set by severity, counted in the client's
 working days, and only when every rule allows it: the concern is not
 resolved, the client has not asked us to stop, nobody wrote in the thread in
-the last day, the client's cap of automatic mail is not reached, and it is a
-working hour where the client is. A rule that says "not now" also says when
-to look again, so the scheduler never spins.
+the last day, and it is a working hour where the client is. A rule that says
+"not now" also says when to look again, so the scheduler never spins. The
+client's cap of automatic mail is applied where every message goes out
+(`service.core.letters.gate`), and says when it frees.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ class CheckinPolicy:
     high_every_days: float = 2.0  # working days between check-ins, high severity
     every_days: float = 5.0  # the rest: about weekly
     quiet_after_contact_h: float = 24.0  # no check-in within a day of the client or owner writing
-    cap: int = 3  # automatic messages to one client ...
-    cap_window_days: float = 7.0  # ... per this many days
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,6 @@ class CheckinState:
     last_checkin_at: datetime | None
     acknowledged_at: datetime | None
     last_human_at: datetime | None  # the client's or the owner's last message in the thread
-    recent_automatic: Sequence[datetime] = ()  # automatic mail to this client, newest last
 
 
 @dataclass(frozen=True)
@@ -70,10 +68,6 @@ def decide(state: CheckinState, hours: BusinessHours, policy: CheckinPolicy, now
         quiet_until = state.last_human_at + timedelta(hours=policy.quiet_after_contact_h)
         if now < quiet_until:
             return Verdict(False, "recent-contact", quiet_until)
-    window = timedelta(days=policy.cap_window_days)
-    recent = sorted(t for t in state.recent_automatic if t > now - window)
-    if len(recent) >= policy.cap:
-        return Verdict(False, "client-cap", recent[len(recent) - policy.cap] + window)
     if not hours.is_open(now):
         return Verdict(False, "outside-business-hours", hours.add(now, 0.0))
     return Verdict(True, "due")

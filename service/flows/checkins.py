@@ -1,46 +1,44 @@
 """Check-ins until a concern is resolved, the closing note, and clients who ask us to stop.
 
 The rules are in service/core/checkin_policy.py; this module gathers their inputs from the
-store and writes what they decide (outbox rows with a key, so a job run twice
-sends once).
+store and hands what they decide to the way out (service/flows/outgoing.py), whose dedupe key
+makes a job run twice send once, and which holds back what a client who opted out, or has had
+their cap of automatic mail, must not get.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core.businesstime import BusinessHours
 from service.core.checkin_policy import CheckinPolicy, CheckinState, decide, due_at
-from service.core.owner_commands import signed_address
+from service.core.letters import Links, Purpose, Refusal, client_context, to_client
+from service.flows import outgoing
 from service.flows.escalations import signing_key
-from service.mailformat import compose as composer
-from service.mailformat.render import render
+from service.mailformat.compose import reply_subject
 from service.settings import Settings
-from service.store import accounts, concerns, jobs
-from service.store.models import Client, Concern, ConcernEvent, MessageRow, OutboxRow
+from service.store import accounts, concerns, jobs, messages
+from service.store.models import Client, Concern
 
 log = logging.getLogger("followup.checkins")
 
-AUTOMATIC = ("ack", "checkin", "reminder", "closing")
 HUMAN_EVENTS = ("plan", "done", "resolved")
 
 
 def policy_of(settings: Settings) -> CheckinPolicy:
     return CheckinPolicy(settings.checkin_high_every_days, settings.checkin_every_days,
-                         settings.quiet_after_contact_h, settings.client_cap, settings.client_cap_window_days)
+                         settings.quiet_after_contact_h)
 
 
 async def schedule_next(session: AsyncSession, concern: Concern, settings: Settings) -> None:
     """Put the concern's next check-in on the schedule (after an acknowledgement or a check-in)."""
     account, client = await accounts.account_of(session, concern)
-    state = await _state(session, concern, client, settings, concern.updated_at)
-    at = due_at(state, accounts.hours_of(account), policy_of(settings))
+    at = due_at(await _state(session, concern, client), accounts.hours_of(account), policy_of(settings))
     if at is not None:
         await jobs.schedule(session, f"checkin:{concern.token}", "checkin", at, exact=True)
 
@@ -53,19 +51,12 @@ def first_checkin(concern: Concern, hours: BusinessHours, settings: Settings) ->
     return jobs.job_row(f"checkin:{concern.token}", "checkin", hours.add(since, every * hours.day_hours))
 
 
-async def _state(session: AsyncSession, concern: Concern, client: Client, settings: Settings,
-                 now: datetime) -> CheckinState:
-    last_in = await session.scalar(select(MessageRow.created_at).where(
-        MessageRow.concern_id == concern.id, MessageRow.direction == "in").order_by(MessageRow.created_at.desc()))
-    last_owner = await session.scalar(select(ConcernEvent.at).where(
-        ConcernEvent.concern_id == concern.id, ConcernEvent.kind.in_(HUMAN_EVENTS)).order_by(ConcernEvent.at.desc()))
+async def _state(session: AsyncSession, concern: Concern, client: Client) -> CheckinState:
+    last_in = await messages.last_inbound_at(session, concern.id)
+    last_owner = await concerns.last_event_at(session, concern.id, HUMAN_EVENTS)
     human = max((t for t in (last_in, last_owner) if t is not None), default=None)
-    since = now - timedelta(days=settings.client_cap_window_days)
-    recent = (await session.scalars(select(OutboxRow.created_at).where(
-        OutboxRow.to_addr == client.email.lower(), OutboxRow.purpose.in_(AUTOMATIC),
-        OutboxRow.created_at > since))).all()
     return CheckinState(concern.severity, concern.status, client.opted_out_at is not None,
-                        concern.last_checkin_at, concern.acknowledged_at, human, tuple(recent))
+                        concern.last_checkin_at, concern.acknowledged_at, human)
 
 
 async def run_checkin(session: AsyncSession, token: str, settings: Settings, now: datetime) -> datetime | None:
@@ -75,7 +66,7 @@ async def run_checkin(session: AsyncSession, token: str, settings: Settings, now
         return None
     account, client = await accounts.account_of(session, concern)
     hours = accounts.hours_of(account)
-    verdict = decide(await _state(session, concern, client, settings, now), hours, policy_of(settings), now)
+    verdict = decide(await _state(session, concern, client), hours, policy_of(settings), now)
     if not verdict.send:
         log.debug("no check-in: %s", verdict.reason, extra={"concern": token})
         return verdict.retry_at
@@ -89,11 +80,15 @@ async def run_checkin(session: AsyncSession, token: str, settings: Settings, now
     number = concern.checkins + 1
     context = {**await base_context(session, client, settings, concern), "news": news, "open_steps": open_steps,
                "severity": concern.severity}
-    if await queue(session, concern, client, settings, now, "checkin", f"checkin:{token}:{number}", context):
+    sent = await send_to_client(session, Purpose.CHECKIN, client, settings, now, template="checkin",
+                                key=f"checkin:{token}:{number}", context=context, concern=concern)
+    if isinstance(sent, Refusal):
+        if sent.retry_at is not None:  # the client's cap: look again when it frees
+            return sent.retry_at
+    else:
         concern.checkins, concern.last_checkin_at = number, now
         await concerns.record(session, concern, "checkin", "service", now, f"check-in {number}")
-    state = await _state(session, concern, client, settings, now)
-    return due_at(state, hours, policy_of(settings))
+    return due_at(await _state(session, concern, client), hours, policy_of(settings))
 
 
 async def run_closing(session: AsyncSession, token: str, settings: Settings, now: datetime) -> None:
@@ -102,70 +97,47 @@ async def run_closing(session: AsyncSession, token: str, settings: Settings, now
     if concern is None or concern.status != "resolved":
         return
     _account, client = await accounts.account_of(session, concern)
-    if client.opted_out_at is not None:
-        return
     items = await concerns.items_of(session, concern.id)
-    note = await session.scalar(select(ConcernEvent.detail).where(
-        ConcernEvent.concern_id == concern.id, ConcernEvent.kind == "resolved").order_by(ConcernEvent.id.desc()))
+    note = await concerns.last_event_detail(session, concern.id, "resolved")
     context = {**await base_context(session, client, settings, concern),
                "done": [i.text for i in items if i.done_at], "note": note or ""}
-    await queue(session, concern, client, settings, now, "closing", f"closing:{token}:{concern.checkins}", context)
+    await send_to_client(session, Purpose.CLOSING, client, settings, now, template="closing",
+                         key=f"closing:{token}:{concern.checkins}", context=context, concern=concern)
 
 
 async def base_context(session: AsyncSession, client: Client, settings: Settings,
                        concern: Concern | None = None) -> dict[str, Any]:
     """What every message to a client says: greeting, signature, how to stop them."""
-    first = client.name.split(" ")[0] if client.name else ""
     key = await signing_key(session, settings)
-    return {"greeting": f"Dear {first}," if first else "Hello,", "token": concern.token if concern else "",
-            "subject": concern.subject if concern else "", "kind": concern.kind if concern else "",
-            "team_name": settings.shared_name, "handler_name": settings.default_owner_name,
-            "unsubscribe": _unsubscribe(settings, key, client)}
-
-
-def _unsubscribe(settings: Settings, key: bytes, client: Client) -> str:
-    return f"mailto:{signed_address(settings.shared_address, key, client.email, f'u{client.id}')}?subject=stop"
+    return client_context(client_name=client.name, token=concern.token if concern else "",
+                          subject=concern.subject if concern else "", kind=concern.kind if concern else "",
+                          team_name=settings.shared_name, handler_name=settings.default_owner_name,
+                          unsubscribe=outgoing.unsubscribe_address(settings, key, client))
 
 
 def _day(when: datetime, tz: ZoneInfo) -> str:
     return when.astimezone(tz).strftime("%A %d %B")
 
 
-async def queue(session: AsyncSession, concern: Concern | None, client: Client, settings: Settings, now: datetime,
-                 template: str, key: str, context: dict[str, Any], *, event_id: int | None = None,
-                 subject: str | None = None) -> bool:
-    """Render and queue one automatic message to the client; False when its key was queued before."""
-    if await session.scalar(select(OutboxRow.id).where(OutboxRow.dedupe_key == key)):
-        return False
-    rendered = render(template, context, settings.templates_dir)
-    last = await session.scalar(select(MessageRow.message_id).where(
-        (MessageRow.concern_id == concern.id) if concern else (MessageRow.event_id == event_id))
-        .order_by(MessageRow.id.desc())) if (concern or event_id) else None
-    message_id = composer.new_message_id(settings.shared_domain)
-    out = composer.compose(
-        from_addr=settings.shared_address, from_name=settings.shared_name, to_addr=client.email,
-        to_name=client.name, subject=subject or composer.reply_subject(concern.subject if concern else "", (
-            concern.token if concern else None)),
-        text=rendered.text, html=rendered.html, now=now, message_id=message_id,
-        in_reply_to=last, references=(last,) if last else (),
-        headers={"X-Followup-Instance": settings.shared_address,
-                 "List-Unsubscribe": f"<{context['unsubscribe']}>",
-                 **({"X-Followup-Concern": concern.token} if concern else {})},
-        auto_submitted="auto-generated",
-    )
-    session.add(OutboxRow(message_id=out.message_id, concern_id=concern.id if concern else None, purpose=template
-                          if template in AUTOMATIC else "reminder", dedupe_key=key[:200], to_addr=out.to_addr,
-                          raw=out.raw, status="pending", attempts=0, next_attempt_at=now, last_error=None,
-                          claimed_at=None, created_at=now, sent_at=None))
-    session.add(MessageRow(message_id=out.message_id, direction="out", concern_id=concern.id if concern else None,
-                           client_id=client.id, event_id=event_id, from_addr=settings.shared_address,
-                           to_addr=out.to_addr, subject=(subject or (concern.subject if concern else ""))[:500],
-                           text=rendered.text[:20000], decision=template if template in AUTOMATIC else "reminder",
-                           reasons=[], verdict={}, raw=None, created_at=now))
-    await session.flush()
-    log.info("%s queued", template, extra={"concern": concern.token if concern else None, "to": out.to_addr,
-                                           "message_id": out.message_id})
-    return True
+async def send_to_client(session: AsyncSession, purpose: Purpose, client: Client, settings: Settings, now: datetime,
+                         *, template: str, key: str, context: dict[str, Any], concern: Concern | None = None,
+                         event_id: int | None = None, subject: str | None = None) -> outgoing.Queued | Refusal:
+    """Queue a check-in, closing note or reminder to the client, threaded onto its concern or event.
+
+    `context` is `base_context`'s and the template's own; `key` makes a second call with it send nothing.
+    """
+    last = await messages.last_in_thread(session, concern_id=concern.id if concern else None, event_id=event_id)
+    request = to_client(
+        purpose, sender=outgoing.sender_of(settings), template=template, context=context, to_addr=client.email,
+        to_name=client.name,
+        subject=subject or reply_subject(concern.subject if concern else "", concern.token if concern else None),
+        dedupe_key=key, last_message_id=last, concern=concern.token if concern else None,
+        links=Links(concern.id if concern else None, client.id, event_id), now=now)
+    [result] = await outgoing.queue(session, [request], settings, now)
+    if isinstance(result, outgoing.Queued):
+        log.info("%s queued", template, extra={"concern": request.concern, "to": result.to_addr,
+                                               "message_id": result.message_id})
+    return result
 
 
 async def opt_out(session: AsyncSession, client: Client, why: str, now: datetime) -> None:

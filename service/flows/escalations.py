@@ -11,19 +11,22 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.core import letters
 from service.core.businesstime import next_local_time
 from service.core.digest_view import Entry, digest_context, digest_subject
 from service.core.escalation_policy import Policy, due, next_check
 from service.core.owner_commands import signed_address
-from service.mailformat import compose as composer
+from service.errors import SendError
+from service.flows import outgoing
 from service.mailformat.render import Rendered, render
 from service.settings import Settings
 from service.store import accounts, concerns, jobs
-from service.store.models import Client, Concern, Digest, EscalationRow, KeyValue, OutboxRow
+from service.store.models import Client, Concern, Digest, EscalationRow, KeyValue
 
 log = logging.getLogger("followup.escalate")
 
@@ -100,6 +103,16 @@ async def pending_for(session: AsyncSession, recipient: str) -> list[EscalationR
 async def build(session: AsyncSession, recipient: str, rows: list[EscalationRow], settings: Settings,
                 now: datetime, *, alert: bool) -> tuple[str, Rendered] | None:
     """Subject and rendered body for these escalations, or None when none still needs an answer."""
+    found = await _contents(session, recipient, rows, settings, now, alert=alert)
+    if found is None:
+        return None
+    subject, context = found
+    return subject, render("digest", context, settings.templates_dir)
+
+
+async def _contents(session: AsyncSession, recipient: str, rows: list[EscalationRow], settings: Settings,
+                    now: datetime, *, alert: bool) -> tuple[str, dict[str, Any]] | None:
+    """Subject and template context for these escalations, or None when none still needs an answer."""
     entries: dict[int, Entry] = {}
     hours = None
     for row in rows:
@@ -123,34 +136,30 @@ async def build(session: AsyncSession, recipient: str, rows: list[EscalationRow]
         return None
     context = digest_context(recipient, list(entries.values()), now, alert=alert,
                              team_name=settings.shared_name, hours=hours)
-    return digest_subject(context), render("digest", context, settings.templates_dir)
+    return digest_subject(context), context
 
 
 async def send_digest(session: AsyncSession, recipient: str, settings: Settings, now: datetime,
                       *, only: list[EscalationRow] | None = None, alert: bool = False) -> int | None:
     """Write the digest (or alert) for `recipient` to the outbox; None when there is nothing to say."""
     rows = only if only is not None else await pending_for(session, recipient)
-    built = await build(session, recipient, rows, settings, now, alert=alert)
-    if built is None:  # never an empty digest (resolved concerns are left out)
+    found = await _contents(session, recipient, rows, settings, now, alert=alert)
+    if found is None:  # never an empty digest (resolved concerns are left out)
         return None
-    subject, rendered = built
-    message_id = composer.new_message_id(settings.shared_domain)
+    subject, context = found
+    sender = outgoing.sender_of(settings)
+    message_id = sender.next_message_id()
     digest = Digest(recipient=recipient, kind="alert" if alert else "digest", message_id=message_id,
                     created_at=now)
     session.add(digest)
-    await session.flush()
+    await session.flush()  # its id is in the signed Reply-To
     key = await signing_key(session, settings)
-    out = composer.compose(
-        from_addr=settings.shared_address, from_name=settings.shared_name, to_addr=recipient, to_name="",
-        subject=subject, text=rendered.text, html=rendered.html, now=now, message_id=message_id,
-        headers={"Reply-To": signed_address(settings.shared_address, key, recipient, f"d{digest.id}"),
-                 "X-Followup-Instance": settings.shared_address},
-        auto_submitted="auto-generated",
-    )
-    session.add(OutboxRow(message_id=out.message_id, concern_id=None, purpose=digest.kind,
-                          dedupe_key=f"{digest.kind}:{digest.id}", to_addr=out.to_addr, raw=out.raw,
-                          status="pending", attempts=0, next_attempt_at=now, last_error=None,
-                          claimed_at=None, created_at=now, sent_at=None))
+    request = letters.digest(alert=alert, sender=sender, recipient=recipient, subject=subject, context=context,
+                             message_id=message_id, digest_id=digest.id, now=now,
+                             reply_to=signed_address(settings.shared_address, key, recipient, f"d{digest.id}"))
+    [queued] = await outgoing.queue(session, [request], settings, now)
+    if isinstance(queued, letters.Refusal):  # the escalations stay unmarked: the job fails and runs again
+        raise SendError(f"{digest.kind} to {recipient}: {queued.reason}", permanent=True)
     for row in rows:
         row.digest_id = digest.id
     log.info("%s written", digest.kind, extra={"to": recipient, "escalations": len(rows),

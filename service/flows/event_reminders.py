@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core import routing
 from service.core.checkin_policy import reminders
+from service.core.letters import Purpose
 from service.errors import FollowupError
 from service.flows import account_setup
-from service.flows.checkins import base_context, queue
+from service.flows.checkins import base_context, send_to_client
 from service.mailformat.render import environment
 from service.settings import Settings
 from service.store import accounts, clients, jobs
@@ -100,7 +101,7 @@ async def run_reminder(session: AsyncSession, key: str, settings: Settings, now:
     if event is None or event.status != "active" or event.at <= now:
         return
     client = await session.get(Client, event.client_id)
-    if client is None or client.opted_out_at is not None:
+    if client is None:
         return
     account = await session.get(Account, client.account_id)
     tz = ZoneInfo(account.timezone if account else "UTC")
@@ -113,8 +114,9 @@ async def run_reminder(session: AsyncSession, key: str, settings: Settings, now:
     if not _exists(template, settings):
         template = "reminder"
     subject = f"{event.title}: {'tomorrow' if int(days) == 1 else f'in {days} days'} [#{event.token}]"
-    await queue(session, None, client, settings, now, template,
-                 f"remind:{event.token}:{days}:{event.at.isoformat()}", context, event_id=event.id, subject=subject)
+    await send_to_client(session, Purpose.REMINDER, client, settings, now, template=template,
+                         key=f"remind:{event.token}:{days}:{event.at.isoformat()}", context=context,
+                         event_id=event.id, subject=subject)
 
 
 def _exists(template: str, settings: Settings) -> bool:

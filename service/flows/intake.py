@@ -27,15 +27,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.adapters.inbox import RawMessage
-from service.core import acks, checkin_policy, routing
+from service.core import checkin_policy, letters, routing
 from service.core.businesstime import next_local_time
 from service.core.escalation_policy import ConcernState, deadlines
 from service.core.triage import Decision, TriageContext, triage
 from service.detector.detect import Verdict
-from service.flows import account_setup, checkins, owner_mail
-from service.flows.escalations import policy_of
+from service.flows import account_setup, checkins, outgoing, owner_mail
+from service.flows.escalations import policy_of, signing_key
 from service.flows.prepared import BatchPreparer, Prepared, Unprepared, reason
-from service.mailformat.compose import Outgoing
 from service.mailformat.parse import Inbound, one_line
 from service.settings import Settings
 from service.store import accounts, clients, concerns, jobs, messages, outbox
@@ -48,7 +47,6 @@ from service.store.models import (
     EscalationRow,
     Job,
     MessageRow,
-    OutboxRow,
     Quarantine,
 )
 from service.store.outage import is_infrastructure_error
@@ -86,6 +84,13 @@ class _Rows:
                 # the table, not the mapped class: plain Core, without the ORM's bulk-insert bookkeeping
                 await session.execute(insert(cast(Table, model.__table__)), rows)
         self.events, self.jobs, self.messages = [], [], []
+
+    async def write_messages(self, session: AsyncSession) -> None:
+        """Only the message rows: inbound mail's go in before the replies to it, which `followup show`
+        lists after it (in the order written)."""
+        if self.messages:
+            await session.execute(insert(cast(Table, MessageRow.__table__)), self.messages)
+        self.messages = []
 
 
 @dataclass
@@ -139,7 +144,7 @@ class _Batch:
     def count_reply(self, address: str, purpose: str, n: int = 1) -> None:
         """A message to `address` is queued (n=-1: was expected, and is not after all)."""
         self.replies[address.lower()] += n
-        if purpose in outbox.DOMAIN_CAPPED:
+        if purpose in letters.CLIENT_BOUND:
             self.domain_replies[address.rpartition("@")[2].lower()] += n
 
     def answers_pending(self, msg: Inbound) -> bool:
@@ -188,10 +193,10 @@ class Pipeline:
         self.compose_apart = compose_apart
         self._accounts: tuple[float, list[routing.Route]] | None = None
 
-    async def _compose(self, requests: list[acks.AckRequest]) -> list[Outgoing | acks.NoAck]:
+    async def _compose(self, requests: list[letters.LetterRequest]) -> list[letters.Composed | letters.Refusal]:
         if self.compose_apart and requests:
             return await self.preparer.compose(requests)
-        return acks.compose_all(requests)
+        return letters.compose_letters(requests)
 
     async def handle(self, raw: RawMessage, now: datetime) -> Outcome:
         """Process one message; see `handle_batch`."""
@@ -359,7 +364,9 @@ class Pipeline:
         # all of the batch's acknowledgements rendered and composed at once (they were a third of the
         # worker's CPU time, py-spy); with `compose_apart` the preparer composes them while the rows
         # that need no acknowledgement are added here
-        requests = {k: self._ack_request(p.msg, concern, p.decision.reply_template, p.account.timezone, now)
+        key = await signing_key(session, self.settings)  # of the clients' unsubscribe addresses
+        requests = {k: self._ack_request(p.msg, concern, p.client, p.decision.reply_template, p.account.timezone,
+                                         key, now)
                     for k, (p, concern) in enumerate(zip(planned, made_concerns, strict=True))
                     if p.decision.reply_template}
         composing = asyncio.ensure_future(self._compose(list(requests.values())))
@@ -370,21 +377,24 @@ class Pipeline:
                 rows.jobs.append(jobs.job_row(f"escalate:{concern.token}", "escalate", concern.respond_by))
                 rows.messages.append(await self._message_values(session, p.msg, p.verdict, p.decision, p.raw,
                                                                 concern, p.client.id, now))
-            made = dict(zip(requests, await composing, strict=True))
+            composed = await composing
         finally:
             if not composing.done():
                 composing.cancel()
-        replies: list[OutboxRow | None] = []
+        await rows.write_messages(session)  # the events and jobs go in with the acknowledgements' own
+        queued = dict(zip(requests, await outgoing.queue(session, list(requests.values()), self.settings, now,
+                                                         composed=composed), strict=True))
+        replies: list[outgoing.Queued | None] = []
         for k, (p, concern) in enumerate(zip(planned, made_concerns, strict=True)):
-            row = None
+            row = queued.get(k)
+            if isinstance(row, outgoing.Queued):
+                self._acknowledged(concern, p.account, row, rows, now)
+                replies.append(row)
+                continue
             if p.decision.reply_template:
-                row = await self._reply(session, p.msg, concern, p.client, p.account, p.decision.reply_template, now,
-                                        rows, made[k])
-                if row is None:
-                    batch.count_reply(p.msg.reply_address, "ack", -1)
-            replies.append(row)
+                batch.count_reply(p.msg.reply_address, "ack", -1)
+            replies.append(None)
         await self._write_rows(session, rows)
-        await session.flush()  # the replies, whose ids the outcomes carry
         for p, concern, row in zip(planned, made_concerns, replies, strict=True):
             p.outcome = Outcome(p.msg.message_id, p.decision.action, concern.token, p.decision.reasons,
                                 (row.id,) if row is not None else (), label=p.verdict.label,
@@ -417,9 +427,7 @@ class Pipeline:
         """Store a message that was handled before triage (an owner's reply, a request to stop)."""
         outbox_ids: list[int] = []
         if owner.outbox is not None:
-            session.add(owner.outbox)
             batch.count_reply(owner.outbox.to_addr, owner.outbox.purpose)
-            await session.flush()
             outbox_ids.append(owner.outbox.id)
         batch.rows.messages.append(dict(
             message_id=msg.message_id, direction="in", concern_id=None, client_id=None, event_id=None,
@@ -496,49 +504,29 @@ class Pipeline:
         return concern, client.id, outbox_ids
 
     async def _reply(self, session: AsyncSession, msg: Inbound, concern: Concern, client: Client,
-                     account: Account, template: str, now: datetime, rows: _Rows,
-                     composed: Outgoing | acks.NoAck | None = None) -> OutboxRow | None:
-        """Queue the acknowledgement of `msg` (None if it cannot be addressed); what follows it goes in `rows`.
-
-        `composed` is the acknowledgement already made (with the batch's others); without it, it is made here.
-        """
-        if composed is None:
-            [composed] = acks.compose_all([self._ack_request(msg, concern, template, account.timezone, now)])
-        row = self._ack_row(msg, concern, composed, now)
-        if row is None:
+                     account: Account, template: str, now: datetime, rows: _Rows) -> outgoing.Queued | None:
+        """Queue the acknowledgement of `msg` (None if it cannot be addressed); what follows it goes in `rows`."""
+        request = self._ack_request(msg, concern, client, template, account.timezone,
+                                    await signing_key(session, self.settings), now)
+        [row] = await outgoing.queue(session, [request], self.settings, now)
+        if not isinstance(row, outgoing.Queued):
             return None
-        session.add(row)
-        rows.messages.append(dict(
-            message_id=row.message_id, direction="out", concern_id=concern.id,
-            client_id=client.id, from_addr=self.settings.shared_address, to_addr=row.to_addr,
-            subject=msg.subject[:500], text="", decision="ack", reasons=[],
-            verdict={}, raw=None, created_at=now, event_id=None,  # the inbound rows' columns: one INSERT for all
-        ))
+        self._acknowledged(concern, account, row, rows, now)
+        return row
+
+    def _acknowledged(self, concern: Concern, account: Account, row: outgoing.Queued, rows: _Rows,
+                      now: datetime) -> None:
+        """What follows a queued acknowledgement: the concern's history, and its first check-in."""
         concern.acknowledged_at = now
         rows.events.append(concerns.change(concern, "acknowledged", "service", now, row.message_id,
                                             to_status="acknowledged" if concern.status == "open" else None))
         rows.jobs.append(checkins.first_checkin(concern, accounts.hours_of(account), self.settings))
-        return row
 
-    def _ack_request(self, msg: Inbound, concern: Concern, template: str, tz: str,
-                     now: datetime) -> acks.AckRequest:
+    def _ack_request(self, msg: Inbound, concern: Concern, client: Client, template: str, tz: str, key: bytes,
+                     now: datetime) -> letters.LetterRequest:
         s = self.settings
-        return acks.request(
-            msg, token=concern.token, kind=concern.kind, evidence=list(concern.evidence),
-            respond_by=format_local(concern.respond_by, tz), template=template, templates_dir=s.templates_dir,
-            shared_address=s.shared_address, shared_name=s.shared_name, shared_domain=s.shared_domain,
-            handler_name=s.default_owner_name, now=now)
-
-    @staticmethod
-    def _ack_row(msg: Inbound, concern: Concern, out: Outgoing | acks.NoAck,
-                 now: datetime) -> OutboxRow | None:
-        if isinstance(out, acks.NoAck):
-            log.warning("no acknowledgement: %s", out.reason,
-                        extra={"message_id": msg.message_id, "concern": concern.token})
-            return None
-        return OutboxRow(
-            message_id=out.message_id, concern_id=concern.id, purpose="ack",
-            dedupe_key=f"ack:{concern.token}", to_addr=out.to_addr, raw=out.raw, status="pending",
-            attempts=0, next_attempt_at=now, last_error=None, claimed_at=None,
-            created_at=now, sent_at=None,
-        )
+        return letters.acknowledgement(
+            msg, sender=outgoing.sender_of(s), token=concern.token, kind=concern.kind, evidence=list(concern.evidence),
+            respond_by=format_local(concern.respond_by, tz), template=template, handler_name=s.default_owner_name,
+            unsubscribe=outgoing.unsubscribe_address(s, key, client),
+            links=letters.Links(concern.id, client.id), now=now)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core import routing
+from service.core import letters, routing
 from service.core.owner_commands import (
     Command,
     Problem,
@@ -26,14 +26,12 @@ from service.core.owner_commands import (
     verify_tag,
 )
 from service.errors import PlanError
-from service.flows import checkins
+from service.flows import checkins, outgoing
 from service.flows.escalations import signing_key
-from service.mailformat import compose as composer
 from service.mailformat.parse import Inbound
-from service.mailformat.render import render
 from service.settings import Settings
 from service.store import accounts, concerns
-from service.store.models import Account, Client, Concern, Digest, OutboxRow
+from service.store.models import Account, Client, Concern, Digest
 
 log = logging.getLogger("followup.owner")
 
@@ -42,7 +40,7 @@ log = logging.getLogger("followup.owner")
 class OwnerResult:
     decision: str  # owner_commands, refused_command or opt_out
     reasons: tuple[str, ...]
-    outbox: OutboxRow | None = None
+    outbox: outgoing.Queued | None = None  # the confirmation, queued
 
 
 def recipients(msg: Inbound) -> list[str]:
@@ -97,7 +95,7 @@ async def handle(session: AsyncSession, msg: Inbound, settings: Settings,
             problems.append(Problem(cmd.line, str(exc)))
     for line in recorded:
         log.info("owner command recorded: %s", line, extra=extra)
-    outbox = _confirmation(msg, recorded, problems, settings, now)
+    outbox = await _confirmation(session, msg, recorded, problems, settings, now)
     return OwnerResult("owner_commands", (f"recorded:{len(recorded)}", f"problems:{len(problems)}"), outbox)
 
 
@@ -133,18 +131,9 @@ async def _apply(session: AsyncSession, concern: Concern, cmd: Command, actor: s
     return f"{concern.token} resolved"
 
 
-def _confirmation(msg: Inbound, recorded: list[str], problems: list[Problem], settings: Settings,
-                  now: datetime) -> OutboxRow:
+async def _confirmation(session: AsyncSession, msg: Inbound, recorded: list[str], problems: list[Problem],
+                        settings: Settings, now: datetime) -> outgoing.Queued | None:
     context = {"recorded": recorded, "problems": problems, "team_name": settings.shared_name}
-    rendered = render("confirm", context, settings.templates_dir)
-    message_id = composer.new_message_id(settings.shared_domain)
-    out = composer.compose(
-        from_addr=settings.shared_address, from_name=settings.shared_name, to_addr=msg.from_addr,
-        to_name=msg.from_name, subject=composer.reply_subject(msg.subject, None),
-        text=rendered.text, html=rendered.html, now=now, message_id=message_id, in_reply_to=msg.message_id,
-        references=msg.references, headers={"X-Followup-Instance": settings.shared_address},
-    )
-    return OutboxRow(message_id=out.message_id, concern_id=None, purpose="confirm",
-                     dedupe_key=f"confirm:{msg.message_id}"[:200], to_addr=out.to_addr, raw=out.raw,
-                     status="pending", attempts=0, next_attempt_at=now, last_error=None, claimed_at=None,
-                     created_at=now, sent_at=None)
+    request = letters.confirmation(msg, sender=outgoing.sender_of(settings), context=context, now=now)
+    [queued] = await outgoing.queue(session, [request], settings, now)
+    return queued if isinstance(queued, outgoing.Queued) else None

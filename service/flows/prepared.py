@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from service.core.acks import AckRequest, NoAck
+    from service.core.letters import Composed, LetterRequest, Refusal
     from service.detector.detect import Verdict
-    from service.mailformat.compose import Outgoing
     from service.mailformat.parse import Inbound
 
 
@@ -41,6 +40,6 @@ class BatchPreparer(Protocol):
         """The batch parsed and scored, in order."""
         ...
 
-    async def compose(self, requests: list[AckRequest]) -> list[Outgoing | NoAck]:
-        """The acknowledgements rendered and composed, in order."""
+    async def compose(self, requests: list[LetterRequest]) -> list[Composed | Refusal]:
+        """The messages rendered and composed, in order (`service.core.letters.compose_letters`)."""
         ...

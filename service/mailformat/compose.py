@@ -22,18 +22,25 @@ from service.mailformat.parse import MSGID_RE, TOKEN_RE, decode_words, one_line
 # modern policy (profiled: composing was a third of the time of filing a concern). The
 # values are made one-line by header_safe first, which the modern policy did for us.
 class _Wire(Compat32):
-    """compat32 with CRLF line ends that writes a short plain-ASCII header as it is.
+    """compat32 with CRLF line ends that writes a plain-ASCII header without folding it when it needs none.
 
     Folding builds an email.header.Header for every header, which was half the time of
-    composing; a one-line ASCII value under 78 characters comes out of it unchanged.
+    composing; a one-line ASCII value under 78 characters comes out of it unchanged, and a
+    longer one with nowhere to fold it (a List-Unsubscribe mailto) comes out alone on the
+    next line. Both are written here as Header would (the same bytes; tests/test_compose.py).
     """
 
     def fold_binary(self, name: str, value: Any) -> bytes:
-        if isinstance(value, str) and value.isascii() and len(name) + len(value) + 2 <= 78:
-            return f"{name}: {value}{self.linesep}".encode("ascii")
+        if isinstance(value, str) and value.isascii():
+            if len(name) + len(value) + 2 <= 78:
+                return f"{name}: {value}{self.linesep}".encode("ascii")
+            if _ONE_WORD.fullmatch(value) and "=?" not in value:
+                return f"{name}: {self.linesep} {value}{self.linesep}".encode("ascii")
         return super().fold_binary(name, value)
 
 
+# what Header would not fold: no whitespace, and none of the characters it splits at (";" and ",")
+_ONE_WORD = re.compile(r"[^\s;,]{1,900}")
 _WIRE = _Wire(linesep="\r\n")
 _UTF8 = email_charset.Charset("utf-8")
 _UTF8.body_encoding = email_charset.QP  # readable in a raw dump, unlike compat32's default base64

@@ -2,7 +2,7 @@
 
 Parsing and scoring are pure functions of the message bytes, and were two
 fifths of the worker's CPU time (py-spy, bench/loop_throughput.py); rendering
-and composing acknowledgements (`service.core.acks`) were a third of what was left.
+and composing acknowledgements (`service.core.letters`) were a third of what was left.
 With `FOLLOWUP_PREPARE_PROCESS=true` both run in a second process: one batch is
 parsed and scored while the one before it is stored and its replies sent. The
 worker's own process keeps the database, IMAP and SMTP. The default, "auto",
@@ -29,11 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from service.core.acks import AckRequest, NoAck, compose_all
+from service.core.letters import Composed, LetterRequest, Refusal, compose_letters
 from service.detector.detect import Thresholds, Verdict, detect, detect_many
 from service.detector.model import DetectorModel, forget_model, load_model, model_file
 from service.flows.prepared import Prepared, Unprepared, reason
-from service.mailformat.compose import Outgoing
 from service.mailformat.parse import Inbound, parse_message
 
 if TYPE_CHECKING:  # the second process needs no settings: pydantic would be 21 MB of its memory
@@ -214,12 +213,12 @@ class Preparer:
         if self.mode == "auto":  # not closed or given up meanwhile
             self.separate = True
 
-    async def compose(self, requests: list[AckRequest]) -> list[Outgoing | NoAck]:
-        """Render and compose acknowledgements (`service.core.acks`), in the second process if there is one."""
+    async def compose(self, requests: list[LetterRequest]) -> list[Composed | Refusal]:
+        """Render and compose messages (`service.core.letters`), in the second process if there is one."""
         if not self.separate:
-            return compose_all(requests)
-        return await self._in_child(compose_all, requests, lambda: compose_all(requests),
-                                    f"{len(requests)} acknowledgements")
+            return compose_letters(requests)
+        return await self._in_child(compose_letters, requests, lambda: compose_letters(requests),
+                                    f"{len(requests)} messages to compose")
 
     async def _in_child(self, work: Callable[[list[_In]], list[_Out]], items: list[_In],
                         here: Callable[[], list[_Out]], what: str) -> list[_Out]:

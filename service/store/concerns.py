@@ -5,6 +5,7 @@ Every change is written with who or what caused it, in the caller's transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -133,3 +134,15 @@ async def state_of(session: AsyncSession, concern: Concern, account: Account) ->
     return ConcernState(concern.id, concern.severity, concern.status, concern.created_at,
                         tuple(Item(i.id, i.due_at, i.done_at is not None) for i in items),
                         has_second_level=bool(account.second_level))
+
+
+async def last_event_at(session: AsyncSession, concern_id: int, kinds: Sequence[str]) -> datetime | None:
+    """When the concern's latest history event of one of these kinds happened."""
+    return await session.scalar(select(ConcernEvent.at).where(
+        ConcernEvent.concern_id == concern_id, ConcernEvent.kind.in_(kinds)).order_by(ConcernEvent.at.desc()))
+
+
+async def last_event_detail(session: AsyncSession, concern_id: int, kind: str) -> str | None:
+    """The detail of the concern's latest history event of this kind (the note a resolution left)."""
+    return await session.scalar(select(ConcernEvent.detail).where(
+        ConcernEvent.concern_id == concern_id, ConcernEvent.kind == kind).order_by(ConcernEvent.id.desc()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, inspect, select
@@ -98,6 +99,22 @@ async def thread_event(session: AsyncSession, thread_ids: Sequence[str]) -> int 
     found = await session.scalar(select(MessageRow.event_id).where(
         MessageRow.message_id.in_(list(thread_ids)), MessageRow.event_id.is_not(None)).limit(1))
     return int(found) if found is not None else None
+
+
+async def last_inbound_at(session: AsyncSession, concern_id: int) -> datetime | None:
+    """When the concern's latest inbound message was stored."""
+    return await session.scalar(select(MessageRow.created_at).where(
+        MessageRow.concern_id == concern_id, MessageRow.direction == "in").order_by(MessageRow.created_at.desc()))
+
+
+async def last_in_thread(session: AsyncSession, *, concern_id: int | None = None,
+                         event_id: int | None = None) -> str | None:
+    """The Message-ID of the latest message, in or out, of a concern (or else of an event): what a
+    check-in, closing note or reminder answers."""
+    if concern_id is None and event_id is None:
+        return None
+    where = (MessageRow.concern_id == concern_id) if concern_id is not None else (MessageRow.event_id == event_id)
+    return await session.scalar(select(MessageRow.message_id).where(where).order_by(MessageRow.id.desc()))
 
 
 async def list_quarantine(session: AsyncSession) -> list[Quarantine]:

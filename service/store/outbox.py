@@ -5,21 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
+from service.core.letters import CLIENT_BOUND, Composed, LetterRequest
 from service.core.states import OutboxStatus
 from service.store.db import is_postgres
-from service.store.models import (
-    OutboxRow,
-)
-
-# what the per-domain circuit breaker counts: messages we start, not answers to an owner
-DOMAIN_CAPPED = ("ack", "checkin", "reminder", "closing")
+from service.store.models import MessageRow, OutboxRow
 
 
 async def auto_replies_since(session: AsyncSession, addresses: Collection[str],
@@ -31,7 +27,46 @@ async def auto_replies_since(session: AsyncSession, addresses: Collection[str],
 async def auto_replies_to_domains_since(session: AsyncSession, domains: Collection[str],
                                         since: datetime) -> dict[str, int]:
     """Automatic messages queued to any address at each of these (lower-case) domains since `since`."""
-    return await _queued_since(session, OutboxRow.to_domain, domains, since, OutboxRow.purpose.in_(DOMAIN_CAPPED))
+    return await _queued_since(session, OutboxRow.to_domain, domains, since, OutboxRow.purpose.in_(CLIENT_BOUND))
+
+
+async def automatic_sent_since(session: AsyncSession, address: str, since: datetime) -> list[datetime]:
+    """When each message we started to this (lower-case) address after `since` was queued: the client cap's input."""
+    rows = await session.scalars(select(OutboxRow.created_at).where(
+        OutboxRow.to_addr == address, OutboxRow.purpose.in_(CLIENT_BOUND), OutboxRow.created_at > since))
+    return list(rows.all())
+
+
+async def queued_keys(session: AsyncSession, keys: Collection[str]) -> set[str]:
+    """Which of these dedupe keys are queued already: one query for a batch."""
+    if not keys:
+        return set()
+    rows = await session.scalars(select(OutboxRow.dedupe_key).where(OutboxRow.dedupe_key.in_(set(keys))))
+    return {k for k in rows.all() if k is not None}
+
+
+async def add_letters(session: AsyncSession, letters: Sequence[tuple[LetterRequest, Composed]],
+                      now: datetime) -> list[int]:
+    """Write each message's outbox row and its outbound message row, one INSERT per table; their outbox ids.
+
+    The only place an outbox row is made. Both go in as plain rows, not ORM objects: flushing
+    objects would also flush every other change pending in the session, once more per batch.
+    """
+    if not letters:
+        return []
+    table = cast(Table, OutboxRow.__table__)
+    made_ids = await session.execute(insert(table).returning(table.c.id, table.c.message_id), [dict(
+        message_id=made.message_id, concern_id=req.links.concern_id, purpose=req.purpose.value,
+        dedupe_key=req.dedupe_key, to_addr=made.to_addr, to_domain=made.to_addr.rpartition("@")[2],
+        raw=made.raw, status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now, last_error=None,
+        claimed_at=None, created_at=now, sent_at=None) for req, made in letters])
+    ids = {message_id: row_id for row_id, message_id in made_ids.all()}
+    await session.execute(insert(cast(Table, MessageRow.__table__)), [dict(
+        message_id=made.message_id, direction="out", concern_id=req.links.concern_id,
+        client_id=req.links.client_id, event_id=req.links.event_id, from_addr=req.sender.address[:320],
+        to_addr=made.to_addr[:320], subject=req.subject[:500], text=made.text, decision=req.purpose.value,
+        reasons=[], verdict={}, raw=None, created_at=now) for req, made in letters])
+    return [ids[made.message_id] for _, made in letters]
 
 
 async def _queued_since(session: AsyncSession, column: InstrumentedAttribute[Any], values: Collection[str],

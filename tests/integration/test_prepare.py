@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from service.core import acks
+from service.core import letters
 from service.mailformat.parse import parse_message
 from service.runtime import prepare
 from service.runtime.prepare import Preparer, Recipe, prepare_batch, recipe_of
@@ -150,10 +150,11 @@ def readable(raw: bytes) -> tuple[list[tuple[str, str]], list[str]]:
 
 async def test_acknowledgements_composed_there_read_as_those_composed_here() -> None:
     now = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
-    requests = [acks.request(parse_message(data), token=f"C-{k}", kind="complaint", evidence=["charged twice"],
-                             respond_by="Monday 23 November, 17:00 UTC", template="ack_complaint",
-                             templates_dir=None, shared_address="care@example.test", shared_name="Client care",
-                             shared_domain="example.test", handler_name="Mia", now=now)
+    sender = letters.Sender("care@example.test", "Client care", "example.test")
+    requests = [letters.acknowledgement(
+        parse_message(data), sender=sender, token=f"C-{k}", kind="complaint", evidence=["charged twice"],
+        respond_by="Monday 23 November, 17:00 UTC", template="ack_complaint", handler_name="Mia",
+        unsubscribe=f"mailto:care+o-u{k}-sig@example.test?subject=stop", links=letters.Links(k, k), now=now)
                 for k, data in enumerate(mixed_batch(4))]
     requests.append(dataclasses.replace(requests[0], to_addr="two addresses@a.example, b@b.example"))
     preparer = Preparer(recipe(), separate=True)
@@ -161,15 +162,16 @@ async def test_acknowledgements_composed_there_read_as_those_composed_here() -> 
         there = await preparer.compose(requests)
     finally:
         preparer.close()
-    here = acks.compose_all(requests)
-    assert isinstance(there[-1], acks.NoAck) and there[-1] == here[-1]
+    here = letters.compose_letters(requests)
+    assert isinstance(there[-1], letters.Refusal) and there[-1] == here[-1]
     assert "not a single plain address" in there[-1].reason
     for a, b in zip(there[:-1], here[:-1], strict=True):
-        assert not isinstance(a, acks.NoAck) and not isinstance(b, acks.NoAck)
+        assert isinstance(a, letters.Composed) and isinstance(b, letters.Composed)
         assert (a.message_id, a.to_addr) == (b.message_id, b.to_addr)
         assert readable(a.raw) == readable(b.raw)
     headers, parts = readable(there[1].raw)  # type: ignore[union-attr]
     assert ("Subject", "Re: Migration on Monday 1 [#C-1]") in headers and "C-1" in parts[0]
+    assert ("List-Unsubscribe", "<mailto:care+o-u1-sig@example.test?subject=stop>") in headers
 
 
 @pytest.mark.servers

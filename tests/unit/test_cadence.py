@@ -1,8 +1,10 @@
-"""Pure rules of check-ins and reminders: cadence, quiet hours, caps and stops, across zones and DST."""
+"""Pure rules of check-ins and reminders: cadence, quiet hours and stops, across zones and DST.
+
+The client cap is the way out's (tests/test_letters.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -21,7 +23,7 @@ from service.core.checkin_policy import (
 LISBON = BusinessHours.parse("Europe/Lisbon", "09:00-17:00")
 SYDNEY = BusinessHours.parse("Australia/Sydney", "09:00-17:00")
 DUBAI = BusinessHours.parse("Asia/Dubai", "08:00-16:00", ["sun", "mon", "tue", "wed", "thu"])
-POLICY = CheckinPolicy(high_every_days=2, every_days=5, quiet_after_contact_h=24, cap=3, cap_window_days=7)
+POLICY = CheckinPolicy(high_every_days=2, every_days=5, quiet_after_contact_h=24)
 
 
 def utc(*args: int) -> datetime:
@@ -33,8 +35,7 @@ ACK = utc(2026, 11, 23, 10)  # Monday 10:00 in Lisbon
 
 def state(**kw: object) -> CheckinState:
     base: dict[str, object] = {"severity": "normal", "status": "acknowledged", "opted_out": False,
-                               "last_checkin_at": None, "acknowledged_at": ACK, "last_human_at": ACK,
-                               "recent_automatic": (ACK,)}
+                               "last_checkin_at": None, "acknowledged_at": ACK, "last_human_at": ACK}
     base.update(kw)
     return CheckinState(**base)  # type: ignore[arg-type]
 
@@ -53,9 +54,6 @@ def test_cadence_by_severity_in_working_days() -> None:
     ({"opted_out": True}, utc(2026, 12, 30, 10), False, "client-asked-to-stop", None),
     # the client wrote an hour ago: wait a day after their message
     ({"last_human_at": utc(2026, 11, 30, 9)}, utc(2026, 11, 30, 10), False, "recent-contact", utc(2026, 12, 1, 9)),
-    # three automatic mails this week already: wait until the oldest leaves the window
-    ({"recent_automatic": (utc(2026, 11, 25, 10), utc(2026, 11, 26, 10), utc(2026, 11, 27, 10))},
-     utc(2026, 11, 30, 10), False, "client-cap", utc(2026, 12, 2, 10)),
     # quiet hours: due at night, sent at the next opening
     ({}, utc(2026, 11, 30, 20), False, "outside-business-hours", utc(2026, 12, 1, 9)),
     # no weekends: due on Saturday, sent Monday 09:00
@@ -69,13 +67,13 @@ def test_decide(kw: dict[str, object], now: datetime, send: bool, reason: str, r
 
 def test_quiet_hours_follow_the_clients_zone_and_dst() -> None:
     # Sydney moves to daylight time on Sunday 4 October 2026 (UTC+10 -> +11)
-    before = state(acknowledged_at=utc(2026, 9, 28, 0), last_human_at=None, recent_automatic=())  # Mon 10:00 AEST
+    before = state(acknowledged_at=utc(2026, 9, 28, 0), last_human_at=None)  # Mon 10:00 AEST
     due = due_at(before, SYDNEY, POLICY)
     assert due == utc(2026, 10, 4, 23)  # next Monday 10:00 AEDT, an hour earlier in UTC
     assert decide(before, SYDNEY, POLICY, due).send
     assert decide(before, SYDNEY, POLICY, utc(2026, 10, 5, 7)).reason == "outside-business-hours"  # 18:00 AEDT
     # Dubai works Sunday to Thursday: Friday is a weekend day there
-    friday = decide(state(acknowledged_at=utc(2026, 11, 15, 5), last_human_at=None, recent_automatic=()),
+    friday = decide(state(acknowledged_at=utc(2026, 11, 15, 5), last_human_at=None),
                     DUBAI, POLICY, utc(2026, 11, 27, 6))
     assert friday.reason == "outside-business-hours" and friday.retry_at == utc(2026, 11, 29, 4)  # Sunday 08:00
 
@@ -117,11 +115,3 @@ def test_asks_to_stop(text: str, subject: str, stop: bool) -> None:
 ])
 def test_all_is_well_is_a_suggestion(text: str, well: bool) -> None:
     assert says_all_is_well(text) is well
-
-
-def test_cap_window_slides() -> None:
-    sent = tuple(ACK + timedelta(days=d) for d in (0, 1, 2))
-    s = state(severity="high", recent_automatic=sent, last_human_at=None)
-    capped = decide(s, LISBON, POLICY, utc(2026, 11, 26, 10))
-    assert (capped.reason, capped.retry_at) == ("client-cap", utc(2026, 11, 30, 10))
-    assert decide(s, LISBON, POLICY, utc(2026, 11, 30, 10, 1)).send  # the oldest has left the window

@@ -6,12 +6,15 @@ import os
 import time
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from email.policy import Compat32
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.errors import SendError
-from service.mailformat.compose import compose, reply_subject, safe_address
+from service.mailformat.compose import _WIRE, compose, reply_subject, safe_address
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
@@ -106,3 +109,21 @@ def test_non_ascii_names_subject_and_body_come_back_unchanged() -> None:
     assert msg["Subject"] == "Re: facture impayée € [#C-1]"
     assert msg.get_content_type() == "text/plain"
     assert msg.get_content().replace("\r\n", "\n") == "Grüße,\nnous avons reçu votre message.\n"
+
+
+_UNFOLDABLE = "".join(chr(c) for c in range(33, 127) if chr(c) not in ";,")
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(["List-Unsubscribe", "Reply-To", "X-Followup-Concern", "X"]),
+       value=st.text(alphabet=_UNFOLDABLE, min_size=1, max_size=400))
+def test_a_header_with_nowhere_to_fold_is_written_as_the_stdlib_writes_it(name: str, value: str) -> None:
+    # the fast path skips email.header.Header; its bytes must be Header's
+    assert _WIRE.fold_binary(name, value) == Compat32(linesep="\r\n").fold_binary(name, value)
+
+
+def test_a_long_list_unsubscribe_goes_alone_on_the_next_line() -> None:
+    mailto = "<mailto:care+o-u1234-0123456789abcdef0123@example.test?subject=stop>"
+    raw = build(headers={"List-Unsubscribe": mailto})
+    assert f"\r\nList-Unsubscribe: \r\n {mailto}\r\n".encode() in raw
+    assert str(message_from_bytes(raw, policy=policy.default)["List-Unsubscribe"]).strip() == mailto
