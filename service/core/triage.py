@@ -1,46 +1,65 @@
-"""Verdict + history to a decision: file, follow up or ignore; reply or not, and why.
+"""Verdict + history to a decision: file, follow up or ignore; reply or not, and why. Pure.
 
-Each suppression is a one-question rule with a name, as in Mailman's chains,
-so every decision records which rules fired.
+Every inbound decision is a chain of one-question rules (`service.core.rules`), as in
+Mailman's chains: `triage` runs `INBOUND` and returns the decision with the record
+of which rules hit and which missed, stored with the message. The reasons are
+those stored since the first release (the metrics and tests read them).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
+from service.core.chain import Chain, Link, Rule, RuleRecord, run
+from service.core.rules.concern_rules import (
+    Severity,
+    already_acknowledged,
+    cap_reason,
+    circuit_breaker,
+    concern_detected,
+    follow_up,
+    high_severity,
+    other_clients_thread,
+    sender_cap,
+    severity_of,
+)
+from service.core.rules.facts import InboundFacts, ThreadConcern, TriageContext
+from service.core.rules.owner_authority import (
+    authentication_failed_rule,
+    authorised_sender,
+    forwarded_digest,
+    reply_tag,
+    signed_for_sender,
+    unsubscribe_address,
+)
+from service.core.rules.screening import (
+    MACHINE_MAIL,
+    duplicate,
+    followup_instance,
+    machine_reason,
+    no_reply_address,
+    opt_out_request,
+    own_address,
+    own_message_id,
+)
 from service.detector.detect import Verdict
 from service.mailformat.parse import Inbound
 
-Action = Literal["new_concern", "follow_up", "ignore", "no_concern"]
-Severity = Literal["high", "normal"]
 
+class Action(StrEnum):
+    """What is done with an inbound message; stored as `messages.decision`."""
 
-@dataclass(frozen=True)
-class ThreadConcern:
-    """The concern an inbound message threads onto, as the store knows it."""
-
-    id: int
-    client_email: str
-    kind: str
-    status: str
-    acknowledged: bool
-
-
-@dataclass(frozen=True)
-class TriageContext:
-    """What triage needs from history; gathered by the worker, passed in."""
-
-    shared_address: str
-    own_message_ids: frozenset[str]
-    thread_concern: ThreadConcern | None
-    recent_auto_replies: int
-    auto_reply_cap: int
-    # the circuit breaker: automatic replies to the sender's whole domain in the window
-    recent_domain_replies: int = 0
-    domain_reply_cap: int = 0  # 0: no breaker
+    NEW_CONCERN = "new_concern"
+    FOLLOW_UP = "follow_up"
+    IGNORE = "ignore"
+    NO_CONCERN = "no_concern"
+    DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"  # by the flow, when a message cannot be processed: no rule decides it
+    OWNER_COMMANDS = "owner_commands"
+    REFUSED_COMMAND = "refused_command"
+    OPT_OUT = "opt_out"
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,7 @@ class Decision:
     reasons: tuple[str, ...]
     concern_id: int | None = None
     severity: Severity = "normal"
+    rules: RuleRecord = field(default_factory=RuleRecord)  # which rules hit and missed on the way here
 
     @property
     def summary(self) -> str:
@@ -57,85 +77,78 @@ class Decision:
         return f"{self.action} reply={reply} reasons={','.join(self.reasons) or '-'}"
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One question about a message; `check` returns the reason it fired, or None."""
-
-    name: str
-    description: str
-    check: Callable[[Inbound, TriageContext], str | None]
+_End = Callable[[InboundFacts], Decision]
+_Next = _End | Chain[InboundFacts, Decision] | None
 
 
-def _own(msg: Inbound, ctx: TriageContext) -> str | None:
-    if msg.from_addr == ctx.shared_address:
-        return "own-address"
-    if msg.message_id in ctx.own_message_ids:
-        return "own-message-id"
-    if "followup-instance" in msg.auto_signals:
-        return "followup-instance"
-    return None
+def _link(*rules: Rule[InboundFacts], hit: _Next = None, miss: _Next = None) -> Link[InboundFacts, Decision]:
+    return Link(rules, hit, miss)
 
 
-def _automatic(msg: Inbound, ctx: TriageContext) -> str | None:
-    signals = [s for s in msg.auto_signals if s != "followup-instance"]
-    return "auto:" + "+".join(signals) if signals else None
+def _ends(action: Action, *reasons: str) -> _End:
+    return lambda f: Decision(action, None, reasons)
 
 
-def _no_sender(msg: Inbound, ctx: TriageContext) -> str | None:
-    return None if msg.reply_address else "no-reply-address"
+def _thread(f: InboundFacts) -> ThreadConcern:
+    assert f.ctx.thread_concern is not None, "asked only after `follow-up` hit"
+    return f.ctx.thread_concern
 
 
-SUPPRESSIONS: tuple[Rule, ...] = (
-    Rule("own", "our own messages coming back, or another followup answering us", _own),
-    Rule("automatic", "auto-replies, bounces, lists and no-reply senders (RFC 3834)", _automatic),
-    Rule("no-sender", "nothing to reply to", _no_sender),
-)
+def _new_concern_reasons(f: InboundFacts) -> tuple[str, ...]:
+    reasons: tuple[str, ...] = (f"{f.verdict.label}:{f.verdict.score:.2f}",)
+    if other_clients_thread.check(f):
+        reasons += ("thread-belongs-to-another-client",)
+    return reasons
 
 
-_URGENT_RE = re.compile(r"\b(urgent|asap|emergency|immediately)\b", re.IGNORECASE)
+def _new_concern(f: InboundFacts) -> Decision:
+    return Decision(Action.NEW_CONCERN, f"ack_{f.verdict.label}", _new_concern_reasons(f),
+                    severity=severity_of(f.verdict, f.msg))
 
 
-def severity_of(verdict: Verdict, msg: Inbound) -> Severity:
-    """High when something went wrong and the client fears what follows, or the client marks it urgent.
+def _new_concern_capped(f: InboundFacts) -> Decision:
+    return Decision(Action.NEW_CONCERN, None, (*_new_concern_reasons(f), cap_reason(f)),
+                    severity=severity_of(f.verdict, f.msg))
 
-    The detector's probability is not used: it measures how sure the model is, not how bad it is.
-    """
-    if {"complaint", "anxiety"} <= set(verdict.labels):
-        return "high"
-    importance = msg.headers.get("importance", "").lower()
-    priority = msg.headers.get("x-priority", "").strip()[:1]
-    if importance == "high" or priority in {"1", "2"} or _URGENT_RE.search(msg.subject):
-        return "high"
-    return "normal"
+
+# an owner's reply to a digest or alert, or a client's unsubscribe: reached by `reply-tag`
+OWNER_MAIL: Chain[InboundFacts, Decision] = Chain("owner-mail", (
+    _link(unsubscribe_address, hit=_ends(Action.OPT_OUT, "list-unsubscribe")),
+    # either is enough: both are asked, so the record says which
+    _link(signed_for_sender, forwarded_digest, miss=_ends(Action.REFUSED_COMMAND, "tag-not-signed-for-sender")),
+    _link(authentication_failed_rule, hit=_ends(Action.REFUSED_COMMAND, "authentication-failed")),
+    _link(authorised_sender, miss=_ends(Action.REFUSED_COMMAND, "not-authorised")),
+), otherwise=_ends(Action.OWNER_COMMANDS))
+
+# a client's message in the thread of one of their concerns: reached by `follow-up`
+FOLLOW_UP: Chain[InboundFacts, Decision] = Chain("follow-up", (
+    _link(already_acknowledged,
+          hit=lambda f: Decision(Action.FOLLOW_UP, None, ("already-acknowledged",), _thread(f).id)),
+    _link(sender_cap, hit=lambda f: Decision(Action.FOLLOW_UP, None, (cap_reason(f),), _thread(f).id)),
+    _link(circuit_breaker, hit=lambda f: Decision(Action.FOLLOW_UP, None, (cap_reason(f),), _thread(f).id)),
+), otherwise=lambda f: Decision(Action.FOLLOW_UP, f"ack_{_thread(f).kind}", ("first-acknowledgement",),
+                                _thread(f).id))
+
+INBOUND: Chain[InboundFacts, Decision] = Chain("inbound", (
+    _link(duplicate, hit=_ends(Action.DUPLICATE, "message-id-seen")),
+    _link(reply_tag, hit=OWNER_MAIL),
+    _link(opt_out_request, hit=_ends(Action.OPT_OUT, "client-asked-to-stop")),
+    _link(own_address, hit=_ends(Action.IGNORE, "own-address")),
+    _link(own_message_id, hit=_ends(Action.IGNORE, "own-message-id")),
+    _link(followup_instance, hit=_ends(Action.IGNORE, "followup-instance")),
+    # every family is asked, so the record names each kind of machine mail it is
+    _link(*MACHINE_MAIL, hit=lambda f: Decision(Action.IGNORE, None, (machine_reason(f),))),
+    _link(no_reply_address, hit=_ends(Action.IGNORE, "no-reply-address")),
+    _link(follow_up, hit=FOLLOW_UP),
+    _link(other_clients_thread),  # recorded, and named in a new concern's reasons
+    _link(concern_detected, miss=_ends(Action.NO_CONCERN, "no-concern-detected")),
+    _link(high_severity),  # recorded; the new concern carries its severity
+    _link(sender_cap, hit=_new_concern_capped),
+    _link(circuit_breaker, hit=_new_concern_capped),
+), otherwise=_new_concern)
 
 
 def triage(msg: Inbound, verdict: Verdict, ctx: TriageContext) -> Decision:
-    """Decide what to do with one inbound message; pure."""
-    for rule in SUPPRESSIONS:
-        reason = rule.check(msg, ctx)
-        if reason:
-            return Decision("ignore", None, (reason,))
-
-    thread = ctx.thread_concern
-    capped = ctx.recent_auto_replies >= ctx.auto_reply_cap
-    cap_reason = f"sender-cap:{ctx.recent_auto_replies}/{ctx.auto_reply_cap}"
-    if not capped and ctx.domain_reply_cap and ctx.recent_domain_replies >= ctx.domain_reply_cap:
-        capped = True
-        domain = msg.reply_address.rpartition("@")[2]
-        cap_reason = f"circuit-open:{domain}:{ctx.recent_domain_replies}/{ctx.domain_reply_cap}"
-    if thread is not None and thread.client_email == msg.from_addr:
-        if thread.acknowledged:
-            return Decision("follow_up", None, ("already-acknowledged",), thread.id)
-        if capped:
-            return Decision("follow_up", None, (cap_reason,), thread.id)
-        return Decision("follow_up", f"ack_{thread.kind}", ("first-acknowledgement",), thread.id)
-
-    if verdict.label == "none":
-        return Decision("no_concern", None, ("no-concern-detected",))
-    severity = severity_of(verdict, msg)
-    reasons: tuple[str, ...] = (f"{verdict.label}:{verdict.score:.2f}",)
-    if thread is not None:
-        reasons += ("thread-belongs-to-another-client",)
-    if capped:
-        return Decision("new_concern", None, (*reasons, cap_reason), severity=severity)
-    return Decision("new_concern", f"ack_{verdict.label}", reasons, severity=severity)
+    """Decide what to do with one inbound message, and record the rules asked; pure."""
+    decision, record = run(INBOUND, InboundFacts(msg, verdict, ctx))
+    return replace(decision, rules=record)

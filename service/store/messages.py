@@ -10,7 +10,7 @@ from sqlalchemy import insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstanceState
 
-from service.core.triage import ThreadConcern
+from service.core.rules.facts import ThreadConcern
 from service.store.concerns import parse_concern_id
 from service.store.db import is_postgres
 from service.store.models import (

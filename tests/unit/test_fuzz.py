@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.core.triage import TriageContext, triage
+from service.core.rules.facts import TriageContext
+from service.core.triage import triage
 from service.detector.detect import Verdict
 from service.mailformat.parse import Inbound, parse_message
 
@@ -38,5 +39,9 @@ def test_fuzz_parse_and_triage_never_raise(data: bytes, verdict: Verdict) -> Non
     msg = parse_message(data, noreply_patterns=("noreply",))
     assert isinstance(msg, Inbound) and msg.message_id
     decision = triage(msg, verdict, CTX)
-    assert decision.action in {"new_concern", "follow_up", "ignore", "no_concern"} and decision.reasons
+    # a stop request or mail to a reply tag is decided by triage too (no valid tag can be guessed)
+    assert decision.action in {"new_concern", "follow_up", "ignore", "no_concern", "opt_out",
+                               "refused_command"} and decision.reasons
+    if msg.auto_signals and "reply-tag" not in decision.rules.hit:
+        assert decision.action == "ignore"  # every machine signal belongs to a rule that stops the reply
     assert "\r" not in msg.subject and "\n" not in msg.subject

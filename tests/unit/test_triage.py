@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from service.core.triage import ThreadConcern, TriageContext, triage
+from service.core.rules.facts import ThreadConcern, TriageContext
+from service.core.triage import triage
 from service.detector.detect import Verdict
 from service.mailformat.parse import Inbound, parse_message
 

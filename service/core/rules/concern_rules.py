@@ -1,0 +1,75 @@
+"""Rules for a client's message: does it follow up a concern or carry a new one, and may we answer it?"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from service.core.chain import rule
+from service.core.rules.facts import InboundFacts
+from service.detector.detect import Verdict
+from service.mailformat.parse import Inbound
+
+Severity = Literal["high", "normal"]
+
+_URGENT_RE = re.compile(r"\b(urgent|asap|emergency|immediately)\b", re.IGNORECASE)
+
+
+def severity_of(verdict: Verdict, msg: Inbound) -> Severity:
+    """High when something went wrong and the client fears what follows, or the client marks it urgent.
+
+    The detector's probability is not used: it measures how sure the model is, not how bad it is.
+    """
+    if {"complaint", "anxiety"} <= set(verdict.labels):
+        return "high"
+    importance = msg.headers.get("importance", "").lower()
+    priority = msg.headers.get("x-priority", "").strip()[:1]
+    if importance == "high" or priority in {"1", "2"} or _URGENT_RE.search(msg.subject):
+        return "high"
+    return "normal"
+
+
+@rule("follow-up", "Does it thread onto a concern of this same client (subject token, In-Reply-To or References)?")
+def follow_up(f: InboundFacts) -> bool:
+    thread = f.ctx.thread_concern
+    return thread is not None and thread.client_email == f.msg.from_addr
+
+
+@rule("already-acknowledged", "Was the concern it follows up acknowledged already (one acknowledgement each)?")
+def already_acknowledged(f: InboundFacts) -> bool:
+    return f.ctx.thread_concern is not None and f.ctx.thread_concern.acknowledged
+
+
+@rule("other-clients-thread", "Does it thread onto a concern of another client (so it cannot follow that one up)?")
+def other_clients_thread(f: InboundFacts) -> bool:
+    thread = f.ctx.thread_concern
+    return thread is not None and thread.client_email != f.msg.from_addr
+
+
+@rule("concern-detected", "Did the detector find a complaint or a worry?")
+def concern_detected(f: InboundFacts) -> bool:
+    return f.verdict.label != "none"
+
+
+@rule("high-severity", "Is the new concern high severity: a complaint that carries a worry, or marked urgent?")
+def high_severity(f: InboundFacts) -> bool:
+    return severity_of(f.verdict, f.msg) == "high"
+
+
+@rule("sender-cap", "Has the reply address had its cap of automatic replies in the window (auto_reply_cap)?")
+def sender_cap(f: InboundFacts) -> bool:
+    return f.ctx.recent_auto_replies >= f.ctx.auto_reply_cap
+
+
+@rule("circuit-breaker", "Has the sender's domain had its cap of automatic replies in the window (domain_reply_cap)?")
+def circuit_breaker(f: InboundFacts) -> bool:
+    return bool(f.ctx.domain_reply_cap) and f.ctx.recent_domain_replies >= f.ctx.domain_reply_cap
+
+
+def cap_reason(f: InboundFacts) -> str:
+    """Why a capped message gets no reply: the sender's cap first, as it is asked first."""
+    ctx = f.ctx
+    if sender_cap.check(f):
+        return f"sender-cap:{ctx.recent_auto_replies}/{ctx.auto_reply_cap}"
+    domain = f.msg.reply_address.rpartition("@")[2]
+    return f"circuit-open:{domain}:{ctx.recent_domain_replies}/{ctx.domain_reply_cap}"

@@ -1,0 +1,69 @@
+"""What the inbound rules read: the message, its verdict, and what the store knows, as plain values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from service.detector.detect import Verdict
+from service.mailformat.parse import Inbound
+
+
+@dataclass(frozen=True)
+class ThreadConcern:
+    """The concern an inbound message threads onto, as the store knows it."""
+
+    id: int
+    client_email: str
+    kind: str
+    status: str
+    acknowledged: bool
+
+
+@dataclass(frozen=True)
+class Team:
+    """Who may give orders on an account's concerns, and the account's time zone."""
+
+    owner_email: str | None
+    second_level: str | None
+    staff: tuple[str, ...]
+    timezone: str
+
+
+@dataclass(frozen=True)
+class OwnerFacts:
+    """What the owner-authority rules need from the store.
+
+    Gathered only for mail to a reply tag (`owner_authority.addressed_to_tag`): for the rest the
+    rule that asks that misses and no other owner rule is asked, so these empty defaults stand.
+    """
+
+    key: bytes = b""  # the signing key of reply tags
+    clients: frozenset[int] = frozenset()  # ids of the clients the message's unsubscribe tags name, that exist
+    digest_recipients: Mapping[str, str] = field(default_factory=dict)  # digest tag ref -> its recipient
+    teams: tuple[Team, ...] = ()  # every account's
+
+
+@dataclass(frozen=True)
+class TriageContext:
+    """What triage needs from history; gathered by the flow, passed in."""
+
+    shared_address: str
+    own_message_ids: frozenset[str]
+    thread_concern: ThreadConcern | None
+    recent_auto_replies: int
+    auto_reply_cap: int
+    # the circuit breaker: automatic replies to the sender's whole domain in the window
+    recent_domain_replies: int = 0
+    domain_reply_cap: int = 0  # 0: no breaker
+    stored: bool = False  # a message of this Message-ID is stored already
+    owner: OwnerFacts = field(default_factory=OwnerFacts)
+
+
+@dataclass(frozen=True)
+class InboundFacts:
+    """Everything an inbound rule may read."""
+
+    msg: Inbound
+    verdict: Verdict
+    ctx: TriageContext

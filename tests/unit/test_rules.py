@@ -1,0 +1,302 @@
+"""Every inbound rule by a table of messages and facts, and the chains' hits and misses; no database."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.core.chain import Chain, Rule
+from service.core.owner_commands import signed_address
+from service.core.rules import client_reply, concern_rules, owner_authority, screening
+from service.core.rules.client_reply import CLIENT_REPLY, ReplyChange, ReplyFacts, reply_change
+from service.core.rules.facts import InboundFacts, OwnerFacts, Team, ThreadConcern, TriageContext
+from service.core.triage import INBOUND, Action, triage
+from service.detector.detect import Verdict
+from service.mailformat.parse import Inbound, parse_message
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = "care@example.test"
+KEY = b"k" * 32
+COMPLAINT = Verdict("complaint", 0.9, ("This is unacceptable.",), {"complaint": 0.9},
+                    {"complaint": ("This is unacceptable.",)})
+WORRY = Verdict("anxiety", 0.8, ("I am worried.",), {"anxiety": 0.8}, {"anxiety": ("I am worried.",)})
+BOTH = Verdict("complaint", 0.7, ("x",), {"complaint": 0.7, "anxiety": 0.6}, {"complaint": ("x",), "anxiety": ("y",)})
+NONE = Verdict("none", 0.9)
+OWNER = "boss@firm.example"
+TEAMS = (Team(OWNER, "chief@firm.example", ("staff@firm.example",), "Europe/Madrid"),)
+
+
+def inbound(headers: str = "", sender: str = "ana@client.example", *, to: str = SHARED,
+            subject: str = "Late", body: str = "This is unacceptable.") -> Inbound:
+    data = (f"From: Ana <{sender}>\r\nTo: {to}\r\nSubject: {subject}\r\n"
+            f"Message-ID: <in1@client.example>\r\n{headers}\r\n{body}\r\n").encode()
+    return parse_message(data, noreply_patterns=("noreply", "no-reply"))
+
+
+def ctx(**kw: Any) -> TriageContext:
+    base = TriageContext(shared_address=SHARED, own_message_ids=frozenset(), thread_concern=None,
+                         recent_auto_replies=0, auto_reply_cap=3)
+    return dataclasses.replace(base, **kw)
+
+
+def facts(msg: Inbound | None = None, verdict: Verdict = COMPLAINT, **kw: Any) -> InboundFacts:
+    return InboundFacts(msg or inbound(), verdict, ctx(**kw))
+
+
+def tagged(ref: str, signed_for: str, sender: str, headers: str = "") -> Inbound:
+    return inbound(headers, sender, to=signed_address(SHARED, KEY, signed_for, ref))
+
+
+OWNER_FACTS = OwnerFacts(KEY, frozenset({7}), {"d3": OWNER}, TEAMS)
+THREAD = ThreadConcern(7, "ana@client.example", "anxiety", "acknowledged", acknowledged=True)
+OTHERS_THREAD = ThreadConcern(8, "someone@else.example", "complaint", "open", acknowledged=False)
+
+# (rule, facts, whether it hits): each rule with at least one hit and one miss
+CASES: list[tuple[Rule[InboundFacts], InboundFacts, bool]] = [
+    (screening.duplicate, facts(stored=True), True),
+    (screening.duplicate, facts(), False),
+    (screening.opt_out_request, facts(inbound(body="stop")), True),
+    (screening.opt_out_request, facts(inbound(body="Please stop these emails.")), True),
+    (screening.opt_out_request, facts(inbound(subject="unsubscribe", body="")), True),
+    (screening.opt_out_request, facts(inbound("Auto-Submitted: auto-replied\r\n", body="stop")), False),
+    (screening.opt_out_request, facts(inbound(body="Why did the service stop working yesterday? " * 3)), False),
+    (screening.own_address, facts(inbound(sender=SHARED)), True),
+    (screening.own_address, facts(), False),
+    (screening.own_message_id, facts(own_message_ids=frozenset({"<in1@client.example>"})), True),
+    (screening.own_message_id, facts(own_message_ids=frozenset({"<other@x>"})), False),
+    (screening.followup_instance, facts(inbound("X-Followup-Instance: care@other.example\r\n")), True),
+    (screening.followup_instance, facts(), False),
+    (screening.no_reply_address, facts(inbound(sender="")), True),
+    (screening.no_reply_address, facts(), False),
+    (owner_authority.reply_tag, facts(tagged("d3", OWNER, OWNER)), True),
+    (owner_authority.reply_tag, facts(inbound(to="care+o-d3-0123456789abcdef0123@example.test")), True),
+    (owner_authority.reply_tag, facts(), False),
+    (owner_authority.unsubscribe_address, facts(tagged("u7", "ana@client.example", "ana@client.example"),
+                                                owner=OWNER_FACTS), True),
+    (owner_authority.unsubscribe_address, facts(tagged("u9", "ana@client.example", "ana@client.example"),
+                                                owner=OWNER_FACTS), False),  # no client 9
+    (owner_authority.unsubscribe_address, facts(tagged("u7", "ana@client.example", "eve@client.example"),
+                                                owner=OWNER_FACTS), False),  # not signed for this sender
+    (owner_authority.signed_for_sender, facts(tagged("d3", OWNER, OWNER), owner=OWNER_FACTS), True),
+    (owner_authority.signed_for_sender, facts(tagged("d3", OWNER, "staff@firm.example"), owner=OWNER_FACTS),
+     False),
+    (owner_authority.signed_for_sender, facts(tagged("d3", OWNER, OWNER), owner=OwnerFacts(b"other")), False),
+    (owner_authority.forwarded_digest, facts(tagged("d3", OWNER, "staff@firm.example"), owner=OWNER_FACTS), True),
+    (owner_authority.forwarded_digest, facts(tagged("d3", OWNER, "eve@evil.example"), owner=OWNER_FACTS), False),
+    (owner_authority.forwarded_digest, facts(tagged("d4", OWNER, "staff@firm.example"), owner=OWNER_FACTS),
+     False),  # no digest 4
+    (owner_authority.authentication_failed_rule,
+     facts(inbound("Authentication-Results: mx; dkim=fail; dmarc=fail\r\n")), True),
+    (owner_authority.authentication_failed_rule,
+     facts(inbound("Authentication-Results: mx; dkim=fail; dmarc=pass\r\n")), False),
+    (owner_authority.authorised_sender, facts(inbound(sender="chief@firm.example"), owner=OWNER_FACTS), True),
+    (owner_authority.authorised_sender, facts(inbound(sender="ana@client.example"), owner=OWNER_FACTS), False),
+    (concern_rules.follow_up, facts(thread_concern=THREAD), True),
+    (concern_rules.follow_up, facts(thread_concern=OTHERS_THREAD), False),
+    (concern_rules.follow_up, facts(), False),
+    (concern_rules.already_acknowledged, facts(thread_concern=THREAD), True),
+    (concern_rules.already_acknowledged,
+     facts(thread_concern=dataclasses.replace(THREAD, acknowledged=False)), False),
+    (concern_rules.other_clients_thread, facts(thread_concern=OTHERS_THREAD), True),
+    (concern_rules.other_clients_thread, facts(thread_concern=THREAD), False),
+    (concern_rules.concern_detected, facts(verdict=WORRY), True),
+    (concern_rules.concern_detected, facts(verdict=NONE), False),
+    (concern_rules.high_severity, facts(verdict=BOTH), True),
+    (concern_rules.high_severity, facts(inbound("Importance: high\r\n")), True),
+    (concern_rules.high_severity, facts(inbound("X-Priority: 2\r\n")), True),
+    (concern_rules.high_severity, facts(inbound(subject="URGENT: invoice")), True),
+    (concern_rules.high_severity, facts(), False),
+    (concern_rules.sender_cap, facts(recent_auto_replies=3), True),
+    (concern_rules.sender_cap, facts(recent_auto_replies=2), False),
+    (concern_rules.circuit_breaker, facts(recent_domain_replies=200, domain_reply_cap=200), True),
+    (concern_rules.circuit_breaker, facts(recent_domain_replies=199, domain_reply_cap=200), False),
+    (concern_rules.circuit_breaker, facts(recent_domain_replies=500, domain_reply_cap=0), False),  # no breaker
+]
+
+
+@pytest.mark.parametrize(("rule", "given", "hits"), CASES, ids=lambda v: v.name if isinstance(v, Rule) else "")
+def test_each_rule(rule: Rule[InboundFacts], given: InboundFacts, hits: bool) -> None:
+    assert rule.check(given) is hits
+
+
+# (headers, sender, the machine-mail rule it hits): every signal `parse.auto_signals` finds
+SIGNALS = [
+    ("Auto-Submitted: auto-replied\r\n", "ana@client.example", "auto-submitted"),
+    ("Auto-Submitted: auto-generated\r\n", "ana@client.example", "auto-submitted"),
+    ("X-Autoreply: yes\r\n", "ana@client.example", "auto-reply-header"),
+    ("X-Autorespond: yes\r\n", "ana@client.example", "auto-reply-header"),
+    ("X-Autogenerated: Reply\r\n", "ana@client.example", "auto-reply-header"),
+    ("X-Auto-Reply: yes\r\n", "ana@client.example", "auto-reply-header"),
+    ("X-Auto-Response-Suppress: All\r\n", "ana@client.example", "auto-reply-header"),
+    ("Precedence: bulk\r\n", "ana@client.example", "bulk-precedence"),
+    ("Precedence: junk\r\n", "ana@client.example", "bulk-precedence"),
+    ("Precedence: list\r\n", "ana@client.example", "bulk-precedence"),
+    ("Precedence: auto_reply\r\n", "ana@client.example", "bulk-precedence"),
+    ("List-Id: <l.example>\r\n", "ana@client.example", "list-mail"),
+    ("List-Unsubscribe: <mailto:x@l.example>\r\n", "ana@client.example", "list-mail"),
+    ("List-Post: <mailto:l@l.example>\r\n", "ana@client.example", "list-mail"),
+    ("Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n", "ana@client.example",
+     "delivery-report"),
+    ("", "MAILER-DAEMON@mx.client.example", "bounce"),
+    ("", "postmaster@client.example", "bounce"),
+    ("Return-Path: <>\r\n", "ana@client.example", "bounce"),
+    ("", "noreply@client.example", "noreply-sender"),
+    ("X-TMDA-Fingerprint: x\r\n", "ana@client.example", "challenge-response"),
+    ("Subject: Please confirm your message\r\n", "ana@client.example", "challenge-response"),
+    ("Subject: Out of office: back Monday\r\n", "ana@client.example", "auto-reply-subject"),
+]
+
+
+@pytest.mark.parametrize(("headers", "sender", "name"), SIGNALS)
+def test_each_machine_signal_has_its_rule(headers: str, sender: str, name: str) -> None:
+    msg = inbound(headers, sender)
+    if headers.startswith("Subject:"):  # the subject rules read the first Subject header only
+        msg = inbound(sender=sender, subject=headers.removeprefix("Subject: ").strip())
+    assert msg.auto_signals
+    assert [r.name for r in screening.MACHINE_MAIL if r.check(facts(msg))] == [name]
+    decision = triage(msg, COMPLAINT, ctx())
+    assert decision.action == Action.IGNORE and decision.reasons == (screening.machine_reason(facts(msg)),)
+    assert decision.rules.hit == (name,)
+
+
+def test_no_sender_is_a_bounce() -> None:
+    msg = inbound(sender="")
+    assert "no-sender" in msg.auto_signals
+    assert [r.name for r in screening.MACHINE_MAIL if r.check(facts(msg))] == ["bounce"]
+
+
+def reply(status: str = "acknowledged", severity: str = "normal", verdict: Verdict = NONE,
+          text: str = "All good now, thanks.", owner: str | None = OWNER) -> ReplyFacts:
+    return ReplyFacts(status, severity, verdict, text, owner)
+
+
+# (rule, facts, hits)
+REPLY_CASES: list[tuple[Rule[ReplyFacts], ReplyFacts, bool]] = [
+    (client_reply.reopen_resolved, reply(status="resolved"), True),
+    (client_reply.reopen_resolved, reply(status="planned"), False),
+    (client_reply.new_worry, reply(verdict=WORRY), True),
+    (client_reply.new_worry, reply(verdict=BOTH), True),
+    (client_reply.new_worry, reply(verdict=WORRY, severity="high"), False),
+    (client_reply.new_worry, reply(verdict=COMPLAINT), False),
+    (client_reply.all_is_well, reply(), True),
+    (client_reply.all_is_well, reply(owner=None), False),
+    (client_reply.all_is_well, reply(verdict=COMPLAINT), False),
+    (client_reply.all_is_well, reply(text="Thanks for the call."), False),
+]
+
+
+@pytest.mark.parametrize(("rule", "given", "hits"), REPLY_CASES,
+                         ids=lambda v: v.name if isinstance(v, Rule) else "")
+def test_each_client_reply_rule(rule: Rule[ReplyFacts], given: ReplyFacts, hits: bool) -> None:
+    assert rule.check(given) is hits
+
+
+@pytest.mark.parametrize(("given", "change", "hit", "missed"), [
+    (reply(status="resolved", verdict=WORRY), ReplyChange.REOPEN, ["reopen-resolved"], []),
+    (reply(verdict=WORRY), ReplyChange.RAISE_SEVERITY, ["new-worry"], ["reopen-resolved"]),
+    (reply(), ReplyChange.SUGGEST_RESOLVE, ["all-is-well"], ["reopen-resolved", "new-worry"]),
+    (reply(owner=None), ReplyChange.NONE, [], ["reopen-resolved", "new-worry", "all-is-well"]),
+])
+def test_client_reply_chain(given: ReplyFacts, change: ReplyChange, hit: list[str], missed: list[str]) -> None:
+    made, record = reply_change(given)
+    assert made == change and record.as_json() == {"hit": hit, "missed": missed}
+
+
+SCREENS = ["duplicate", "reply-tag", "opt-out-request", "own-address", "own-message-id", "followup-instance"]
+MACHINES = [r.name for r in screening.MACHINE_MAIL]
+CLIENT = [*SCREENS, *MACHINES, "no-reply-address"]
+
+
+# (message, verdict, context, action, reasons, rules hit, rules missed): one row per way through the chains
+CHAIN_CASES: list[tuple[str, Inbound, Verdict, dict[str, Any], Action, tuple[str, ...], list[str], list[str]]] = [
+    ("new complaint", inbound(), COMPLAINT, {}, Action.NEW_CONCERN, ("complaint:0.90",),
+     ["concern-detected"],
+     [*CLIENT, "follow-up", "other-clients-thread", "high-severity", "sender-cap", "circuit-breaker"]),
+    ("urgent worry, sender capped", inbound(subject="urgent"), WORRY, {"recent_auto_replies": 3},
+     Action.NEW_CONCERN, ("anxiety:0.80", "sender-cap:3/3"), ["concern-detected", "high-severity", "sender-cap"],
+     [*CLIENT, "follow-up", "other-clients-thread"]),
+    ("domain breaker open", inbound(), COMPLAINT, {"recent_domain_replies": 5, "domain_reply_cap": 5},
+     Action.NEW_CONCERN, ("complaint:0.90", "circuit-open:client.example:5/5"),
+     ["concern-detected", "circuit-breaker"],
+     [*CLIENT, "follow-up", "other-clients-thread", "high-severity", "sender-cap"]),
+    ("in another client's thread", inbound(), COMPLAINT, {"thread_concern": OTHERS_THREAD}, Action.NEW_CONCERN,
+     ("complaint:0.90", "thread-belongs-to-another-client"), ["other-clients-thread", "concern-detected"],
+     [*CLIENT, "follow-up", "high-severity", "sender-cap", "circuit-breaker"]),
+    ("nothing detected", inbound(), NONE, {}, Action.NO_CONCERN, ("no-concern-detected",), [],
+     [*CLIENT, "follow-up", "other-clients-thread", "concern-detected"]),
+    ("follow-up, acknowledged", inbound(), NONE, {"thread_concern": THREAD}, Action.FOLLOW_UP,
+     ("already-acknowledged",), ["follow-up", "already-acknowledged"], CLIENT),
+    ("follow-up, first acknowledgement", inbound(), NONE,
+     {"thread_concern": dataclasses.replace(THREAD, acknowledged=False)}, Action.FOLLOW_UP,
+     ("first-acknowledgement",), ["follow-up"], [*CLIENT, "already-acknowledged", "sender-cap", "circuit-breaker"]),
+    ("follow-up, capped", inbound(), NONE,
+     {"thread_concern": dataclasses.replace(THREAD, acknowledged=False), "recent_auto_replies": 4},
+     Action.FOLLOW_UP, ("sender-cap:4/3",), ["follow-up", "sender-cap"], [*CLIENT, "already-acknowledged"]),
+    ("seen before", inbound(), COMPLAINT, {"stored": True}, Action.DUPLICATE, ("message-id-seen",),
+     ["duplicate"], []),
+    ("asks to stop", inbound(body="stop"), NONE, {}, Action.OPT_OUT, ("client-asked-to-stop",),
+     ["opt-out-request"], ["duplicate", "reply-tag"]),
+    ("our own address", inbound(sender=SHARED), COMPLAINT, {}, Action.IGNORE, ("own-address",),
+     ["own-address"], ["duplicate", "reply-tag", "opt-out-request"]),
+    ("auto-reply from a list", inbound("Auto-Submitted: auto-replied\r\nList-Id: <l.example>\r\n"), COMPLAINT, {},
+     Action.IGNORE, ("auto:auto-submitted:auto-replied+list-id",), ["auto-submitted", "list-mail"],
+     [*SCREENS, *(m for m in MACHINES if m not in {"auto-submitted", "list-mail"})]),
+    ("owner's plan", tagged("d3", OWNER, OWNER), NONE, {"owner": OWNER_FACTS}, Action.OWNER_COMMANDS, (),
+     ["reply-tag", "signed-for-sender", "authorised-sender"],
+     ["duplicate", "unsubscribe-address", "forwarded-digest", "authentication-failed"]),
+    ("digest forwarded to staff", tagged("d3", OWNER, "staff@firm.example"), NONE, {"owner": OWNER_FACTS},
+     Action.OWNER_COMMANDS, (), ["reply-tag", "forwarded-digest", "authorised-sender"],
+     ["duplicate", "unsubscribe-address", "signed-for-sender", "authentication-failed"]),
+    ("client unsubscribes", tagged("u7", "ana@client.example", "ana@client.example"), NONE,
+     {"owner": OWNER_FACTS}, Action.OPT_OUT, ("list-unsubscribe",), ["reply-tag", "unsubscribe-address"],
+     ["duplicate"]),
+    ("tag of someone else", tagged("d3", OWNER, "eve@evil.example"), NONE, {"owner": OWNER_FACTS},
+     Action.REFUSED_COMMAND, ("tag-not-signed-for-sender",), ["reply-tag"],
+     ["duplicate", "unsubscribe-address", "signed-for-sender", "forwarded-digest"]),
+    ("DMARC failed", tagged("d3", OWNER, OWNER, "Authentication-Results: mx; dmarc=fail\r\n"), NONE,
+     {"owner": OWNER_FACTS}, Action.REFUSED_COMMAND, ("authentication-failed",),
+     ["reply-tag", "signed-for-sender", "authentication-failed"],
+     ["duplicate", "unsubscribe-address", "forwarded-digest"]),
+    ("signed, but no account's", tagged("d3", "ex@firm.example", "ex@firm.example"), NONE, {"owner": OWNER_FACTS},
+     Action.REFUSED_COMMAND, ("not-authorised",), ["reply-tag", "signed-for-sender"],
+     ["duplicate", "unsubscribe-address", "forwarded-digest", "authentication-failed", "authorised-sender"]),
+]
+
+
+@pytest.mark.parametrize(("msg", "verdict", "context", "action", "reasons", "hit", "missed"),
+                         [c[1:] for c in CHAIN_CASES], ids=[c[0] for c in CHAIN_CASES])
+def test_chain(msg: Inbound, verdict: Verdict, context: dict[str, Any], action: Action, reasons: tuple[str, ...],
+               hit: list[str], missed: list[str]) -> None:
+    decision = triage(msg, verdict, ctx(**context))
+    assert (decision.action, decision.reasons) == (action, reasons)
+    assert decision.rules.as_json() == {"hit": hit, "missed": missed}
+
+
+def every_rule(*chains: Chain[Any, Any]) -> dict[str, Rule[Any]]:
+    """Each rule the chains (and those they lead to) can ask, by name."""
+    found: dict[str, Rule[Any]] = {}
+    todo, seen = list(chains), set()
+    while todo:
+        chain = todo.pop()
+        if chain.name in seen:
+            continue
+        seen.add(chain.name)
+        for step in chain.links:
+            for r in step.rules:
+                assert found.setdefault(r.name, r) is r, f"two rules are named {r.name}"
+            todo.extend(then for then in (step.hit, step.miss) if isinstance(then, Chain))
+    return found
+
+
+def test_rule_names_are_kebab_case_and_each_is_documented_in_the_readme() -> None:
+    rules = every_rule(INBOUND, CLIENT_REPLY)
+    assert len(rules) == 31
+    readme = (ROOT / "README.md").read_text()
+    table = dict(re.findall(r"^\| `([a-z-]+)` \| (.+?) \|$", readme, re.MULTILINE))
+    for name, r in rules.items():
+        assert re.fullmatch(r"[a-z]+(-[a-z]+)*", name), name
+        assert table.get(name) == r.description.replace("|", "\\|"), f"README: {name}"
