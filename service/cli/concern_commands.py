@@ -125,7 +125,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             "messages": [{
                 "direction": m.direction, "message_id": m.message_id, "from": m.from_addr, "to": m.to_addr,
                 "at": _iso(m.created_at), "decision": m.decision, "reasons": m.reasons, "text": m.text,
-                "verdict": m.verdict,
+                "verdict": m.verdict, "rules": m.rules,  # None: outbound, or stored before rules were recorded
                 "delivery": (outbox[m.message_id].status if m.message_id in outbox else None),
             } for m in messages],
             "plan": [{"item": i.number, "text": i.text, "owner": i.owner, "due_at": _iso(i.due_at),
@@ -157,6 +157,9 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"      verdict {v.get('label')} {v.get('score')}  scores {v.get('scores')}")
             for line in v.get("evidence", []):
                 print(f"      evidence: {line}")
+        if m["rules"] is not None:
+            print(f"      rules hit: {', '.join(m['rules']['hit']) or 'none'}")
+            print(f"      rules missed: {', '.join(m['rules']['missed']) or 'none'}")
     print("\nplan:" + ("" if data["plan"] else " none yet"))
     for i in data["plan"]:
         state = f"done {i['done_at'][:16]}" if i["done_at"] else f"due {i['due_at'][:16]}"

@@ -128,6 +128,8 @@ class MessageRow(Base):
     decision: Mapped[str] = mapped_column(String(40))
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     verdict: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # inbound: the rules that hit and missed, {"hit": [...], "missed": [...]}; None before migration 0006
+    rules: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
 
