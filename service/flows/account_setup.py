@@ -1,9 +1,12 @@
-"""Accounts from the settings file and the CLI written into the store (the file wins)."""
+"""Accounts from the settings file and the CLI written into the store (the file wins); a sender's account."""
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.core import routing
 from service.core.routing import DEFAULT_ACCOUNT
 from service.settings import AccountConfig, Settings
 from service.store import accounts
@@ -55,3 +58,30 @@ async def default_account(session: AsyncSession, settings: Settings) -> Account:
     account.domains, account.addresses, account.staff = [], [], []
     await session.flush()
     return account
+
+
+class AccountRouter:
+    """The account each sender belongs to, with the routing data kept between messages.
+
+    Accounts change rarely: routing data is read once per `ttl_s`, not once per message; the
+    account itself is then a primary-key get in the caller's session (ORM objects never outlive one).
+    """
+
+    def __init__(self, settings: Settings, ttl_s: float = 10.0) -> None:
+        self.settings = settings
+        self.ttl_s = ttl_s
+        self._routes: tuple[float, list[routing.Route]] | None = None
+
+    async def account_of(self, session: AsyncSession, address: str) -> Account:
+        """The sender's account, else the default one."""
+        if self._routes is None or time.monotonic() - self._routes[0] > self.ttl_s:
+            snapshot = [routing.Route(a.id, a.name, tuple(a.addresses or ()), tuple(a.domains or ()))
+                        for a in await accounts.all_accounts(session)]
+            self._routes = (time.monotonic(), snapshot)
+        routes = self._routes[1]
+        found = routing.route(address, routes) or next((r for r in routes if r.name == DEFAULT_ACCOUNT), None)
+        account = await session.get(Account, found.id) if found is not None else None
+        if account is None:  # not there yet, or removed since the snapshot
+            self._routes = None
+            return await default_account(session, self.settings)
+        return account

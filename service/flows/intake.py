@@ -4,173 +4,54 @@ A fetched batch is stored in one transaction (a commit per message was most of
 the cost of storing); if any message in it fails, the batch is rolled back and
 stored again one transaction per message, so that message alone is quarantined.
 Within it, what triage needs to know (reply counts, clients, stored Message-IDs)
-is loaded once for the batch and kept current in memory, and new concerns are
-planned as messages are read and written together, a few INSERTs for all.
+is loaded once for the batch and kept current in memory (`intake_batch`), and new
+concerns are planned as messages are read and written together, a few INSERTs for all.
 
-The pure core (parse, detect, triage, render) decides; this module only gathers
-history for it and writes down what it decided.
+For each message this module gathers what the rules read, the chain of rules
+(`service.core.triage`) decides and records which rules hit and which missed, and
+the decision is written down with that record.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time as time_module
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
-from typing import Any, cast
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.adapters.inbox import RawMessage
-from service.core import checkin_policy, letters, routing
-from service.core.businesstime import next_local_time
+from service.core import letters
+from service.core.chain import RuleRecord
 from service.core.escalation_policy import ConcernState, deadlines
-from service.core.triage import Decision, TriageContext, triage
+from service.core.rules.facts import OwnerFacts, TriageContext
+from service.core.rules.owner_authority import addressed_to_tag
+from service.core.triage import Action, Decision, triage
 from service.detector.detect import Verdict
-from service.flows import account_setup, checkins, outgoing, owner_mail
+from service.flows import account_setup, checkins, client_replies, outgoing, owner_mail
 from service.flows.escalations import policy_of, signing_key
-from service.flows.prepared import BatchPreparer, Prepared, Unprepared, reason
-from service.mailformat.parse import Inbound, one_line
-from service.settings import Settings
-from service.store import accounts, clients, concerns, jobs, messages, outbox
-from service.store.db import transaction
-from service.store.models import (
-    Account,
-    Client,
-    Concern,
-    ConcernEvent,
-    EscalationRow,
-    Job,
-    MessageRow,
-    Quarantine,
+from service.flows.intake_batch import (
+    BatchRows,
+    BatchState,
+    Outcome,
+    PlannedConcern,
+    StoreApart,
+    log_outcome,
+    outcome_of,
 )
+from service.flows.prepared import BatchPreparer, Prepared, Unprepared, reason
+from service.mailformat.parse import Inbound
+from service.settings import Settings
+from service.store import accounts, clients, concerns, jobs, messages
+from service.store.db import transaction
+from service.store.models import Account, Client, Concern, Quarantine
 from service.store.outage import is_infrastructure_error
 
 log = logging.getLogger("followup.message")
-ACCOUNTS_TTL_S = 10.0
-
-@dataclass(frozen=True)
-class Outcome:
-    message_id: str
-    decision: str
-    concern: str | None = None
-    reasons: tuple[str, ...] = ()
-    outbox_ids: tuple[int, ...] = ()
-    label: str | None = None
-    summary: str = ""  # triage's one-line account of its decision
-    source: str = ""  # where a quarantined message came from
-
-
-@dataclass
-class _Rows:
-    """Rows nothing reads back by id before the transaction ends, written by one INSERT per table.
-
-    Built as plain values, not ORM objects: making, adding and flushing an object per row
-    was a sixth of storing a batch (cProfile, bench/pipeline_only.py).
-    """
-
-    events: list[dict[str, Any]] = field(default_factory=list)
-    jobs: list[dict[str, Any]] = field(default_factory=list)
-    messages: list[dict[str, Any]] = field(default_factory=list)
-
-    async def write(self, session: AsyncSession) -> None:
-        for model, rows in ((ConcernEvent, self.events), (Job, self.jobs), (MessageRow, self.messages)):
-            if rows:
-                # the table, not the mapped class: plain Core, without the ORM's bulk-insert bookkeeping
-                await session.execute(insert(cast(Table, model.__table__)), rows)
-        self.events, self.jobs, self.messages = [], [], []
-
-    async def write_messages(self, session: AsyncSession) -> None:
-        """Only the message rows: inbound mail's go in before the replies to it, which `followup show`
-        lists after it (in the order written)."""
-        if self.messages:
-            await session.execute(insert(cast(Table, MessageRow.__table__)), self.messages)
-        self.messages = []
-
-
-@dataclass
-class _NewConcern:
-    """A new concern decided on, whose rows are written with the rest of its run (`Pipeline._write`)."""
-
-    msg: Inbound
-    verdict: Verdict
-    decision: Decision
-    raw: RawMessage
-    account: Account
-    client: Client
-    outcome: Outcome | None = None
-
-
-@dataclass
-class _Batch:
-    """What a batch transaction knows beyond its queries: rows it has written or is about to.
-
-    Loaded with one query per kind for the whole batch, then kept up to date by the
-    pipeline as it goes, so that no message needs a query of its own to be triaged.
-    """
-
-    stored: set[str]  # Message-IDs stored, before or in this batch
-    ours: set[str]  # Message-IDs of messages we wrote (a loop back to us)
-    replies: Counter[str]  # automatic messages queued per address in the window, this batch's included
-    domain_replies: Counter[str]  # the same per domain, for the circuit breaker
-    clients: dict[str, Client]  # the senders' clients, new ones included
-    pending: list[_NewConcern] = field(default_factory=list)
-    # rows written with the planned concerns, among them the inbound rows of messages that made
-    # no concern: one INSERT for all, where SQLite would otherwise take one per message (autoflush)
-    rows: _Rows = field(default_factory=_Rows)
-    unwritten: set[str] = field(default_factory=set)  # Message-IDs of planned concerns and of `rows`
-
-    @classmethod
-    async def load(cls, session: AsyncSession, msgs: Sequence[Inbound], settings: Settings,
-                   now: datetime) -> _Batch:
-        ids = [m.message_id for m in msgs]
-        addresses = {m.reply_address.lower() for m in msgs}
-        domains = {a.rpartition("@")[2] for a in addresses} if settings.domain_reply_cap else set()
-        return cls(
-            await messages.known_message_ids(session, ids),
-            await messages.our_message_ids(session, ids),
-            Counter(await outbox.auto_replies_since(
-                session, addresses, now - timedelta(hours=settings.auto_reply_window_h))),
-            Counter(await outbox.auto_replies_to_domains_since(
-                session, domains, now - timedelta(hours=settings.domain_reply_window_h))),
-            await clients.clients_by_email(session, {m.from_addr for m in msgs}),
-        )
-
-    def count_reply(self, address: str, purpose: str, n: int = 1) -> None:
-        """A message to `address` is queued (n=-1: was expected, and is not after all)."""
-        self.replies[address.lower()] += n
-        if purpose in letters.CLIENT_BOUND:
-            self.domain_replies[address.rpartition("@")[2].lower()] += n
-
-    def answers_pending(self, msg: Inbound) -> bool:
-        """Whether `msg` replies to a message whose rows are not written yet."""
-        return not self.unwritten.isdisjoint(msg.thread_ids)
-
-
-def _outcome(result: Outcome | _NewConcern) -> Outcome:
-    if isinstance(result, Outcome):
-        return result
-    assert result.outcome is not None, "a planned concern is written before its transaction commits"
-    return result.outcome
-
-
-class _StoreApart(Exception):
-    """A message in the batch failed: store the batch again one message per transaction."""
-
-
-def _log_outcome(outcome: Outcome) -> None:
-    if outcome.decision == "quarantined":
-        log.error("quarantined", extra={"message_id": outcome.message_id, "source": outcome.source,
-                                        "reason": outcome.reasons[0] if outcome.reasons else ""})
-    elif outcome.summary:
-        log.info("%s", outcome.summary, extra={
-            "message_id": outcome.message_id, "concern": outcome.concern, "decision": outcome.decision,
-            "reasons": list(outcome.reasons), "label": outcome.label})
 
 
 def format_local(when: datetime, tz_name: str) -> str:
@@ -191,16 +72,12 @@ class Pipeline:
         self.sessions = sessions
         self.preparer = preparer
         self.compose_apart = compose_apart
-        self._accounts: tuple[float, list[routing.Route]] | None = None
+        self._accounts = account_setup.AccountRouter(settings)
 
     async def _compose(self, requests: list[letters.LetterRequest]) -> list[letters.Composed | letters.Refusal]:
         if self.compose_apart and requests:
             return await self.preparer.compose(requests)
         return letters.compose_letters(requests)
-
-    async def handle(self, raw: RawMessage, now: datetime) -> Outcome:
-        """Process one message; see `handle_batch`."""
-        return (await self.handle_batch([raw], now))[0]
 
     async def handle_batch(self, raws: Sequence[RawMessage], now: datetime,
                            prepared: Sequence[Prepared] | None = None) -> list[Outcome]:
@@ -214,19 +91,19 @@ class Pipeline:
         work = [(raw, p.message, p.verdict) for raw, p in zip(raws, ready, strict=True)]
         try:
             outcomes = await self._store_together(work, now)
-        except _StoreApart:
+        except StoreApart:
             outcomes = [await self._store_alone(raw, item, verdict, now) for raw, item, verdict in work]
         for outcome in outcomes:
-            _log_outcome(outcome)
+            log_outcome(outcome)
         return outcomes
 
     async def _store_together(self, work: Sequence[tuple[RawMessage, Inbound | Unprepared,
                                                          Verdict | Unprepared | None]],
                               now: datetime) -> list[Outcome]:
-        results: list[Outcome | _NewConcern] = []
+        results: list[Outcome | PlannedConcern] = []
         async with transaction(self.sessions) as session:
-            batch = await _Batch.load(session, [item for _, item, _ in work if isinstance(item, Inbound)],
-                                      self.settings, now)
+            batch = await BatchState.load(session, [item for _, item, _ in work if isinstance(item, Inbound)],
+                                          self.settings, now)
             try:
                 for raw, item, verdict in work:
                     if isinstance(item, Exception):
@@ -234,19 +111,19 @@ class Pipeline:
                                                             now))
                         continue
                     if verdict is None or isinstance(verdict, Exception):
-                        raise _StoreApart
+                        raise StoreApart
                     if batch.answers_pending(item):
                         await self._write(session, batch, now)  # its thread must be found
                     results.append(await self._store(session, item, verdict, raw, now, batch))
                     batch.stored.add(item.message_id)
                 await self._write(session, batch, now)
-            except _StoreApart:
+            except StoreApart:
                 raise
             except Exception as exc:
                 if is_infrastructure_error(exc):
                     raise
-                raise _StoreApart from exc
-        return [_outcome(r) for r in results]
+                raise StoreApart from exc
+        return [outcome_of(r) for r in results]
 
     async def _store_alone(self, raw: RawMessage, item: Inbound | Unprepared, verdict: Verdict | Unprepared | None,
                            now: datetime) -> Outcome:
@@ -269,10 +146,10 @@ class Pipeline:
     async def _store_in_own_transaction(self, msg: Inbound, verdict: Verdict, raw: RawMessage,
                                         now: datetime) -> Outcome:
         async with transaction(self.sessions) as session:
-            batch = await _Batch.load(session, [msg], self.settings, now)
+            batch = await BatchState.load(session, [msg], self.settings, now)
             result = await self._store(session, msg, verdict, raw, now, batch)
             await self._write(session, batch, now)
-        return _outcome(result)
+        return outcome_of(result)
 
     async def quarantine(self, raw: RawMessage, message_id: str | None, reason: str,
                          now: datetime) -> Outcome:
@@ -286,57 +163,67 @@ class Pipeline:
                         now: datetime) -> Outcome:
         session.add(Quarantine(source=raw.source[:500], message_id=message_id, reason=reason[:4000],
                                raw=raw.data, created_at=now))
-        return Outcome(message_id or "?", "quarantined", reasons=(reason,), source=raw.source)
+        return Outcome(message_id or "?", Action.QUARANTINED, reasons=(reason,), source=raw.source)
 
     async def _store(self, session: AsyncSession, msg: Inbound, verdict: Verdict, raw: RawMessage,
-                     now: datetime, batch: _Batch) -> Outcome | _NewConcern:
+                     now: datetime, batch: BatchState) -> Outcome | PlannedConcern:
         """Decide on one message; a new concern is only planned here, and written by `_write`."""
-        s = self.settings
-        if msg.message_id in batch.stored:
-            return Outcome(msg.message_id, "duplicate", reasons=("message-id-seen",))
-        owner = await owner_mail.handle(session, msg, s, now)
-        if owner is not None:
-            return await self._store_handled(session, msg, owner, raw, now, batch)
-        if not msg.auto_signals and checkin_policy.asks_to_stop(msg.new_text, msg.subject):
-            client = await clients.client_for(session, msg.from_addr, msg.from_name,
-                                           await self._account(session, msg.from_addr), now, batch.clients)
+        ctx = await self._context(session, msg, batch)
+        decision = triage(msg, verdict, ctx)
+        if decision.action == Action.DUPLICATE:
+            return Outcome(msg.message_id, decision.action, reasons=decision.reasons)
+        if "reply-tag" in decision.rules.hit:  # an owner's reply, or a client's unsubscribe address
+            handled = await owner_mail.carry_out(session, msg, decision, ctx.owner, self.settings, now)
+            return await self._store_handled(session, msg, handled, raw, now, batch, decision.rules)
+        if decision.action == Action.OPT_OUT:  # a request to stop
+            account = await self._accounts.account_of(session, msg.from_addr)
+            client = await clients.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
             await session.flush()  # a new client needs its id to be opted out
             await checkins.opt_out(session, client, f"asked in {msg.message_id}", now)
-            return await self._store_handled(
-                session, msg, owner_mail.OwnerResult("opt_out", ("client-asked-to-stop",)), raw, now, batch)
-        reply_address = msg.reply_address.lower()
-        ctx = TriageContext(
-            shared_address=s.shared_address,
-            own_message_ids=frozenset([msg.message_id] if msg.message_id in batch.ours else []),
-            thread_concern=await messages.thread_concern(session, msg.concern_token, msg.thread_ids),
-            recent_auto_replies=batch.replies[reply_address],
-            auto_reply_cap=s.auto_reply_cap,
-            recent_domain_replies=batch.domain_replies[reply_address.rpartition("@")[2]]
-            if s.domain_reply_cap else 0,
-            domain_reply_cap=s.domain_reply_cap,
-        )
-        decision = triage(msg, verdict, ctx)
-        if any(r.startswith("circuit-open:") for r in decision.reasons):
+            return await self._store_handled(session, msg, owner_mail.OwnerResult(decision.action, decision.reasons),
+                                             raw, now, batch, decision.rules)
+        if "circuit-breaker" in decision.rules.hit:
             log.warning("circuit breaker open: no automatic replies to %s for now (%d in %g h)",
                         msg.reply_address.rpartition("@")[2], ctx.recent_domain_replies,
-                        s.domain_reply_window_h, extra={"message_id": msg.message_id})
-        if decision.action == "new_concern":
-            account = await self._account(session, msg.from_addr)
+                        self.settings.domain_reply_window_h, extra={"message_id": msg.message_id})
+        if decision.action == Action.NEW_CONCERN:
+            account = await self._accounts.account_of(session, msg.from_addr)
             client = await clients.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
-            planned = _NewConcern(msg, verdict, decision, raw, account, client)
+            planned = PlannedConcern(msg, verdict, decision, raw, account, client)
             if decision.reply_template:  # counted now: a later message of the batch must see it
                 batch.count_reply(msg.reply_address, "ack")
             batch.pending.append(planned)
             batch.unwritten.add(msg.message_id)
             return planned
-        concern, client_id, outbox_ids = await self._apply(session, msg, verdict, decision, now, batch)
+        concern, client_id, outbox_ids, changed = await self._apply(session, msg, verdict, decision, now, batch)
+        decision = replace(decision, rules=decision.rules + changed)
         batch.rows.messages.append(await self._message_values(session, msg, verdict, decision, raw, concern,
                                                               client_id, now))
         batch.unwritten.add(msg.message_id)
         return Outcome(msg.message_id, decision.action, concern.token if concern else None,
                        decision.reasons, tuple(outbox_ids), label=verdict.label, summary=decision.summary)
 
-    async def _write(self, session: AsyncSession, batch: _Batch, now: datetime) -> None:
+    async def _context(self, session: AsyncSession, msg: Inbound, batch: BatchState) -> TriageContext:
+        """What the rules read beyond the message: the batch's counts, its thread, an owner's authority."""
+        s = self.settings
+        stored = msg.message_id in batch.stored  # then `duplicate` ends the chain: nothing more is read
+        reply_address = msg.reply_address.lower()
+        return TriageContext(
+            shared_address=s.shared_address,
+            own_message_ids=frozenset([msg.message_id] if msg.message_id in batch.ours else []),
+            thread_concern=None if stored else await messages.thread_concern(session, msg.concern_token,
+                                                                             msg.thread_ids),
+            recent_auto_replies=batch.replies[reply_address],
+            auto_reply_cap=s.auto_reply_cap,
+            recent_domain_replies=batch.domain_replies[reply_address.rpartition("@")[2]]
+            if s.domain_reply_cap else 0,
+            domain_reply_cap=s.domain_reply_cap,
+            stored=stored,
+            owner=await owner_mail.authority(session, msg, s)
+            if not stored and addressed_to_tag(msg) else OwnerFacts(),
+        )
+
+    async def _write(self, session: AsyncSession, batch: BatchState, now: datetime) -> None:
         """Write the planned new concerns: a few INSERTs for all of them, not a dozen statements each."""
         planned, batch.pending = batch.pending, []
         rows = batch.rows
@@ -401,7 +288,7 @@ class Pipeline:
                                 summary=p.decision.summary)
 
     @staticmethod
-    async def _write_rows(session: AsyncSession, rows: _Rows) -> None:
+    async def _write_rows(session: AsyncSession, rows: BatchRows) -> None:
         await messages.insert_write_only(session)  # those the ORM paths added (events of follow-ups)
         await rows.write(session)
 
@@ -414,7 +301,7 @@ class Pipeline:
             event_id=await messages.thread_event(session, msg.thread_ids),
             from_addr=msg.from_addr[:320], to_addr=",".join(msg.to)[:320],
             subject=msg.subject[:500], text=msg.new_text[:20000],
-            decision=decision.action, reasons=list(decision.reasons),
+            decision=decision.action, reasons=list(decision.reasons), rules=decision.rules.as_json(),
             verdict={"label": verdict.label, "score": verdict.score,
                      "evidence": list(verdict.evidence), "scores": verdict.scores,
                      "evidence_by_label": {k: list(v) for k, v in verdict.evidence_by_label.items()}},
@@ -423,8 +310,8 @@ class Pipeline:
         )
 
     async def _store_handled(self, session: AsyncSession, msg: Inbound, owner: owner_mail.OwnerResult,
-                             raw: RawMessage, now: datetime, batch: _Batch) -> Outcome:
-        """Store a message that was handled before triage (an owner's reply, a request to stop)."""
+                             raw: RawMessage, now: datetime, batch: BatchState, rules: RuleRecord) -> Outcome:
+        """Store a message that files nothing (an owner's reply, a request to stop)."""
         outbox_ids: list[int] = []
         if owner.outbox is not None:
             batch.count_reply(owner.outbox.to_addr, owner.outbox.purpose)
@@ -433,78 +320,39 @@ class Pipeline:
             message_id=msg.message_id, direction="in", concern_id=None, client_id=None, event_id=None,
             from_addr=msg.from_addr[:320], to_addr=",".join(msg.to)[:320], subject=msg.subject[:500],
             text=msg.new_text[:20000], decision=owner.decision, reasons=list(owner.reasons), verdict={},
+            rules=rules.as_json(),
             raw=raw.data if len(raw.data) <= self.settings.raw_keep_bytes else None, created_at=now,
         ))
         batch.unwritten.add(msg.message_id)
         return Outcome(msg.message_id, owner.decision, reasons=owner.reasons, outbox_ids=tuple(outbox_ids))
 
-    async def _client_reply(self, session: AsyncSession, concern: Concern, account: Account, msg: Inbound,
-                            verdict: Verdict, now: datetime) -> None:
-        """A client's reply in an open thread: a new worry raises severity; 'all is well' is a suggestion."""
-        if "anxiety" in verdict.labels and concern.severity != "high":
-            concern.severity = "high"
-            await concerns.record(session, concern, "severity", msg.from_addr, now,
-                                   f"raised to high: a new worry in {msg.message_id}")
-            await jobs.schedule(session, f"escalate:{concern.token}", "escalate", now)
-            await checkins.schedule_next(session, concern, self.settings)
-        elif verdict.label == "none" and checkin_policy.says_all_is_well(msg.new_text) and account.owner_email:
-            key = f"{concern.token}:suggest:{msg.message_id}"[:200]
-            session.add(EscalationRow(
-                key=key, concern_id=concern.id, level=0, recipient=account.owner_email,
-                reason=f"a decision: the client says all is well (\"{one_line(msg.new_text, 160)}\"); "
-                       f"if so, answer `{concern.token} resolved`", urgent=False, item_id=None, digest_id=None,
-                created_at=now))
-            await concerns.record(session, concern, "suggest_resolve", msg.from_addr, now, msg.message_id)
-            at = next_local_time(now, time.fromisoformat(account.digest_time), accounts.hours_of(account).tz)
-            await jobs.schedule(session, f"digest:{account.owner_email}", "digest", at)
-
-    async def _account(self, session: AsyncSession, address: str) -> Account:
-        # accounts change rarely: routing data is read once per ACCOUNTS_TTL_S, not once per message;
-        # the account itself is then a primary-key get in this session (ORM objects never outlive one)
-        if self._accounts is None or time_module.monotonic() - self._accounts[0] > ACCOUNTS_TTL_S:
-            snapshot = [routing.Route(a.id, a.name, tuple(a.addresses or ()), tuple(a.domains or ()))
-                        for a in await accounts.all_accounts(session)]
-            self._accounts = (time_module.monotonic(), snapshot)
-        routes = self._accounts[1]
-        found = routing.route(address, routes) or next(
-            (r for r in routes if r.name == routing.DEFAULT_ACCOUNT), None)
-        account = await session.get(Account, found.id) if found is not None else None
-        if account is None:  # not there yet, or removed since the snapshot
-            self._accounts = None
-            return await account_setup.default_account(session, self.settings)
-        return account
-
-    async def _apply(self, session: AsyncSession, msg: Inbound, verdict: Verdict,
-                     decision: Decision, now: datetime, batch: _Batch) -> tuple[Concern | None, int | None, list[int]]:
-        """A message that creates no concern: one in the thread of a known concern, or none at all."""
-        if decision.action in {"ignore", "no_concern"}:
-            return None, None, []
-        account = await self._account(session, msg.from_addr)
+    async def _apply(self, session: AsyncSession, msg: Inbound, verdict: Verdict, decision: Decision, now: datetime,
+                     batch: BatchState) -> tuple[Concern | None, int | None, list[int], RuleRecord]:
+        """A message that creates no concern: one in the thread of a known concern, or none at all; with the
+        rules its concern's change asked."""
+        if decision.action != Action.FOLLOW_UP:
+            return None, None, [], RuleRecord()
+        account = await self._accounts.account_of(session, msg.from_addr)
         client = await clients.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
         await session.flush()  # a new client's id
         assert decision.concern_id is not None
         concern = await concerns.concern_by_token(session, f"C-{decision.concern_id}")
         concern.updated_at = now
-        from_client = msg.from_addr.lower() == client.email.lower()
-        if concern.status == "resolved" and from_client:
-            await concerns.reopen(session, concern, msg.from_addr, now,
-                                   f"new message {msg.message_id} from the client")
-            await checkins.schedule_next(session, concern, self.settings)
-        elif from_client:
-            await self._client_reply(session, concern, account, msg, verdict, now)
+        # the client's own concern: `follow-up` hit, and `client` is the sender's
+        changed = await client_replies.apply_reply(session, concern, account, msg, verdict, self.settings, now)
         outbox_ids: list[int] = []
         if decision.reply_template:
-            rows = _Rows()
+            rows = BatchRows()
             row = await self._reply(session, msg, concern, client, account, decision.reply_template, now, rows)
             await rows.write(session)
             if row is not None:
                 batch.count_reply(msg.reply_address, row.purpose)
                 await session.flush()
                 outbox_ids.append(row.id)
-        return concern, client.id, outbox_ids
+        return concern, client.id, outbox_ids, changed
 
     async def _reply(self, session: AsyncSession, msg: Inbound, concern: Concern, client: Client,
-                     account: Account, template: str, now: datetime, rows: _Rows) -> outgoing.Queued | None:
+                     account: Account, template: str, now: datetime, rows: BatchRows) -> outgoing.Queued | None:
         """Queue the acknowledgement of `msg` (None if it cannot be addressed); what follows it goes in `rows`."""
         request = self._ack_request(msg, concern, client, template, account.timezone,
                                     await signing_key(session, self.settings), now)
@@ -514,7 +362,7 @@ class Pipeline:
         self._acknowledged(concern, account, row, rows, now)
         return row
 
-    def _acknowledged(self, concern: Concern, account: Account, row: outgoing.Queued, rows: _Rows,
+    def _acknowledged(self, concern: Concern, account: Account, row: outgoing.Queued, rows: BatchRows,
                       now: datetime) -> None:
         """What follows a queued acknowledgement: the concern's history, and its first check-in."""
         concern.acknowledged_at = now

@@ -1,9 +1,10 @@
-"""An owner's reply to a digest or alert: check its authority, record the plan, confirm.
+"""Mail to a signed reply address: gather what the owner-authority rules need; carry out what they decide.
 
-Authority needs all of: a recipient address carrying a tag we signed for the
-sender's address, no failed DMARC/DKIM verdict from the receiving server, and
-the sender being the owner, staff or second-level contact of each concern's
-account. Anything less changes nothing and is logged.
+The rules (`service.core.rules.owner_authority`, asked by `service.core.triage`)
+decide whether an owner's reply may change anything, or whether a client wrote to
+their unsubscribe address; here each command is checked against its concern's
+account as it is recorded, and the owner gets back what was recorded and what not.
+Anything refused changes nothing and is logged.
 """
 
 from __future__ import annotations
@@ -16,15 +17,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core import letters, routing
-from service.core.owner_commands import (
-    Command,
-    Problem,
-    authentication_failed,
-    has_tag,
-    parse_commands,
-    tag_refs,
-    verify_tag,
-)
+from service.core.owner_commands import Command, Problem, parse_commands, tag_refs
+from service.core.rules.facts import OwnerFacts, Team
+from service.core.rules.owner_authority import authorised_teams, recipients, unsubscribe_client
+from service.core.triage import Action, Decision
 from service.errors import PlanError
 from service.flows import checkins, outgoing
 from service.flows.escalations import signing_key
@@ -35,47 +31,54 @@ from service.store.models import Account, Client, Concern, Digest
 
 log = logging.getLogger("followup.owner")
 
+_REFUSALS = {  # the reason a refusal is stored with -> the line logged
+    "tag-not-signed-for-sender": "owner command refused: the reply tag was not signed for this sender",
+    "authentication-failed": "owner command refused: DMARC/DKIM failed at the receiving server",
+    "not-authorised": "owner command refused: sender is no account's owner or staff",
+}
+
 
 @dataclass(frozen=True)
 class OwnerResult:
-    decision: str  # owner_commands, refused_command or opt_out
+    decision: Action  # owner_commands, refused_command or opt_out
     reasons: tuple[str, ...]
     outbox: outgoing.Queued | None = None  # the confirmation, queued
 
 
-def recipients(msg: Inbound) -> list[str]:
-    extra = [msg.headers.get(h, "") for h in ("delivered-to", "x-original-to", "envelope-to")]
-    return [a for a in (*msg.to, *msg.cc, *extra) if a]
+def _ref_id(ref: str, kind: str) -> int | None:
+    return int(ref[1:]) if ref.startswith(kind) and ref[1:].isdigit() else None
 
 
-async def handle(session: AsyncSession, msg: Inbound, settings: Settings,
-                 now: datetime) -> OwnerResult | None:
-    """None when the message is not addressed to a signed reply address (the client path takes it)."""
-    addresses = recipients(msg)
-    if not has_tag(addresses):
-        return None
-    extra = {"message_id": msg.message_id, "from": msg.from_addr}
+async def authority(session: AsyncSession, msg: Inbound, settings: Settings) -> OwnerFacts:
+    """What the owner-authority rules read: the signing key, the clients and digests the message's tags
+    name, and every account's team."""
     key = await signing_key(session, settings)
-    ref = verify_tag(addresses, key, msg.from_addr)
-    if ref is not None and ref.startswith("u") and ref[1:].isdigit():
-        client = await session.get(Client, int(ref[1:]))
-        if client is not None:
-            await checkins.opt_out(session, client, "unsubscribe address", now)
-            return OwnerResult("opt_out", ("list-unsubscribe",))
-    if ref is None:
-        ref = await _forwarded(session, addresses, key, msg.from_addr)
-    if ref is None:
-        log.warning("owner command refused: the reply tag was not signed for this sender", extra=extra)
-        return OwnerResult("refused_command", ("tag-not-signed-for-sender",))
-    if authentication_failed([msg.headers.get("authentication-results", "")]):
-        log.warning("owner command refused: DMARC/DKIM failed at the receiving server", extra=extra)
-        return OwnerResult("refused_command", ("authentication-failed",))
-    known = await accounts.all_accounts(session)
-    mine = [a for a in known if routing.authorised(msg.from_addr, a)]
-    if not mine:
-        log.warning("owner command refused: sender is no account's owner or staff", extra=extra)
-        return OwnerResult("refused_command", ("not-authorised",))
-    tz = ZoneInfo(mine[0].timezone)
+    clients: set[int] = set()
+    digests: dict[str, str] = {}
+    for ref in tag_refs(recipients(msg)):
+        if (client_id := _ref_id(ref, "u")) is not None and await session.get(Client, client_id) is not None:
+            clients.add(client_id)
+        if (digest_id := _ref_id(ref, "d")) is not None and (digest := await session.get(Digest, digest_id)):
+            digests[ref] = digest.recipient
+    teams = tuple(Team(a.owner_email, a.second_level, tuple(a.staff or ()), a.timezone)
+                  for a in await accounts.all_accounts(session))
+    return OwnerFacts(key, frozenset(clients), digests, teams)
+
+
+async def carry_out(session: AsyncSession, msg: Inbound, decision: Decision, facts: OwnerFacts,
+                    settings: Settings, now: datetime) -> OwnerResult:
+    """Do what the owner-mail rules decided: opt the client out, log the refusal, or record the commands."""
+    extra = {"message_id": msg.message_id, "from": msg.from_addr}
+    if decision.action == Action.OPT_OUT:
+        client_id = unsubscribe_client(msg, facts)
+        client = await session.get(Client, client_id) if client_id is not None else None
+        assert client is not None, "`unsubscribe-address` hit: the client exists"
+        await checkins.opt_out(session, client, "unsubscribe address", now)
+        return OwnerResult(decision.action, decision.reasons)
+    if decision.action == Action.REFUSED_COMMAND:
+        log.warning(_REFUSALS[decision.reasons[0]], extra=extra)
+        return OwnerResult(decision.action, decision.reasons)
+    tz = ZoneInfo(authorised_teams(msg.from_addr, facts.teams)[0].timezone)
     commands, problems = parse_commands(msg.new_text, now, tz)
     recorded: list[str] = []
     for cmd in commands:
@@ -96,22 +99,7 @@ async def handle(session: AsyncSession, msg: Inbound, settings: Settings,
     for line in recorded:
         log.info("owner command recorded: %s", line, extra=extra)
     outbox = await _confirmation(session, msg, recorded, problems, settings, now)
-    return OwnerResult("owner_commands", (f"recorded:{len(recorded)}", f"problems:{len(problems)}"), outbox)
-
-
-async def _forwarded(session: AsyncSession, addresses: list[str], key: bytes, sender: str) -> str | None:
-    """A digest forwarded to a colleague: valid when the tag is its recipient's and the sender works on
-    an account with that recipient (owner, staff or second level)."""
-    for ref in tag_refs(addresses):
-        if not (ref.startswith("d") and ref[1:].isdigit()):
-            continue
-        digest = await session.get(Digest, int(ref[1:]))
-        if digest is None or verify_tag(addresses, key, digest.recipient) != ref:
-            continue
-        for account in await accounts.all_accounts(session):
-            if routing.authorised(digest.recipient, account) and routing.authorised(sender, account):
-                return ref
-    return None
+    return OwnerResult(decision.action, (f"recorded:{len(recorded)}", f"problems:{len(problems)}"), outbox)
 
 
 async def _apply(session: AsyncSession, concern: Concern, cmd: Command, actor: str, account: Account,

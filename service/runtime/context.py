@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.clock import Clock
-from service.flows.intake import Outcome
+from service.flows.intake_batch import Outcome
 from service.runtime.metrics import METRICS
 from service.settings import Settings
 

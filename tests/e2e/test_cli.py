@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from mailfactory import client_mail
+from mailfactory import client_mail, drop
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -208,3 +209,30 @@ def test_sigterm_while_the_worker_starts_ends_in_a_clean_exit(tmp_path: Path) ->
                          cwd=ROOT, timeout=60)
     assert run.returncode == 0, run.stderr
     assert "asked to (signal 15) while starting" in run.stderr
+
+
+def test_show_prints_the_rules_each_inbound_message_met(tmp_path: Path) -> None:
+    inbox = tmp_path / "in"
+    env = {**GOOD, "FOLLOWUP_INBOX_URL": f"maildir://{inbox}", "FOLLOWUP_OUTBOX_URL": f"maildir://{tmp_path}/out",
+           "FOLLOWUP_DATABASE_URL": f"sqlite:///{tmp_path}/d.db", "FOLLOWUP_DEFAULT_OWNER": "owner@example.test"}
+    drop(inbox, client_mail(message_id="<r1@client.example>"))
+    assert followup("run", "--once", env=env).returncode == 0
+    drop(inbox, client_mail(subject="Re: Invoice [#C-1]", body="Thank you, all good now.",
+                            message_id="<r2@client.example>", in_reply_to="<r1@client.example>"))
+    assert followup("run", "--once", env=env).returncode == 0
+    shown = json.loads(followup("show", "C-1", "--format", "json", env=env).stdout)
+    rules = {m["message_id"]: m["rules"] for m in shown["messages"]}
+    assert rules["<r1@client.example>"]["hit"] == ["concern-detected"]
+    assert rules["<r2@client.example>"]["hit"] == ["follow-up", "already-acknowledged", "all-is-well"]
+    assert rules["<r2@client.example>"]["missed"][:3] == ["duplicate", "reply-tag", "opt-out-request"]
+    assert rules["<r2@client.example>"]["missed"][-2:] == ["reopen-resolved", "new-worry"]
+    assert [r for mid, r in rules.items() if not mid.startswith("<r")] == [None]  # the acknowledgement
+    text = followup("show", "C-1", env=env).stdout
+    assert "      rules hit: follow-up, already-acknowledged, all-is-well\n" in text
+    assert "      rules missed: duplicate, reply-tag, opt-out-request, own-address," in text
+    # a message stored before the record was kept shows none
+    with sqlite3.connect(tmp_path / "d.db") as db:
+        db.execute("UPDATE messages SET rules = NULL WHERE message_id = '<r1@client.example>'")
+    shown = json.loads(followup("show", "C-1", "--format", "json", env=env).stdout)
+    assert {m["message_id"]: m["rules"] for m in shown["messages"]}["<r1@client.example>"] is None
+    assert followup("show", "C-1", env=env).stdout.count("rules hit:") == 1

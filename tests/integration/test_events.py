@@ -14,7 +14,7 @@ from service import cli
 from service.clock import ManualClock
 from service.runtime.worker import Worker
 from service.settings import AccountConfig, Settings
-from service.store.models import Client, Concern, EscalationRow, Event, Job
+from service.store.models import Client, Concern, EscalationRow, Event, Job, MessageRow
 
 from mailfactory import client_mail, drop
 from support import query
@@ -155,3 +155,7 @@ async def test_replies_raise_severity_suggest_resolving_and_unsubscribe(tmp_path
     clock.current = datetime(2026, 12, 15, 10, tzinfo=UTC)
     await Worker(settings, clock=clock).run_once()
     assert [m["To"] for m in sent(tmp_path)[before:]] in ([], ["boss@example.test"], ["boss@example.test"] * 2)
+    # each reply is stored with the rules that decided what it changed
+    hits = {m.message_id: m.rules["hit"] for m in await query(settings, MessageRow, MessageRow.direction == "in")}
+    assert hits["<q2@client.example>"][-1] == "new-worry" and hits["<q3@client.example>"][-1] == "all-is-well"
+    assert hits["<q4@client.example>"] == ["reply-tag", "unsubscribe-address"]

@@ -147,14 +147,14 @@ async def test_a_message_failing_mid_batch_is_quarantined_alone(
     # the batch is one transaction: a failure rolls it back and it is stored again message by message
     from service.flows import intake
 
-    real = intake.owner_mail.handle
+    real = intake.Pipeline._context
 
-    async def fails_for_one(session: object, msg: object, *args: object) -> object:
+    async def fails_for_one(self: object, session: object, msg: object, *args: object) -> object:
         if getattr(msg, "message_id", "") == "<m3@client.example>":
             raise ValueError("cannot store this one")
-        return await real(session, msg, *args)  # type: ignore[arg-type]
+        return await real(self, session, msg, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(intake.owner_mail, "handle", fails_for_one)
+    monkeypatch.setattr(intake.Pipeline, "_context", fails_for_one)
     inbox, outbox = dirs
     for n in range(6):
         drop(inbox, client_mail(message_id=f"<m{n}@client.example>", sender=f"C {n} <c{n}@client.example>"))
@@ -283,16 +283,16 @@ async def test_a_unique_clash_with_another_worker_is_retried_not_taken_for_a_dup
 
     from service.flows import intake
 
-    real = intake.owner_mail.handle
+    real = intake.Pipeline._context
     clashes = {"left": 2}  # the batch attempt and the first attempt alone
 
-    async def clashing(session: object, msg: object, *args: object) -> object:
+    async def clashing(self: object, session: object, msg: object, *args: object) -> object:
         if clashes["left"]:
             clashes["left"] -= 1
             raise IntegrityError("INSERT INTO clients", {}, Exception("duplicate key clients_email_key"))
-        return await real(session, msg, *args)  # type: ignore[arg-type]
+        return await real(self, session, msg, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(intake.owner_mail, "handle", clashing)
+    monkeypatch.setattr(intake.Pipeline, "_context", clashing)
     inbox, outbox = dirs
     drop(inbox, client_mail(message_id="<clash@client.example>"))
     settings = settings_for(dirs, db_url)

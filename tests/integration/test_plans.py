@@ -15,7 +15,7 @@ from service.clock import ManualClock
 from service.runtime.worker import Worker
 from service.settings import AccountConfig, Settings
 from service.store import jobs
-from service.store.models import Concern, ConcernEvent, Digest, EscalationRow, Job, OutboxRow
+from service.store.models import Concern, ConcernEvent, Digest, EscalationRow, Job, MessageRow, OutboxRow
 
 from mailfactory import client_mail, drop
 from support import query
@@ -281,6 +281,9 @@ async def test_email_plans_need_the_signed_tag_the_right_sender_and_no_failed_dm
     assert concern.status == ("planned" if decision == "owner_commands" else "acknowledged")
     if decision == "refused_command":
         assert "owner command refused" in caplog.text
+    [answer] = await query(settings, MessageRow, MessageRow.message_id == "<answer@example.test>")
+    assert answer.decision == decision and answer.rules["hit"][0] == "reply-tag"
+    assert ("authorised-sender" in answer.rules["hit"]) == (decision == "owner_commands")
 
 
 async def test_two_transactions_scheduling_one_job_make_one_row(tmp_path: Path, pg_url: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from service.core import routing
 from service.core.chain import rule
 from service.core.owner_commands import authentication_failed, has_tag, tag_refs, verify_tag
-from service.core.rules.facts import InboundFacts, Team
+from service.core.rules.facts import InboundFacts, OwnerFacts, Team
 from service.mailformat.parse import Inbound
 
 
@@ -27,16 +27,12 @@ def addressed_to_tag(msg: Inbound) -> bool:
     return has_tag(recipients(msg))
 
 
-def _signed_ref(f: InboundFacts) -> str | None:
-    return verify_tag(recipients(f.msg), f.ctx.owner.key, f.msg.from_addr)
-
-
-def unsubscribe_client(f: InboundFacts) -> int | None:
+def unsubscribe_client(msg: Inbound, owner: OwnerFacts) -> int | None:
     """The client whose own signed unsubscribe address the message went to, if it did and the client exists."""
-    ref = _signed_ref(f)
+    ref = verify_tag(recipients(msg), owner.key, msg.from_addr)
     if ref is None or not (ref.startswith("u") and ref[1:].isdigit()):
         return None
-    return int(ref[1:]) if int(ref[1:]) in f.ctx.owner.clients else None
+    return int(ref[1:]) if int(ref[1:]) in owner.clients else None
 
 
 def authorised_teams(address: str, teams: tuple[Team, ...]) -> list[Team]:
@@ -51,12 +47,12 @@ def reply_tag(f: InboundFacts) -> bool:
 
 @rule("unsubscribe-address", "Did a client write to their own signed List-Unsubscribe address?")
 def unsubscribe_address(f: InboundFacts) -> bool:
-    return unsubscribe_client(f) is not None
+    return unsubscribe_client(f.msg, f.ctx.owner) is not None
 
 
 @rule("signed-for-sender", "Is the reply tag signed for the sender's address?")
 def signed_for_sender(f: InboundFacts) -> bool:
-    return _signed_ref(f) is not None
+    return verify_tag(recipients(f.msg), f.ctx.owner.key, f.msg.from_addr) is not None
 
 
 @rule("forwarded-digest", "Is it a digest forwarded by its recipient to a colleague on one of their accounts?")

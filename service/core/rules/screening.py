@@ -57,7 +57,7 @@ MACHINE_MAIL: tuple[Rule[InboundFacts], ...] = (
     _signals("delivery-report", "Is it a delivery or read report (multipart/report)?", "delivery-report"),
     _signals("bounce", "Is it a bounce: from MAILER-DAEMON or postmaster, from nobody, or with an empty "
              "Return-Path?", "mailer-daemon", "no-sender", "null-return-path"),
-    _signals("noreply-sender", "Is the sender a no-reply address (FOLLOWUP_NOREPLY_PATTERNS)?", "noreply-address"),
+    _signals("noreply-sender", "Is the sender a no-reply address (the noreply_patterns setting)?", "noreply-address"),
     _signals("challenge-response", "Is it a challenge-response system asking us to prove we are human?",
              "challenge-response"),
     _signals("auto-reply-subject", "Does its subject say it is an automatic or out-of-office reply?",

@@ -1,0 +1,156 @@
+"""A batch of inbound messages being stored: what it knows, the rows it has still to write, each outcome.
+
+A batch transaction loads what triage needs for all its messages at once (stored
+and own Message-IDs, reply counts, clients) and keeps it current in memory as
+`service.flows.intake` stores message after message, so that no message needs a
+query of its own to be triaged; the rows nothing reads back go in by one INSERT per
+table when the batch's planned concerns are written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.adapters.inbox import RawMessage
+from service.core import letters
+from service.core.triage import Action, Decision
+from service.detector.detect import Verdict
+from service.mailformat.parse import Inbound
+from service.settings import Settings
+from service.store import clients, messages, outbox
+from service.store.models import Account, Client, ConcernEvent, Job, MessageRow
+
+log = logging.getLogger("followup.message")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one inbound message."""
+
+    message_id: str
+    decision: Action
+    concern: str | None = None
+    reasons: tuple[str, ...] = ()
+    outbox_ids: tuple[int, ...] = ()
+    label: str | None = None
+    summary: str = ""  # triage's one-line account of its decision
+    source: str = ""  # where a quarantined message came from
+
+
+@dataclass
+class BatchRows:
+    """Rows nothing reads back by id before the transaction ends, written by one INSERT per table.
+
+    Built as plain values, not ORM objects: making, adding and flushing an object per row
+    was a sixth of storing a batch (cProfile, bench/pipeline_only.py).
+    """
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    async def write(self, session: AsyncSession) -> None:
+        """INSERT the rows, one statement per table, and start again empty."""
+        for model, rows in ((ConcernEvent, self.events), (Job, self.jobs), (MessageRow, self.messages)):
+            if rows:
+                # the table, not the mapped class: plain Core, without the ORM's bulk-insert bookkeeping
+                await session.execute(insert(cast(Table, model.__table__)), rows)
+        self.events, self.jobs, self.messages = [], [], []
+
+    async def write_messages(self, session: AsyncSession) -> None:
+        """Only the message rows: inbound mail's go in before the replies to it, which `followup show`
+        lists after it (in the order written)."""
+        if self.messages:
+            await session.execute(insert(cast(Table, MessageRow.__table__)), self.messages)
+        self.messages = []
+
+
+@dataclass
+class PlannedConcern:
+    """A new concern decided on, whose rows are written with the rest of its run (`Pipeline._write`)."""
+
+    msg: Inbound
+    verdict: Verdict
+    decision: Decision
+    raw: RawMessage
+    account: Account
+    client: Client
+    outcome: Outcome | None = None
+
+
+@dataclass
+class BatchState:
+    """What a batch transaction knows beyond its queries: rows it has written or is about to.
+
+    Loaded with one query per kind for the whole batch, then kept up to date by the
+    pipeline as it goes, so that no message needs a query of its own to be triaged.
+    """
+
+    stored: set[str]  # Message-IDs stored, before or in this batch
+    ours: set[str]  # Message-IDs of messages we wrote (a loop back to us)
+    replies: Counter[str]  # automatic messages queued per address in the window, this batch's included
+    domain_replies: Counter[str]  # the same per domain, for the circuit breaker
+    clients: dict[str, Client]  # the senders' clients, new ones included
+    pending: list[PlannedConcern] = field(default_factory=list)
+    # rows written with the planned concerns, among them the inbound rows of messages that made
+    # no concern: one INSERT for all, where SQLite would otherwise take one per message (autoflush)
+    rows: BatchRows = field(default_factory=BatchRows)
+    unwritten: set[str] = field(default_factory=set)  # Message-IDs of planned concerns and of `rows`
+
+    @classmethod
+    async def load(cls, session: AsyncSession, msgs: Sequence[Inbound], settings: Settings,
+                   now: datetime) -> BatchState:
+        """What the store knows of these messages' Message-IDs, senders and reply counts."""
+        ids = [m.message_id for m in msgs]
+        addresses = {m.reply_address.lower() for m in msgs}
+        domains = {a.rpartition("@")[2] for a in addresses} if settings.domain_reply_cap else set()
+        return cls(
+            await messages.known_message_ids(session, ids),
+            await messages.our_message_ids(session, ids),
+            Counter(await outbox.auto_replies_since(
+                session, addresses, now - timedelta(hours=settings.auto_reply_window_h))),
+            Counter(await outbox.auto_replies_to_domains_since(
+                session, domains, now - timedelta(hours=settings.domain_reply_window_h))),
+            await clients.clients_by_email(session, {m.from_addr for m in msgs}),
+        )
+
+    def count_reply(self, address: str, purpose: str, n: int = 1) -> None:
+        """A message to `address` is queued (n=-1: was expected, and is not after all)."""
+        self.replies[address.lower()] += n
+        if purpose in letters.CLIENT_BOUND:
+            self.domain_replies[address.rpartition("@")[2].lower()] += n
+
+    def answers_pending(self, msg: Inbound) -> bool:
+        """Whether `msg` replies to a message whose rows are not written yet."""
+        return not self.unwritten.isdisjoint(msg.thread_ids)
+
+
+def outcome_of(result: Outcome | PlannedConcern) -> Outcome:
+    """The outcome of a message, once its rows are written."""
+    if isinstance(result, Outcome):
+        return result
+    assert result.outcome is not None, "a planned concern is written before its transaction commits"
+    return result.outcome
+
+
+class StoreApart(Exception):
+    """A message in the batch failed: store the batch again one message per transaction."""
+
+
+def log_outcome(outcome: Outcome) -> None:
+    """One line per message, once its rows are committed."""
+    if outcome.decision == Action.QUARANTINED:
+        log.error("quarantined", extra={"message_id": outcome.message_id, "source": outcome.source,
+                                        "reason": outcome.reasons[0] if outcome.reasons else ""})
+    elif outcome.summary:
+        log.info("%s", outcome.summary, extra={
+            "message_id": outcome.message_id, "concern": outcome.concern, "decision": outcome.decision,
+            "reasons": list(outcome.reasons), "label": outcome.label})
