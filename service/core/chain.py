@@ -84,10 +84,14 @@ def run(chain: Chain[F, R], facts: F) -> tuple[R, RuleRecord]:
     current = chain
     while True:
         for step in current.links:
-            answers = [r.check(facts) for r in step.rules]
-            for r, answer in zip(step.rules, answers, strict=True):
-                (hits if answer else misses).append(r.name)
-            then = step.hit if any(answers) else step.miss
+            hit = False
+            for r in step.rules:  # every one, even after a hit: the record names each that applies
+                if r.check(facts):
+                    hits.append(r.name)
+                    hit = True
+                else:
+                    misses.append(r.name)
+            then = step.hit if hit else step.miss
             if isinstance(then, Chain):
                 current = then
                 break

@@ -72,7 +72,7 @@ class AccountRouter:
         self.ttl_s = ttl_s
         self._routes: tuple[float, list[routing.Route]] | None = None
 
-    async def account_of(self, session: AsyncSession, address: str) -> Account:
+    async def sender_account(self, session: AsyncSession, address: str) -> Account:
         """The sender's account, else the default one."""
         if self._routes is None or time.monotonic() - self._routes[0] > self.ttl_s:
             snapshot = [routing.Route(a.id, a.name, tuple(a.addresses or ()), tuple(a.domains or ()))

@@ -176,7 +176,7 @@ class Pipeline:
             handled = await owner_mail.carry_out(session, msg, decision, ctx.owner, self.settings, now)
             return await self._store_handled(session, msg, handled, raw, now, batch, decision.rules)
         if decision.action == Action.OPT_OUT:  # a request to stop
-            account = await self._accounts.account_of(session, msg.from_addr)
+            account = await self._accounts.sender_account(session, msg.from_addr)
             client = await clients.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
             await session.flush()  # a new client needs its id to be opted out
             await checkins.opt_out(session, client, f"asked in {msg.message_id}", now)
@@ -187,7 +187,7 @@ class Pipeline:
                         msg.reply_address.rpartition("@")[2], ctx.recent_domain_replies,
                         self.settings.domain_reply_window_h, extra={"message_id": msg.message_id})
         if decision.action == Action.NEW_CONCERN:
-            account = await self._accounts.account_of(session, msg.from_addr)
+            account = await self._accounts.sender_account(session, msg.from_addr)
             client = await clients.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
             planned = PlannedConcern(msg, verdict, decision, raw, account, client)
             if decision.reply_template:  # counted now: a later message of the batch must see it
@@ -332,7 +332,7 @@ class Pipeline:
         rules its concern's change asked."""
         if decision.action != Action.FOLLOW_UP:
             return None, None, [], RuleRecord()
-        account = await self._accounts.account_of(session, msg.from_addr)
+        account = await self._accounts.sender_account(session, msg.from_addr)
         client = await clients.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
         await session.flush()  # a new client's id
         assert decision.concern_id is not None
