@@ -26,3 +26,25 @@ async def test_migrated_schema_matches_the_models(db_url: str) -> None:
     assert diff == []
     # many new rows in one INSERT on SQLite need these (service.store.models)
     assert all("sentinel" in names for names in columns.values()), columns
+
+
+async def test_messages_stored_before_0006_keep_no_rule_record(db_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from service.store.db import _alembic_config
+
+    engine = make_engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda c: command.upgrade(_alembic_config(c), "0005"))
+            await conn.execute(text(
+                "INSERT INTO messages (message_id, direction, from_addr, to_addr, subject, text, decision, reasons, "
+                "verdict, created_at) VALUES ('<old@x>', 'in', 'a@x', '', '', '', 'ignore', '[]', '{}', "
+                "CURRENT_TIMESTAMP)"))
+        await migrate(engine)
+        async with engine.connect() as conn:
+            rules = (await conn.execute(text("SELECT rules FROM messages WHERE message_id = '<old@x>'"))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert rules is None
