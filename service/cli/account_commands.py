@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 from service.cli.session import in_transaction, load_cli_settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from service.cli.session import Subparsers
+    from service.store.db import AsyncSession
     from service.store.models import Account
 
 
@@ -24,25 +23,22 @@ def cmd_accounts(args: argparse.Namespace) -> int:
         print("followup accounts: give the account's name", file=sys.stderr)
         return 2
 
-    from sqlalchemy import select
-
     from service.core import routing
     from service.errors import AccountError
     from service.flows import account_setup
     from service.settings import AccountConfig
     from service.store import accounts
-    from service.store.models import Account, Client
 
     async def work(session: AsyncSession) -> Any:
         if args.action == "list":
             return [_account_dict(a) for a in await accounts.all_accounts(session)]
-        found = await session.scalar(select(Account).where(Account.name == args.name))
+        found = await accounts.by_name(session, args.name)
         if args.action == "remove":
             if found is None:
                 raise AccountError(f"no account {args.name!r}")
             if found.source == "config" or found.name == routing.DEFAULT_ACCOUNT:
                 raise AccountError(f"{args.name!r} comes from the settings file: remove it there")
-            if await session.scalar(select(Client.id).where(Client.account_id == found.id)):
+            if await accounts.has_clients(session, found.id):
                 raise AccountError(f"{args.name!r} still has clients: their concerns keep it")
             await session.delete(found)
             return f"account {args.name!r} removed"

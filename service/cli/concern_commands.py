@@ -14,9 +14,8 @@ from service.cli.session import in_transaction, load_cli_settings, read_only
 from service.errors import PlanError
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from service.cli.session import Subparsers
+    from service.store.db import AsyncSession
     from service.store.models import Quarantine
 
 

@@ -10,16 +10,13 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from service.adapters.inbox import ensure_maildir
 from service.clock import ManualClock, SystemClock
 from service.flows import event_reminders
 from service.runtime.worker import Worker
 from service.settings import Settings
-from service.store import concerns, messages
+from service.store import concerns, jobs, messages
 from service.store.db import transaction
-from service.store.models import Job
 
 SAMPLES: list[tuple[str, str, str, dict[str, str]]] = [
     ("Marta Ruiz <marta@harbour-logistics.example>", "Invoice 2291 charged twice",
@@ -130,7 +127,7 @@ async def _fast_forward(settings: Settings, outbox: Path) -> None:
     for _ in range(12):
         worker = Worker(settings, clock=clock)
         async with worker.sessions() as session:
-            due = await session.scalar(select(func.min(Job.due_at)).where(Job.status == "pending"))
+            due = await jobs.next_due(session)
         await worker.engine.dispose()
         if due is None or due > go_live:
             break

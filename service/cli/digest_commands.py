@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING
 from service.cli.session import in_transaction, load_cli_settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from service.cli.session import Subparsers
+    from service.store.db import AsyncSession
 
 
 def cmd_digest(args: argparse.Namespace) -> int:

@@ -12,9 +12,8 @@ from zoneinfo import ZoneInfo
 from service.cli.session import in_transaction, load_cli_settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from service.cli.session import Subparsers
+    from service.store.db import AsyncSession
 
 
 def _event_id(text: str) -> int:

@@ -12,9 +12,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from service.settings import Settings
+    from service.store.db import AsyncSession
 
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 

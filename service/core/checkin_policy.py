@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from service.core.businesstime import BusinessHours
+from service.core.states import ConcernStatus
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class CheckinState:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class CheckinDecision:
     send: bool
     reason: str
     retry_at: datetime | None = None  # when to look again; None: never (stopped)
@@ -53,24 +54,24 @@ def due_at(state: CheckinState, hours: BusinessHours, policy: CheckinPolicy) -> 
     return hours.add(since, every * hours.day_hours)
 
 
-def decide(state: CheckinState, hours: BusinessHours, policy: CheckinPolicy, now: datetime) -> Verdict:
+def decide(state: CheckinState, hours: BusinessHours, policy: CheckinPolicy, now: datetime) -> CheckinDecision:
     """Whether to send a check-in now, and if not, why and when to look again."""
-    if state.status == "resolved":
-        return Verdict(False, "resolved")
+    if state.status == ConcernStatus.RESOLVED:
+        return CheckinDecision(False, "resolved")
     if state.opted_out:
-        return Verdict(False, "client-asked-to-stop")
+        return CheckinDecision(False, "client-asked-to-stop")
     due = due_at(state, hours, policy)
     if due is None:
-        return Verdict(False, "not-acknowledged-yet", now + timedelta(hours=1))
+        return CheckinDecision(False, "not-acknowledged-yet", now + timedelta(hours=1))
     if now < due:
-        return Verdict(False, "not-due", due)
+        return CheckinDecision(False, "not-due", due)
     if state.last_human_at is not None:
         quiet_until = state.last_human_at + timedelta(hours=policy.quiet_after_contact_h)
         if now < quiet_until:
-            return Verdict(False, "recent-contact", quiet_until)
+            return CheckinDecision(False, "recent-contact", quiet_until)
     if not hours.is_open(now):
-        return Verdict(False, "outside-business-hours", hours.add(now, 0.0))
-    return Verdict(True, "due")
+        return CheckinDecision(False, "outside-business-hours", hours.add(now, 0.0))
+    return CheckinDecision(True, "due")
 
 
 def reminder_time(event_at: datetime, days_before: int, hours: BusinessHours) -> datetime:

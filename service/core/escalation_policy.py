@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from service.core.businesstime import BusinessHours
+from service.core.states import ConcernStatus
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def deadlines(state: ConcernState, hours: BusinessHours, policy: Policy) -> tupl
 
 def due(state: ConcernState, hours: BusinessHours, policy: Policy, now: datetime) -> list[Escalation]:
     """Every escalation the concern has earned by `now` (the store drops those already made)."""
-    if state.status == "resolved":
+    if state.status == ConcernStatus.RESOLVED:
         return []
     urgent = state.severity == "high"
     out: list[Escalation] = []
@@ -94,7 +95,7 @@ def due(state: ConcernState, hours: BusinessHours, policy: Policy, now: datetime
 def next_check(state: ConcernState, hours: BusinessHours, policy: Policy,
                now: datetime) -> datetime | None:
     """The next moment the policy could decide something new, or None when nothing can."""
-    if state.status == "resolved":
+    if state.status == ConcernStatus.RESOLVED:
         return None
     moments: list[datetime] = []
     if not state.planned:

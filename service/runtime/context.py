@@ -13,12 +13,11 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
 from service.clock import Clock
 from service.flows.intake_batch import Outcome
 from service.runtime.metrics import METRICS
 from service.settings import Settings
+from service.store.db import AsyncEngine, AsyncSession, async_sessionmaker
 
 
 @dataclass

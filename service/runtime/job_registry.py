@@ -10,12 +10,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from service.core.states import JobKind
 from service.flows import checkins, escalations, event_reminders
 from service.settings import Settings
 from service.store import jobs
+from service.store.db import AsyncSession
 from service.store.models import Job
 
 

@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
 from service.adapters.inbox import Inbox
 from service.adapters.transport import Transport
 from service.clock import Clock, SystemClock
@@ -20,7 +18,7 @@ from service.runtime.sender_runner import SenderRunner
 from service.runtime.supervisor import Supervisor
 from service.runtime.wiring import make_inbox, make_transport
 from service.settings import Settings
-from service.store.db import is_postgres, make_engine, session_factory
+from service.store.db import AsyncEngine, AsyncSession, async_sessionmaker, is_postgres, make_engine, session_factory
 
 
 class Worker(Supervisor):

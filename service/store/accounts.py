@@ -29,6 +29,11 @@ async def by_name(session: AsyncSession, name: str) -> Account | None:
     return await session.scalar(select(Account).where(Account.name == name))
 
 
+async def has_clients(session: AsyncSession, account_id: int) -> bool:
+    """Whether any client belongs to the account (its concerns keep it)."""
+    return await session.scalar(select(Client.id).where(Client.account_id == account_id).limit(1)) is not None
+
+
 async def all_accounts(session: AsyncSession) -> list[Account]:
     return list((await session.scalars(select(Account).order_by(Account.name))).all())
 

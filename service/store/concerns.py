@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core.escalation_policy import ConcernState, Item
+from service.core.states import ConcernStatus, JobKind
 from service.errors import ConcernNotFound, PlanError
 from service.store.jobs import cancel_jobs, schedule
 from service.store.models import (
@@ -33,7 +34,8 @@ def parse_concern_id(text: str) -> int:
 
 
 async def unresolved_of_client(session: AsyncSession, client_id: int) -> list[Concern]:
-    rows = await session.scalars(select(Concern).where(Concern.client_id == client_id, Concern.status != "resolved"))
+    rows = await session.scalars(select(Concern).where(Concern.client_id == client_id,
+                                                       Concern.status != ConcernStatus.RESOLVED))
     return list(rows.all())
 
 
@@ -77,7 +79,7 @@ async def items_of(session: AsyncSession, concern_id: int) -> list[ActionItem]:
 async def add_item(session: AsyncSession, concern: Concern, text: str, owner: str, due_at: datetime,
                    actor: str, now: datetime) -> ActionItem:
     """Add a plan step; the concern becomes planned (a resolved one must be reopened first)."""
-    if concern.status == "resolved":
+    if concern.status == ConcernStatus.RESOLVED:
         raise PlanError(f"{concern.token} is resolved; a new message from the client reopens it")
     if not text.strip():
         raise PlanError("an action item needs a text")
@@ -91,8 +93,8 @@ async def add_item(session: AsyncSession, concern: Concern, text: str, owner: st
     await session.flush()
     detail = f"#{number} {item.text} (owner {item.owner}, due {due_at:%Y-%m-%d %H:%M} UTC)"
     await record(session, concern, "plan", actor, now, detail,
-                 to_status="planned" if concern.status != "planned" else None)
-    await schedule(session, f"escalate:{concern.token}", "escalate", now)
+                 to_status=ConcernStatus.PLANNED if concern.status != ConcernStatus.PLANNED else None)
+    await schedule(session, f"{JobKind.ESCALATE}:{concern.token}", JobKind.ESCALATE, now)
     return item
 
 
@@ -115,18 +117,18 @@ async def mark_done(session: AsyncSession, concern: Concern, number: int | None,
 
 
 async def resolve(session: AsyncSession, concern: Concern, actor: str, now: datetime, note: str = "") -> None:
-    if concern.status == "resolved":
+    if concern.status == ConcernStatus.RESOLVED:
         raise PlanError(f"{concern.token} is already resolved")
-    await record(session, concern, "resolved", actor, now, note, to_status="resolved")
-    await schedule(session, f"closing:{concern.token}", "closing", now)  # tell the client what was done
-    await cancel_jobs(session, f"checkin:{concern.token}")
+    await record(session, concern, "resolved", actor, now, note, to_status=ConcernStatus.RESOLVED)
+    await schedule(session, f"{JobKind.CLOSING}:{concern.token}", JobKind.CLOSING, now)  # tell the client what was done
+    await cancel_jobs(session, f"{JobKind.CHECKIN}:{concern.token}")
 
 
 async def reopen(session: AsyncSession, concern: Concern, actor: str, now: datetime, why: str) -> None:
     """A client wrote again on a resolved concern: it is open again and its deadlines restart."""
-    await record(session, concern, "reopened", actor, now, why, to_status="open")
+    await record(session, concern, "reopened", actor, now, why, to_status=ConcernStatus.OPEN)
     concern.created_at = now  # the escalation clock restarts from the new message
-    await schedule(session, f"escalate:{concern.token}", "escalate", now)
+    await schedule(session, f"{JobKind.ESCALATE}:{concern.token}", JobKind.ESCALATE, now)
 
 
 async def state_of(session: AsyncSession, concern: Concern, account: Account) -> ConcernState:

@@ -11,7 +11,13 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+# the types the layers above hold (an engine, a session, a session maker) come from here, so that only
+# the store imports SQLAlchemy (the "SQL lives in the store" import contract)
+from sqlalchemy.ext.asyncio import AsyncEngine as AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker as async_sessionmaker
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")

@@ -5,23 +5,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core.retry import job_retry_delay_s
-from service.core.states import JobStatus
+from service.core.states import JobKind, JobStatus
 from service.store.db import is_postgres
 from service.store.models import Job
 
 
-def job_row(key: str, kind: str, due_at: datetime) -> dict[str, Any]:
+def job_row(key: str, kind: JobKind, due_at: datetime) -> dict[str, Any]:
     """A new pending job's row, for a key the caller knows is not taken (a concern made in this transaction)."""
     return {"key": key, "kind": kind, "due_at": due_at, "status": JobStatus.PENDING, "claimed_at": None, "attempts": 0}
 
 
-async def schedule(session: AsyncSession, key: str, kind: str, due_at: datetime, *, exact: bool = False,
+async def schedule(session: AsyncSession, key: str, kind: JobKind, due_at: datetime, *, exact: bool = False,
                    new: bool = False) -> None:
     """Create or move the job `key` to run at `due_at` (unless `exact`, an earlier pending time wins).
 
@@ -54,6 +54,11 @@ async def cancel_jobs(session: AsyncSession, prefix: str, keep: set[str] | None 
     for job in jobs.all():
         if not keep or job.key not in keep:
             job.status = JobStatus.CANCELLED
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    """When the earliest pending job is due (None when nothing is pending)."""
+    return await session.scalar(select(func.min(Job.due_at)).where(Job.status == JobStatus.PENDING))
 
 
 async def claim_jobs(session: AsyncSession, now: datetime, *, limit: int, lease_s: float,

@@ -22,6 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, orm_insert_se
 from sqlalchemy.types import TypeDecorator
 
 from service.clock import UTC
+from service.core.states import JobStatus, OutboxStatus
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -157,7 +158,7 @@ class OutboxRow(Base):
     # the circuit breaker counts replies per domain: an indexed column, not a LIKE scan
     to_domain: Mapped[str | None] = mapped_column(String(255), default=_domain_of_recipient)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -260,7 +261,7 @@ class Job(Base):
     key: Mapped[str] = mapped_column(String(200), unique=True)  # escalate:C-12, digest:ana@x
     kind: Mapped[str] = mapped_column(String(20))
     due_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending, running, done
+    status: Mapped[str] = mapped_column(String(12), default=JobStatus.PENDING)
     claimed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
