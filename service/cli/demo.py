@@ -115,7 +115,7 @@ async def _fast_forward(settings: Settings, outbox: Path) -> None:
     go_live = datetime.combine(clock.current.date() + timedelta(days=6), time(9, 0), tzinfo=UTC)
     worker = Worker(settings, clock=clock)
     async with transaction(worker.sessions) as session:
-        await event_reminders.save(session, event_reminders.EventSpec(
+        await event_reminders.save_event(session, event_reminders.EventSpec(
             uid="demo-go-live", client="tom@greenfield-dental.example", title="Practice system go-live",
             type="go-live", at=go_live, place="Greenfield Dental, surgery 2",
             checklist=("Export the patient list before Friday 17:00", "Staff logins tested",
@@ -127,7 +127,7 @@ async def _fast_forward(settings: Settings, outbox: Path) -> None:
     for _ in range(12):
         worker = Worker(settings, clock=clock)
         async with worker.sessions() as session:
-            due = await jobs.next_due(session)
+            due = await jobs.next_job_due(session)
         await worker.engine.dispose()
         if due is None or due > go_live:
             break

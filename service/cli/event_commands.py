@@ -30,6 +30,7 @@ def cmd_events(args: argparse.Namespace) -> int:
     from service.clock import SystemClock
     from service.core.owner_commands import parse_due
     from service.flows import event_reminders
+    from service.store import events
 
     settings = load_cli_settings(args)
     data = b""
@@ -45,7 +46,7 @@ def cmd_events(args: argparse.Namespace) -> int:
             return [{"id": e.token, "client": c.email, "title": e.title, "type": e.type, "at": e.at.isoformat(),
                      "place": e.place, "status": e.status, "uid": e.uid,
                      "open_items": [i["text"] for i in e.checklist if not i.get("done")]}
-                    for e, c in await event_reminders.listing(session)]
+                    for e, c in await events.events_with_clients(session)]
         if args.action == "done":
             event = await event_reminders.tick(session, _event_id(args.target), args.item, now)
             left = [c["text"] for c in event.checklist if not c.get("done")]
@@ -57,7 +58,7 @@ def cmd_events(args: argparse.Namespace) -> int:
             tz = await _zone(session, args.client)
             lines = []
             for spec in event_reminders.read_file(args.target, data, tz, args.client):
-                event, change = await event_reminders.save(session, spec, settings, now,
+                event, change = await event_reminders.save_event(session, spec, settings, now,
                                                   source=Path(args.target).suffix.lstrip("."))
                 lines.append(f"{event.token} {change}: {event.title} ({event.at.astimezone(tz):%Y-%m-%d %H:%M %Z})")
             return "\n".join(lines) or "no events in the file"
@@ -74,7 +75,7 @@ def cmd_events(args: argparse.Namespace) -> int:
         spec = event_reminders.EventSpec(uid=args.uid or f"cli-{uuid.uuid4()}", client=args.target, title=args.title,
                                 type=(args.type or "event").lower(), at=when, place=args.place or "",
                                 checklist=tuple(args.checklist or ()))
-        event, change = await event_reminders.save(session, spec, settings, now, source="cli")
+        event, change = await event_reminders.save_event(session, spec, settings, now, source="cli")
         return f"{event.token} {change}: {event.title} for {args.target} ({event.at.astimezone(tz):%Y-%m-%d %H:%M %Z})"
 
     out = in_transaction(settings, work)

@@ -13,16 +13,16 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from service.core.businesstime import BusinessHours
 from service.core.checkin_policy import CheckinPolicy, CheckinState, decide, due_at
 from service.core.letters import Links, Purpose, Refusal, client_context, to_client
+from service.core.states import ConcernStatus, JobKind
 from service.flows import outgoing
 from service.flows.escalations import signing_key
 from service.mailformat.compose import reply_subject
 from service.settings import Settings
 from service.store import accounts, concerns, jobs, messages
+from service.store.db import AsyncSession
 from service.store.models import Client, Concern
 
 log = logging.getLogger("followup.checkins")
@@ -30,7 +30,8 @@ log = logging.getLogger("followup.checkins")
 HUMAN_EVENTS = ("plan", "done", "resolved")
 
 
-def policy_of(settings: Settings) -> CheckinPolicy:
+def checkin_policy_of(settings: Settings) -> CheckinPolicy:
+    """The check-in cadence the settings give."""
     return CheckinPolicy(settings.checkin_high_every_days, settings.checkin_every_days,
                          settings.quiet_after_contact_h)
 
@@ -38,17 +39,18 @@ def policy_of(settings: Settings) -> CheckinPolicy:
 async def schedule_next(session: AsyncSession, concern: Concern, settings: Settings) -> None:
     """Put the concern's next check-in on the schedule (after an acknowledgement or a check-in)."""
     account, client = await accounts.account_of(session, concern)
-    at = due_at(await _state(session, concern, client), accounts.hours_of(account), policy_of(settings))
+    at = due_at(await _state(session, concern, client), accounts.hours_of(account), checkin_policy_of(settings))
     if at is not None:
-        await jobs.schedule(session, f"checkin:{concern.token}", "checkin", at, exact=True)
+        await jobs.schedule(session, f"{JobKind.CHECKIN}:{concern.token}", JobKind.CHECKIN, at, exact=True)
 
 
 def first_checkin(concern: Concern, hours: BusinessHours, settings: Settings) -> dict[str, Any]:
     """After the (only) acknowledgement: the row of the first check-in's job, from what is known, without a query."""
-    policy = policy_of(settings)
+    policy = checkin_policy_of(settings)
     every = policy.high_every_days if concern.severity == "high" else policy.every_days
     since = concern.acknowledged_at or concern.created_at
-    return jobs.job_row(f"checkin:{concern.token}", "checkin", hours.add(since, every * hours.day_hours))
+    return jobs.job_row(f"{JobKind.CHECKIN}:{concern.token}", JobKind.CHECKIN,
+                        hours.add(since, every * hours.day_hours))
 
 
 async def _state(session: AsyncSession, concern: Concern, client: Client) -> CheckinState:
@@ -66,7 +68,7 @@ async def run_checkin(session: AsyncSession, token: str, settings: Settings, now
         return None
     account, client = await accounts.account_of(session, concern)
     hours = accounts.hours_of(account)
-    verdict = decide(await _state(session, concern, client), hours, policy_of(settings), now)
+    verdict = decide(await _state(session, concern, client), hours, checkin_policy_of(settings), now)
     if not verdict.send:
         log.debug("no check-in: %s", verdict.reason, extra={"concern": token})
         return verdict.retry_at
@@ -88,13 +90,13 @@ async def run_checkin(session: AsyncSession, token: str, settings: Settings, now
     else:
         concern.checkins, concern.last_checkin_at = number, now
         await concerns.record(session, concern, "checkin", "service", now, f"check-in {number}")
-    return due_at(await _state(session, concern, client), hours, policy_of(settings))
+    return due_at(await _state(session, concern, client), hours, checkin_policy_of(settings))
 
 
 async def run_closing(session: AsyncSession, token: str, settings: Settings, now: datetime) -> None:
     """The note that tells the client their concern is resolved, and what was done."""
     concern = await session.get(Concern, int(token.removeprefix("C-")))
-    if concern is None or concern.status != "resolved":
+    if concern is None or concern.status != ConcernStatus.RESOLVED:
         return
     _account, client = await accounts.account_of(session, concern)
     items = await concerns.items_of(session, concern.id)
@@ -147,5 +149,5 @@ async def opt_out(session: AsyncSession, client: Client, why: str, now: datetime
         log.info("client opted out", extra={"client": client.email, "why": why})
     for concern in await concerns.unresolved_of_client(session, client.id):
         await concerns.record(session, concern, "opted_out", client.email, now, why)
-        await jobs.cancel_jobs(session, f"checkin:{concern.token}")
+        await jobs.cancel_jobs(session, f"{JobKind.CHECKIN}:{concern.token}")
 

@@ -13,25 +13,25 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from service.core import letters
 from service.core.businesstime import next_local_time
 from service.core.digest_view import Entry, digest_context, digest_subject
 from service.core.escalation_policy import Policy, due, next_check
 from service.core.owner_commands import signed_address
+from service.core.states import ConcernStatus, JobKind
 from service.errors import SendError
 from service.flows import outgoing
 from service.mailformat.render import Rendered, render
 from service.settings import Settings
 from service.store import accounts, concerns, jobs
+from service.store.db import AsyncSession
 from service.store.models import Client, Concern, Digest, EscalationRow, KeyValue
 
 log = logging.getLogger("followup.escalate")
 
 
-def policy_of(settings: Settings) -> Policy:
+def escalation_policy_of(settings: Settings) -> Policy:
+    """The escalation deadlines the settings give."""
     return Policy(settings.escalate_high_after_h, settings.escalate_high_second_after_h,
                   settings.escalate_after_days, settings.escalate_second_after_days)
 
@@ -64,10 +64,10 @@ async def escalate_concern(session: AsyncSession, token: str, settings: Settings
     levels: list[int] = []
     account, _client = await accounts.account_of(session, concern)
     hours = accounts.hours_of(account)
-    policy = policy_of(settings)
+    policy = escalation_policy_of(settings)
     state = await concerns.state_of(session, concern, account)
     for esc in due(state, hours, policy, now):
-        if await session.scalar(select(EscalationRow.id).where(EscalationRow.key == esc.key)):
+        if await concerns.escalation_made(session, esc.key):
             continue
         recipient = account.owner_email if esc.level == 1 else account.second_level
         if not recipient:
@@ -89,15 +89,8 @@ async def escalate_concern(session: AsyncSession, token: str, settings: Settings
             await send_digest(session, recipient, settings, now, only=[row], alert=True)
         else:
             at = next_local_time(now, time.fromisoformat(account.digest_time), hours.tz)
-            await jobs.schedule(session, f"digest:{recipient}", "digest", at)
+            await jobs.schedule(session, f"{JobKind.DIGEST}:{recipient}", JobKind.DIGEST, at)
     return Escalated(tuple(levels), next_check(state, hours, policy, now))
-
-
-async def pending_for(session: AsyncSession, recipient: str) -> list[EscalationRow]:
-    rows = await session.scalars(select(EscalationRow).where(
-        EscalationRow.recipient == recipient, EscalationRow.digest_id.is_(None),
-        EscalationRow.urgent.is_(False)).order_by(EscalationRow.id))
-    return list(rows.all())
 
 
 async def build(session: AsyncSession, recipient: str, rows: list[EscalationRow], settings: Settings,
@@ -117,7 +110,7 @@ async def _contents(session: AsyncSession, recipient: str, rows: list[Escalation
     hours = None
     for row in rows:
         concern = await session.get(Concern, row.concern_id)
-        if concern is None or concern.status == "resolved":
+        if concern is None or concern.status == ConcernStatus.RESOLVED:
             continue
         account, client = await accounts.account_of(session, concern)
         hours = hours or accounts.hours_of(account)
@@ -142,15 +135,15 @@ async def _contents(session: AsyncSession, recipient: str, rows: list[Escalation
 async def send_digest(session: AsyncSession, recipient: str, settings: Settings, now: datetime,
                       *, only: list[EscalationRow] | None = None, alert: bool = False) -> int | None:
     """Write the digest (or alert) for `recipient` to the outbox; None when there is nothing to say."""
-    rows = only if only is not None else await pending_for(session, recipient)
+    rows = only if only is not None else await concerns.undigested_escalations(session, recipient)
     found = await _contents(session, recipient, rows, settings, now, alert=alert)
     if found is None:  # never an empty digest (resolved concerns are left out)
         return None
     subject, context = found
     sender = outgoing.sender_of(settings)
     message_id = sender.next_message_id()
-    digest = Digest(recipient=recipient, kind="alert" if alert else "digest", message_id=message_id,
-                    created_at=now)
+    digest = Digest(recipient=recipient, kind=letters.Purpose.ALERT if alert else letters.Purpose.DIGEST,
+                    message_id=message_id, created_at=now)
     session.add(digest)
     await session.flush()  # its id is in the signed Reply-To
     key = await signing_key(session, settings)
@@ -174,4 +167,5 @@ def _who(client: Client) -> str:
 async def preview(session: AsyncSession, recipient: str, settings: Settings,
                   now: datetime) -> tuple[str, Rendered] | None:
     """The next digest for `recipient`, rendered but not written or sent."""
-    return await build(session, recipient, await pending_for(session, recipient), settings, now, alert=False)
+    rows = await concerns.undigested_escalations(session, recipient)
+    return await build(session, recipient, rows, settings, now, alert=False)

@@ -17,18 +17,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from service.core import routing
 from service.core.checkin_policy import reminders
 from service.core.letters import Purpose
+from service.core.states import JobKind
 from service.errors import FollowupError
 from service.flows import account_setup
 from service.flows.checkins import base_context, send_to_client
 from service.mailformat.render import environment
 from service.settings import Settings
-from service.store import accounts, clients, jobs
+from service.store import accounts, clients, events, jobs
+from service.store.db import AsyncSession
 from service.store.models import Account, Client, Event
 
 log = logging.getLogger("followup.events")
@@ -53,11 +52,11 @@ class EventSpec:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-async def save(session: AsyncSession, spec: EventSpec, settings: Settings, now: datetime,
-               source: str) -> tuple[Event, str]:
+async def save_event(session: AsyncSession, spec: EventSpec, settings: Settings, now: datetime,
+                     source: str) -> tuple[Event, str]:
     """Create or update the event with this uid and (re)schedule its reminders; say what changed."""
     client = await _client(session, spec.client, settings, now)
-    event = await session.scalar(select(Event).where(Event.uid == spec.uid))
+    event = await events.event_by_uid(session, spec.uid)
     done = {c["text"]: c.get("done", False) for c in (event.checklist if event else [])}
     checklist = [{"text": text, "done": bool(done.get(text, False))} for text in spec.checklist]
     status = "cancelled" if spec.cancelled else "active"
@@ -79,7 +78,7 @@ async def save(session: AsyncSession, spec: EventSpec, settings: Settings, now: 
 
 
 async def schedule_reminders(session: AsyncSession, event: Event, settings: Settings, now: datetime) -> None:
-    prefix = f"remind:{event.token}:"
+    prefix = f"{JobKind.REMIND}:{event.token}:"
     if event.status != "active":
         await jobs.cancel_jobs(session, prefix)
         return
@@ -91,7 +90,7 @@ async def schedule_reminders(session: AsyncSession, event: Event, settings: Sett
     keys = {f"{prefix}{days}" for days in plan}
     await jobs.cancel_jobs(session, prefix, keep=keys)
     for days, at in plan.items():
-        await jobs.schedule(session, f"{prefix}{days}", "remind", at, exact=True)
+        await jobs.schedule(session, f"{prefix}{days}", JobKind.REMIND, at, exact=True)
 
 
 async def run_reminder(session: AsyncSession, key: str, settings: Settings, now: datetime) -> None:
@@ -140,7 +139,7 @@ async def remove(session: AsyncSession, event_id: int) -> Event:
     if event is None:
         raise EventError(f"no event E-{event_id}")
     event.status = "cancelled"
-    await jobs.cancel_jobs(session, f"remind:{event.token}:")
+    await jobs.cancel_jobs(session, f"{JobKind.REMIND}:{event.token}:")
     return event
 
 
@@ -156,11 +155,6 @@ async def tick(session: AsyncSession, event_id: int, numbers: list[int], now: da
         items[n - 1]["done"] = True
     event.checklist, event.updated_at = items, now  # a new list, so the JSON column sees the change
     return event
-
-
-async def listing(session: AsyncSession) -> list[tuple[Event, Client]]:
-    rows = await session.execute(select(Event, Client).join(Client, Client.id == Event.client_id).order_by(Event.at))
-    return [(e, c) for e, c in rows.all()]
 
 
 # -- files ---------------------------------------------------------------------------------

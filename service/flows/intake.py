@@ -33,7 +33,7 @@ from service.core.rules.owner_authority import addressed_to_tag
 from service.core.triage import Action, Decision, triage
 from service.detector.detect import Verdict
 from service.flows import account_setup, checkins, client_replies, outgoing, owner_mail
-from service.flows.escalations import policy_of, signing_key
+from service.flows.escalations import escalation_policy_of, signing_key
 from service.flows.intake_batch import (
     BatchRows,
     BatchState,
@@ -232,7 +232,7 @@ class Pipeline:
             await self._write_rows(session, rows)
             return
         await session.flush()  # their new clients, for the ids
-        policy = policy_of(self.settings)
+        policy = escalation_policy_of(self.settings)
         made_concerns: list[Concern] = []
         for p in planned:
             # the promise to the client is the deadline the owner is held to

@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from service.core.letters import (
     HANDLING,
     UNSENDABLE,
@@ -32,6 +30,7 @@ from service.core.letters import (
 from service.core.owner_commands import signed_address
 from service.settings import Settings
 from service.store import outbox
+from service.store.db import AsyncSession
 from service.store.models import Client
 
 log = logging.getLogger("followup.outgoing")

@@ -8,6 +8,7 @@ import logging
 import time
 
 from service.adapters.transport import Transport
+from service.core.letters import Purpose
 from service.core.retry import send_retry_decision
 from service.errors import SendError
 from service.runtime.context import RunContext
@@ -153,7 +154,7 @@ class SenderRunner:
         await marks.mark(row.id, ctx.clock.now())
         ctx.stats.sent += 1
         METRICS.sent.labels(row.purpose).inc()
-        if row.purpose == "ack":
+        if row.purpose == Purpose.ACK:
             METRICS.ack_latency.observe(max(0.0, (ctx.clock.now() - row.created_at).total_seconds()))
         log.info("sent %s to %s", row.purpose, row.to_addr, extra={"message_id": row.message_id, "concern": concern})
         return 1

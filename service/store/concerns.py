@@ -22,6 +22,7 @@ from service.store.models import (
     Client,
     Concern,
     ConcernEvent,
+    EscalationRow,
 )
 
 
@@ -148,3 +149,16 @@ async def last_event_detail(session: AsyncSession, concern_id: int, kind: str) -
     """The detail of the concern's latest history event of this kind (the note a resolution left)."""
     return await session.scalar(select(ConcernEvent.detail).where(
         ConcernEvent.concern_id == concern_id, ConcernEvent.kind == kind).order_by(ConcernEvent.id.desc()))
+
+
+async def escalation_made(session: AsyncSession, key: str) -> bool:
+    """Whether the escalation with this key (concern, level, item) was made already."""
+    return await session.scalar(select(EscalationRow.id).where(EscalationRow.key == key)) is not None
+
+
+async def undigested_escalations(session: AsyncSession, recipient: str) -> list[EscalationRow]:
+    """The recipient's escalations waiting for their next digest (alerts went out on their own)."""
+    rows = await session.scalars(select(EscalationRow).where(
+        EscalationRow.recipient == recipient, EscalationRow.digest_id.is_(None),
+        EscalationRow.urgent.is_(False)).order_by(EscalationRow.id))
+    return list(rows.all())

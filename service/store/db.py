@@ -11,10 +11,12 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event, text
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-# the types the layers above hold (an engine, a session, a session maker) come from here, so that only
-# the store imports SQLAlchemy (the "SQL lives in the store" import contract)
+# the `X as X` imports re-export what the layers above hold (an engine, a session, a session maker)
+# and the error a refused duplicate raises, so that only the store imports SQLAlchemy (the "SQL
+# lives in the store" import contract)
+from sqlalchemy.exc import IntegrityError as IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncEngine as AsyncEngine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker as async_sessionmaker

@@ -56,7 +56,7 @@ async def cancel_jobs(session: AsyncSession, prefix: str, keep: set[str] | None 
             job.status = JobStatus.CANCELLED
 
 
-async def next_due(session: AsyncSession) -> datetime | None:
+async def next_job_due(session: AsyncSession) -> datetime | None:
     """When the earliest pending job is due (None when nothing is pending)."""
     return await session.scalar(select(func.min(Job.due_at)).where(Job.status == JobStatus.PENDING))
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import Table, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstanceState
 
@@ -45,6 +45,15 @@ async def insert_write_only(session: AsyncSession) -> None:
             session.expunge(obj)
     for table, rows in by_table.items():
         await session.execute(insert(table), rows)
+
+
+async def insert_rows(session: AsyncSession, *, events: Sequence[dict[str, Any]] = (),
+                      jobs: Sequence[dict[str, Any]] = (), messages: Sequence[dict[str, Any]] = ()) -> None:
+    """INSERT plain rows of history events, jobs and message rows, one statement per table that has any."""
+    for model, rows in ((ConcernEvent, events), (Job, jobs), (MessageRow, messages)):
+        if rows:
+            # the table, not the mapped class: plain Core, without the ORM's bulk-insert bookkeeping
+            await session.execute(insert(cast(Table, model.__table__)), rows)
 
 
 async def known_message_ids(session: AsyncSession, message_ids: Sequence[str]) -> set[str]:

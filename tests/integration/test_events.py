@@ -102,7 +102,7 @@ async def test_reminder_lists_only_open_items_from_the_type_template(tmp_path: P
     worker = Worker(settings, clock=clock)
     await worker.start()
     async with transaction(worker.sessions) as session:
-        event, _ = await event_reminders.save(session, event_reminders.EventSpec(
+        event, _ = await event_reminders.save_event(session, event_reminders.EventSpec(
             uid="x", client="ana@client.example", title="Audit <b>day</b>", type="audit",
             at=datetime(2026, 11, 27, 10, tzinfo=UTC), checklist=("Ledger export", "Bank statements")),
             settings, clock.current, "test")
