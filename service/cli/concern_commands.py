@@ -96,24 +96,17 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Print a concern's whole history: messages, verdicts, plan, escalations, status changes."""
-    from sqlalchemy import select
-
-    from service.store import accounts, concerns
-    from service.store.models import ConcernEvent, EscalationRow, MessageRow, OutboxRow
+    from service.store import accounts, concerns, messages, outbox
 
     settings = load_cli_settings(args)
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         concern = await concerns.concern_by_token(session, args.id)
         account, client = await accounts.account_of(session, concern)
-        messages = (await session.scalars(select(MessageRow).where(MessageRow.concern_id == concern.id)
-                                          .order_by(MessageRow.id))).all()
-        outbox = {o.message_id: o for o in (await session.scalars(
-            select(OutboxRow).where(OutboxRow.concern_id == concern.id))).all()}
-        events = (await session.scalars(select(ConcernEvent).where(ConcernEvent.concern_id == concern.id)
-                                        .order_by(ConcernEvent.id))).all()
-        escalations = (await session.scalars(select(EscalationRow).where(
-            EscalationRow.concern_id == concern.id).order_by(EscalationRow.id))).all()
+        thread = await messages.messages_of_concern(session, concern.id)
+        delivery = {o.message_id: o for o in await outbox.outbox_of_concern(session, concern.id)}
+        events = await concerns.history_of(session, concern.id)
+        escalations = await concerns.escalations_of(session, concern.id)
         items = await concerns.items_of(session, concern.id)
         return {
             "id": concern.token, "client": client.email, "client_name": client.name, "account": account.name,
@@ -125,8 +118,8 @@ def cmd_show(args: argparse.Namespace) -> int:
                 "direction": m.direction, "message_id": m.message_id, "from": m.from_addr, "to": m.to_addr,
                 "at": _iso(m.created_at), "decision": m.decision, "reasons": m.reasons, "text": m.text,
                 "verdict": m.verdict, "rules": m.rules,  # None: outbound, or stored before rules were recorded
-                "delivery": (outbox[m.message_id].status if m.message_id in outbox else None),
-            } for m in messages],
+                "delivery": (delivery[m.message_id].status if m.message_id in delivery else None),
+            } for m in thread],
             "plan": [{"item": i.number, "text": i.text, "owner": i.owner, "due_at": _iso(i.due_at),
                       "done_at": _iso(i.done_at), "created_by": i.created_by} for i in items],
             "escalations": [{"level": e.level, "to": e.recipient, "reason": e.reason, "urgent": e.urgent,

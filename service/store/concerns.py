@@ -162,3 +162,17 @@ async def undigested_escalations(session: AsyncSession, recipient: str) -> list[
         EscalationRow.recipient == recipient, EscalationRow.digest_id.is_(None),
         EscalationRow.urgent.is_(False)).order_by(EscalationRow.id))
     return list(rows.all())
+
+
+async def history_of(session: AsyncSession, concern_id: int) -> list[ConcernEvent]:
+    """The concern's history events, oldest first."""
+    rows = await session.scalars(select(ConcernEvent).where(ConcernEvent.concern_id == concern_id)
+                                 .order_by(ConcernEvent.id))
+    return list(rows.all())
+
+
+async def escalations_of(session: AsyncSession, concern_id: int) -> list[EscalationRow]:
+    """Every escalation made for the concern, oldest first."""
+    rows = await session.scalars(select(EscalationRow).where(EscalationRow.concern_id == concern_id)
+                                 .order_by(EscalationRow.id))
+    return list(rows.all())

@@ -56,6 +56,13 @@ async def insert_rows(session: AsyncSession, *, events: Sequence[dict[str, Any]]
             await session.execute(insert(cast(Table, model.__table__)), rows)
 
 
+async def messages_of_concern(session: AsyncSession, concern_id: int) -> list[MessageRow]:
+    """The concern's messages, in and out, in the order they were stored."""
+    rows = await session.scalars(select(MessageRow).where(MessageRow.concern_id == concern_id)
+                                 .order_by(MessageRow.id))
+    return list(rows.all())
+
+
 async def known_message_ids(session: AsyncSession, message_ids: Sequence[str]) -> set[str]:
     """Which of these Message-IDs are stored already: one query for a whole batch."""
     if not message_ids:

@@ -80,6 +80,11 @@ async def _queued_since(session: AsyncSession, column: InstrumentedAttribute[Any
     return {str(value): int(count) for value, count in rows.all()}
 
 
+async def outbox_of_concern(session: AsyncSession, concern_id: int) -> list[OutboxRow]:
+    """The outgoing messages about the concern, with how their delivery stands."""
+    return list((await session.scalars(select(OutboxRow).where(OutboxRow.concern_id == concern_id))).all())
+
+
 async def claim_outbox(session: AsyncSession, now: datetime, *, limit: int,
                        lease_s: float, skip_locked: bool) -> list[OutboxRow]:
     """Take due rows (and rows whose sender died mid-send) for this worker."""
