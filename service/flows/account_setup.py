@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from service.core import routing
 from service.core.routing import DEFAULT_ACCOUNT
 from service.settings import AccountConfig, Settings
 from service.store import accounts
+from service.store.db import AsyncSession
 from service.store.models import Account
 
 

@@ -114,7 +114,7 @@ async def base_context(session: AsyncSession, client: Client, settings: Settings
     return client_context(client_name=client.name, token=concern.token if concern else "",
                           subject=concern.subject if concern else "", kind=concern.kind if concern else "",
                           team_name=settings.shared_name, handler_name=settings.default_owner_name,
-                          unsubscribe=outgoing.unsubscribe_address(settings, key, client))
+                          unsubscribe=outgoing.client_unsubscribe_address(settings, key, client))
 
 
 def _day(when: datetime, tz: ZoneInfo) -> str:

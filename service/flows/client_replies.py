@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from service.core.businesstime import next_local_time
 from service.core.chain import RuleRecord
 from service.core.rules.client_reply import ReplyChange, ReplyFacts, reply_change
+from service.core.states import JobKind
 from service.detector.detect import Verdict
 from service.flows import checkins
 from service.mailformat.parse import Inbound, one_line
 from service.settings import Settings
 from service.store import accounts, concerns, jobs
+from service.store.db import AsyncSession
 from service.store.models import Account, Concern, EscalationRow
 
 
@@ -34,7 +34,7 @@ async def apply_reply(session: AsyncSession, concern: Concern, account: Account,
         concern.severity = "high"
         await concerns.record(session, concern, "severity", msg.from_addr, now,
                               f"raised to high: a new worry in {msg.message_id}")
-        await jobs.schedule(session, f"escalate:{concern.token}", "escalate", now)
+        await jobs.schedule(session, f"{JobKind.ESCALATE}:{concern.token}", JobKind.ESCALATE, now)
         await checkins.schedule_next(session, concern, settings)
     elif change == ReplyChange.SUGGEST_RESOLVE:
         assert account.owner_email, "`all-is-well` asks for an owner"
@@ -46,5 +46,5 @@ async def apply_reply(session: AsyncSession, concern: Concern, account: Account,
             created_at=now))
         await concerns.record(session, concern, "suggest_resolve", msg.from_addr, now, msg.message_id)
         at = next_local_time(now, time.fromisoformat(account.digest_time), accounts.hours_of(account).tz)
-        await jobs.schedule(session, f"digest:{account.owner_email}", "digest", at)
+        await jobs.schedule(session, f"{JobKind.DIGEST}:{account.owner_email}", JobKind.DIGEST, at)
     return record

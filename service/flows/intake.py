@@ -21,15 +21,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from service.adapters.inbox import RawMessage
 from service.core import letters
 from service.core.chain import RuleRecord
 from service.core.escalation_policy import ConcernState, deadlines
 from service.core.rules.facts import OwnerFacts, TriageContext
 from service.core.rules.owner_authority import addressed_to_tag
+from service.core.states import ConcernStatus, JobKind
 from service.core.triage import Action, Decision, triage
 from service.detector.detect import Verdict
 from service.flows import account_setup, checkins, client_replies, outgoing, owner_mail
@@ -47,7 +45,7 @@ from service.flows.prepared import BatchPreparer, Prepared, Unprepared, reason
 from service.mailformat.parse import Inbound
 from service.settings import Settings
 from service.store import accounts, clients, concerns, jobs, messages
-from service.store.db import transaction
+from service.store.db import AsyncSession, IntegrityError, async_sessionmaker, transaction
 from service.store.models import Account, Client, Concern, Quarantine
 from service.store.outage import is_infrastructure_error
 
@@ -191,7 +189,7 @@ class Pipeline:
             client = await clients.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
             planned = PlannedConcern(msg, verdict, decision, raw, account, client)
             if decision.reply_template:  # counted now: a later message of the batch must see it
-                batch.count_reply(msg.reply_address, "ack")
+                batch.count_reply(msg.reply_address, letters.Purpose.ACK)
             batch.pending.append(planned)
             batch.unwritten.add(msg.message_id)
             return planned
@@ -236,10 +234,10 @@ class Pipeline:
         made_concerns: list[Concern] = []
         for p in planned:
             # the promise to the client is the deadline the owner is held to
-            state = ConcernState(0, p.decision.severity, "open", now, (),
+            state = ConcernState(0, p.decision.severity, ConcernStatus.OPEN, now, (),
                                  has_second_level=bool(p.account.second_level))  # new: no items yet
             concern = Concern(
-                client_id=p.client.id, kind=p.verdict.label, severity=p.decision.severity, status="open",
+                client_id=p.client.id, kind=p.verdict.label, severity=p.decision.severity, status=ConcernStatus.OPEN,
                 escalation_level=0, score=p.verdict.score, subject=p.msg.subject[:500],
                 evidence=list(p.verdict.evidence),
                 respond_by=deadlines(state, accounts.hours_of(p.account), policy)[0],
@@ -260,8 +258,10 @@ class Pipeline:
         try:
             for p, concern in zip(planned, made_concerns, strict=True):
                 found = f"{p.verdict.label} {p.verdict.score:.2f} from {p.msg.from_addr}"
-                rows.events.append(concerns.change(concern, "created", "detector", now, found, to_status="open"))
-                rows.jobs.append(jobs.job_row(f"escalate:{concern.token}", "escalate", concern.respond_by))
+                rows.events.append(concerns.change(concern, "created", "detector", now, found,
+                                                   to_status=ConcernStatus.OPEN))
+                rows.jobs.append(jobs.job_row(f"{JobKind.ESCALATE}:{concern.token}", JobKind.ESCALATE,
+                                              concern.respond_by))
                 rows.messages.append(await self._message_values(session, p.msg, p.verdict, p.decision, p.raw,
                                                                 concern, p.client.id, now))
             composed = await composing
@@ -279,7 +279,7 @@ class Pipeline:
                 replies.append(row)
                 continue
             if p.decision.reply_template:
-                batch.count_reply(p.msg.reply_address, "ack", -1)
+                batch.count_reply(p.msg.reply_address, letters.Purpose.ACK, -1)
             replies.append(None)
         await self._write_rows(session, rows)
         for p, concern, row in zip(planned, made_concerns, replies, strict=True):
@@ -366,8 +366,8 @@ class Pipeline:
                       now: datetime) -> None:
         """What follows a queued acknowledgement: the concern's history, and its first check-in."""
         concern.acknowledged_at = now
-        rows.events.append(concerns.change(concern, "acknowledged", "service", now, row.message_id,
-                                            to_status="acknowledged" if concern.status == "open" else None))
+        moved = ConcernStatus.ACKNOWLEDGED if concern.status == ConcernStatus.OPEN else None
+        rows.events.append(concerns.change(concern, "acknowledged", "service", now, row.message_id, to_status=moved))
         rows.jobs.append(checkins.first_checkin(concern, accounts.hours_of(account), self.settings))
 
     def _ack_request(self, msg: Inbound, concern: Concern, client: Client, template: str, tz: str, key: bytes,
@@ -376,5 +376,5 @@ class Pipeline:
         return letters.acknowledgement(
             msg, sender=outgoing.sender_of(s), token=concern.token, kind=concern.kind, evidence=list(concern.evidence),
             respond_by=format_local(concern.respond_by, tz), template=template, handler_name=s.default_owner_name,
-            unsubscribe=outgoing.unsubscribe_address(s, key, client),
+            unsubscribe=outgoing.client_unsubscribe_address(s, key, client),
             links=letters.Links(concern.id, client.id), now=now)

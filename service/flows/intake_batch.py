@@ -14,10 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
-
-from sqlalchemy import Table, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any
 
 from service.adapters.inbox import RawMessage
 from service.core import letters
@@ -26,7 +23,8 @@ from service.detector.detect import Verdict
 from service.mailformat.parse import Inbound
 from service.settings import Settings
 from service.store import clients, messages, outbox
-from service.store.models import Account, Client, ConcernEvent, Job, MessageRow
+from service.store.db import AsyncSession
+from service.store.models import Account, Client
 
 log = logging.getLogger("followup.message")
 
@@ -59,17 +57,13 @@ class BatchRows:
 
     async def write(self, session: AsyncSession) -> None:
         """INSERT the rows, one statement per table, and start again empty."""
-        for model, rows in ((ConcernEvent, self.events), (Job, self.jobs), (MessageRow, self.messages)):
-            if rows:
-                # the table, not the mapped class: plain Core, without the ORM's bulk-insert bookkeeping
-                await session.execute(insert(cast(Table, model.__table__)), rows)
+        await messages.insert_rows(session, events=self.events, jobs=self.jobs, messages=self.messages)
         self.events, self.jobs, self.messages = [], [], []
 
     async def write_messages(self, session: AsyncSession) -> None:
         """Only the message rows: inbound mail's go in before the replies to it, which `followup show`
         lists after it (in the order written)."""
-        if self.messages:
-            await session.execute(insert(cast(Table, MessageRow.__table__)), self.messages)
+        await messages.insert_rows(session, messages=self.messages)
         self.messages = []
 
 
@@ -122,7 +116,7 @@ class BatchState:
             await clients.clients_by_email(session, {m.from_addr for m in msgs}),
         )
 
-    def count_reply(self, address: str, purpose: str, n: int = 1) -> None:
+    def count_reply(self, address: str, purpose: letters.Purpose, n: int = 1) -> None:
         """A message to `address` is queued (n=-1: was expected, and is not after all)."""
         self.replies[address.lower()] += n
         if purpose in letters.CLIENT_BOUND:

@@ -51,7 +51,7 @@ def sender_of(settings: Settings) -> Sender:
     return Sender(settings.shared_address, settings.shared_name, settings.shared_domain, settings.templates_dir)
 
 
-def unsubscribe_address(settings: Settings, key: bytes, client: Client) -> str:
+def client_unsubscribe_address(settings: Settings, key: bytes, client: Client) -> str:
     """The client's List-Unsubscribe mailto: an address signed for them, which opts them out when mailed."""
     return unsubscribe_mailto(signed_address(settings.shared_address, key, client.email, f"u{client.id}"))
 

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from service.core import letters, routing
 from service.core.owner_commands import Command, Problem, parse_commands, tag_refs
 from service.core.rules.facts import OwnerFacts, Team
@@ -27,6 +25,7 @@ from service.flows.escalations import signing_key
 from service.mailformat.parse import Inbound
 from service.settings import Settings
 from service.store import accounts, concerns
+from service.store.db import AsyncSession
 from service.store.models import Account, Client, Concern, Digest
 
 log = logging.getLogger("followup.owner")

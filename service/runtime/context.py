@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.clock import Clock
+from service.core.triage import Action
 from service.flows.intake_batch import Outcome
 from service.runtime.metrics import METRICS
 from service.settings import Settings
@@ -36,11 +37,12 @@ class Stats:
         self.processed += 1
         self.outcomes[outcome.decision] = self.outcomes.get(outcome.decision, 0) + 1
         METRICS.ingested.labels(outcome.decision).inc()
-        if outcome.decision == "quarantined":
+        if outcome.decision == Action.QUARANTINED:
             METRICS.quarantined.inc()
-        if outcome.decision == "new_concern" and outcome.label:
+        if outcome.decision == Action.NEW_CONCERN and outcome.label:
             METRICS.concerns.labels(outcome.label).inc()
-        if outcome.decision in {"new_concern", "follow_up", "ignore"} and not outcome.outbox_ids and outcome.reasons:
+        answerable = outcome.decision in {Action.NEW_CONCERN, Action.FOLLOW_UP, Action.IGNORE}
+        if answerable and not outcome.outbox_ids and outcome.reasons:
             METRICS.suppressed.labels(outcome.reasons[-1].split(":")[0]).inc()
 
 
