@@ -61,3 +61,18 @@ def deep_nesting(levels: int = 3000) -> bytes:
                     for i in range(levels))
     return (b"From: Bob <bob@client.example>\r\nMessage-ID: <deep@client.example>\r\n"
             b"Subject: nested\r\n" + head + b"Content-Type: text/plain\r\n\r\nhi\r\n")
+
+
+def toy_training_file(tmp_path: Path, *, copies: int = 16, numbered: str = " ({n})") -> Path:
+    """A small labelled JSONL file for training the detector: `copies` of a complaint, a worry and a thanks."""
+    import json
+
+    rows: list[dict[str, object]] = []
+    for n in range(copies):
+        tag = numbered.format(n=n)
+        rows.append({"text": f"the invoice was wrong again, refund me now{tag}", "complaint": 1, "anxiety": 0})
+        rows.append({"text": f"I am so worried about the audit deadline{tag}", "complaint": 0, "anxiety": 1})
+        rows.append({"text": f"thanks, see you at the meeting{tag}", "label": "none"})
+    path = tmp_path / "mine.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    return path

@@ -3,7 +3,6 @@ and what a worker process never imports."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -14,22 +13,13 @@ import pytest
 from service.detector.model import load_model
 from service.detector.transformer import available
 
-
-def _toy(tmp_path: Path) -> Path:
-    rows = []
-    for n in range(16):
-        rows.append({"text": f"the invoice was wrong again, refund me now ({n})", "complaint": 1, "anxiety": 0})
-        rows.append({"text": f"I am so worried about the audit deadline ({n})", "complaint": 0, "anxiety": 1})
-        rows.append({"text": f"thanks, see you at the meeting ({n})", "label": "none"})
-    path = tmp_path / "mine.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in rows))
-    return path
+from mailfactory import toy_training_file
 
 
 def test_train_refuses_transformer_without_the_extra(tmp_path: Path) -> None:
     if available():
         pytest.skip("the transformer extra is installed here; this test is about its absence")
-    done = subprocess.run([sys.executable, "-m", "service", "train", "--data", str(_toy(tmp_path)),
+    done = subprocess.run([sys.executable, "-m", "service", "train", "--data", str(toy_training_file(tmp_path)),
                            "--transformer", "--out", str(tmp_path / "m.joblib")],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2

