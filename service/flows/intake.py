@@ -295,18 +295,24 @@ class Pipeline:
     async def _message_values(self, session: AsyncSession, msg: Inbound, verdict: Verdict, decision: Decision,
                               raw: RawMessage, concern: Concern | None, client_id: int | None,
                               now: datetime) -> dict[str, Any]:
-        return dict(
-            message_id=msg.message_id, direction="in",
+        return self._inbound_row(
+            msg, raw, now, decision=decision.action, reasons=decision.reasons, rules=decision.rules,
             concern_id=concern.id if concern else None, client_id=client_id,
             event_id=await messages.thread_event(session, msg.thread_ids),
-            from_addr=msg.from_addr[:320], to_addr=",".join(msg.to)[:320],
-            subject=msg.subject[:500], text=msg.new_text[:20000],
-            decision=decision.action, reasons=list(decision.reasons), rules=decision.rules.as_json(),
             verdict={"label": verdict.label, "score": verdict.score,
                      "evidence": list(verdict.evidence), "scores": verdict.scores,
-                     "evidence_by_label": {k: list(v) for k, v in verdict.evidence_by_label.items()}},
-            raw=raw.data if len(raw.data) <= self.settings.raw_keep_bytes else None,
-            created_at=now,
+                     "evidence_by_label": {k: list(v) for k, v in verdict.evidence_by_label.items()}})
+
+    def _inbound_row(self, msg: Inbound, raw: RawMessage, now: datetime, *, decision: str, reasons: Sequence[str],
+                     rules: RuleRecord, concern_id: int | None = None, client_id: int | None = None,
+                     event_id: int | None = None, verdict: dict[str, Any] | None = None) -> dict[str, Any]:
+        """An inbound message's row, with what was decided about it and why."""
+        return dict(
+            message_id=msg.message_id, direction="in", concern_id=concern_id, client_id=client_id,
+            event_id=event_id, from_addr=msg.from_addr[:320], to_addr=",".join(msg.to)[:320],
+            subject=msg.subject[:500], text=msg.new_text[:20000], decision=decision, reasons=list(reasons),
+            rules=rules.as_json(), verdict=verdict or {},
+            raw=raw.data if len(raw.data) <= self.settings.raw_keep_bytes else None, created_at=now,
         )
 
     async def _store_handled(self, session: AsyncSession, msg: Inbound, owner: owner_mail.OwnerResult,
@@ -316,13 +322,8 @@ class Pipeline:
         if owner.outbox is not None:
             batch.count_reply(owner.outbox.to_addr, owner.outbox.purpose)
             outbox_ids.append(owner.outbox.id)
-        batch.rows.messages.append(dict(
-            message_id=msg.message_id, direction="in", concern_id=None, client_id=None, event_id=None,
-            from_addr=msg.from_addr[:320], to_addr=",".join(msg.to)[:320], subject=msg.subject[:500],
-            text=msg.new_text[:20000], decision=owner.decision, reasons=list(owner.reasons), verdict={},
-            rules=rules.as_json(),
-            raw=raw.data if len(raw.data) <= self.settings.raw_keep_bytes else None, created_at=now,
-        ))
+        batch.rows.messages.append(self._inbound_row(msg, raw, now, decision=owner.decision, reasons=owner.reasons,
+                                                     rules=rules))
         batch.unwritten.add(msg.message_id)
         return Outcome(msg.message_id, owner.decision, reasons=owner.reasons, outbox_ids=tuple(outbox_ids))
 
