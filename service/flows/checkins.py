@@ -18,7 +18,6 @@ from service.core.checkin_policy import CheckinPolicy, CheckinState, decide, due
 from service.core.letters import Links, Purpose, Refusal, client_context, to_client
 from service.core.states import ConcernStatus, JobKind
 from service.flows import outgoing
-from service.flows.escalations import signing_key
 from service.mailformat.compose import reply_subject
 from service.settings import Settings
 from service.store import accounts, concerns, jobs, messages
@@ -110,7 +109,7 @@ async def run_closing(session: AsyncSession, token: str, settings: Settings, now
 async def base_context(session: AsyncSession, client: Client, settings: Settings,
                        concern: Concern | None = None) -> dict[str, Any]:
     """What every message to a client says: greeting, signature, how to stop them."""
-    key = await signing_key(session, settings)
+    key = await outgoing.signing_key(session, settings)
     return client_context(client_name=client.name, token=concern.token if concern else "",
                           subject=concern.subject if concern else "", kind=concern.kind if concern else "",
                           team_name=settings.shared_name, handler_name=settings.default_owner_name,

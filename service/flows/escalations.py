@@ -8,7 +8,6 @@ job runs again) or nothing: an escalation is made once and mailed once.
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
@@ -25,7 +24,7 @@ from service.mailformat.render import Rendered, render
 from service.settings import Settings
 from service.store import accounts, concerns, jobs
 from service.store.db import AsyncSession
-from service.store.models import Client, Concern, Digest, EscalationRow, KeyValue
+from service.store.models import Client, Concern, Digest, EscalationRow
 
 log = logging.getLogger("followup.escalate")
 
@@ -34,18 +33,6 @@ def escalation_policy_of(settings: Settings) -> Policy:
     """The escalation deadlines the settings give."""
     return Policy(settings.escalate_high_after_h, settings.escalate_high_second_after_h,
                   settings.escalate_after_days, settings.escalate_second_after_days)
-
-
-async def signing_key(session: AsyncSession, settings: Settings) -> bytes:
-    """The settings' key, else one made once and kept in the database for every worker."""
-    if settings.signing_key is not None:
-        return settings.signing_key.get_secret_value().encode()
-    row = await session.get(KeyValue, "signing_key")
-    if row is None:
-        row = KeyValue(key="signing_key", value=secrets.token_hex(32))
-        session.add(row)
-        await session.flush()
-    return row.value.encode()
 
 
 @dataclass(frozen=True)
@@ -146,7 +133,7 @@ async def send_digest(session: AsyncSession, recipient: str, settings: Settings,
                     message_id=message_id, created_at=now)
     session.add(digest)
     await session.flush()  # its id is in the signed Reply-To
-    key = await signing_key(session, settings)
+    key = await outgoing.signing_key(session, settings)
     request = letters.digest(alert=alert, sender=sender, recipient=recipient, subject=subject, context=context,
                              message_id=message_id, digest_id=digest.id, now=now,
                              reply_to=signed_address(settings.shared_address, key, recipient, f"d{digest.id}"))

@@ -31,7 +31,7 @@ from service.core.states import ConcernStatus, JobKind
 from service.core.triage import Action, Decision, triage
 from service.detector.detect import Verdict
 from service.flows import account_setup, checkins, client_replies, outgoing, owner_mail
-from service.flows.escalations import escalation_policy_of, signing_key
+from service.flows.escalations import escalation_policy_of
 from service.flows.intake_batch import (
     BatchRows,
     BatchState,
@@ -249,7 +249,7 @@ class Pipeline:
         # all of the batch's acknowledgements rendered and composed at once (they were a third of the
         # worker's CPU time, py-spy); with `compose_apart` the preparer composes them while the rows
         # that need no acknowledgement are added here
-        key = await signing_key(session, self.settings)  # of the clients' unsubscribe addresses
+        key = await outgoing.signing_key(session, self.settings)  # of the clients' unsubscribe addresses
         requests = {k: self._ack_request(p.msg, concern, p.client, p.decision.reply_template, p.account.timezone,
                                          key, now)
                     for k, (p, concern) in enumerate(zip(planned, made_concerns, strict=True))
@@ -356,7 +356,7 @@ class Pipeline:
                      account: Account, template: str, now: datetime, rows: BatchRows) -> outgoing.Queued | None:
         """Queue the acknowledgement of `msg` (None if it cannot be addressed); what follows it goes in `rows`."""
         request = self._ack_request(msg, concern, client, template, account.timezone,
-                                    await signing_key(session, self.settings), now)
+                                    await outgoing.signing_key(session, self.settings), now)
         [row] = await outgoing.queue(session, [request], self.settings, now)
         if not isinstance(row, outgoing.Queued):
             return None

@@ -11,6 +11,7 @@ is requested at all, and are recorded with the inbound message.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,7 +32,7 @@ from service.core.owner_commands import signed_address
 from service.settings import Settings
 from service.store import outbox
 from service.store.db import AsyncSession
-from service.store.models import Client
+from service.store.models import Client, KeyValue
 
 log = logging.getLogger("followup.outgoing")
 
@@ -49,6 +50,18 @@ class Queued:
 def sender_of(settings: Settings) -> Sender:
     """Who writes the automatic messages, by the settings."""
     return Sender(settings.shared_address, settings.shared_name, settings.shared_domain, settings.templates_dir)
+
+
+async def signing_key(session: AsyncSession, settings: Settings) -> bytes:
+    """The settings' key, else one made once and kept in the database for every worker."""
+    if settings.signing_key is not None:
+        return settings.signing_key.get_secret_value().encode()
+    row = await session.get(KeyValue, "signing_key")
+    if row is None:
+        row = KeyValue(key="signing_key", value=secrets.token_hex(32))
+        session.add(row)
+        await session.flush()
+    return row.value.encode()
 
 
 def client_unsubscribe_address(settings: Settings, key: bytes, client: Client) -> str:

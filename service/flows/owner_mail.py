@@ -21,7 +21,6 @@ from service.core.rules.owner_authority import authorised_teams, recipients, uns
 from service.core.triage import Action, Decision
 from service.errors import PlanError
 from service.flows import checkins, outgoing
-from service.flows.escalations import signing_key
 from service.mailformat.parse import Inbound
 from service.settings import Settings
 from service.store import accounts, concerns
@@ -51,7 +50,7 @@ def _ref_id(ref: str, kind: str) -> int | None:
 async def authority(session: AsyncSession, msg: Inbound, settings: Settings) -> OwnerFacts:
     """What the owner-authority rules read: the signing key, the clients and digests the message's tags
     name, and every account's team."""
-    key = await signing_key(session, settings)
+    key = await outgoing.signing_key(session, settings)
     clients: set[int] = set()
     digests: dict[str, str] = {}
     for ref in tag_refs(recipients(msg)):
