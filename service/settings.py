@@ -202,6 +202,13 @@ class Settings(DetectorSettings):
     # circuit breaker: at most this many automatic replies to one domain per window (0: off)
     domain_reply_cap: int = Field(default=200, ge=0)
     domain_reply_window_h: float = Field(default=1.0, gt=0)
+    # against reflection: acknowledgements one sender (the From header's mailbox) may cause, whoever
+    # they go to, and all senders of one organisational domain together, per window (0: no cap).
+    # Like the circuit breaker, these never hold back a client known from before the window
+    sender_ack_cap: int = Field(default=5, ge=0)
+    sender_ack_window_h: float = Field(default=24.0, gt=0)
+    source_ack_cap: int = Field(default=50, ge=0)
+    source_ack_window_h: float = Field(default=24.0, gt=0)
     noreply_patterns: list[str] = [
         "noreply", "no-reply", "donotreply", "do-not-reply", "mailer-daemon", "postmaster", "bounce",
     ]

@@ -21,6 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from service.core.mailboxes import Cause, ack_cause, ack_recipient
 from service.errors import SendError
 from service.mailformat import compose as composer
 from service.mailformat.parse import Inbound
@@ -54,10 +55,10 @@ class Handling:
 
 
 HANDLING: dict[Purpose, Handling] = {
-    # an acknowledgement answers the client's own message at once, so neither an old "stop" nor
-    # the cap holds it back (the sender cap and circuit breaker of triage do); its words are the
-    # template's and the client's, stored already, so its row keeps no text
-    Purpose.ACK: Handling("auto-replied", to_client=True, honours_opt_out=False, client_capped=False,
+    # an acknowledgement answers the client's own message at once, so the client cap does not hold
+    # it back (the caps of triage do); an address that asked us to stop gets nothing automatic, this
+    # included. Its words are the template's and the client's, stored already, so its row keeps no text
+    Purpose.ACK: Handling("auto-replied", to_client=True, honours_opt_out=True, client_capped=False,
                           keeps_text=False, key_looked_up=False),
     Purpose.CHECKIN: Handling("auto-generated", to_client=True, honours_opt_out=True, client_capped=True,
                               keeps_text=True),
@@ -120,6 +121,8 @@ class LetterRequest:
     unsubscribe: str | None = None  # the client's signed mailto: on every message to a client, on none other
     extra_headers: tuple[tuple[str, str], ...] = ()  # the digest's signed Reply-To
     links: Links = field(default_factory=Links)
+    # the sender whose message made us write, and their source (`mailboxes.ack_cause`): triage's caps count them
+    cause: Cause | None = None
 
     def __post_init__(self) -> None:
         if HANDLING[self.purpose].to_client != (self.unsubscribe is not None):
@@ -171,7 +174,11 @@ def client_context(*, client_name: str, token: str, subject: str, kind: str, tea
 def acknowledgement(msg: Inbound, *, sender: Sender, token: str, kind: str, evidence: Sequence[str],
                     respond_by: str, template: str, handler_name: str, unsubscribe: str, links: Links,
                     now: datetime) -> LetterRequest:
-    """The acknowledgement of `msg`, filed as concern `token`: threaded onto it, quoting the client's words."""
+    """The acknowledgement of `msg`, filed as concern `token`: threaded onto it, quoting the client's words.
+
+    It goes to the author (`mailboxes.ack_recipient`): never to a Reply-To outside their
+    organisation, never to the list that passed the message on.
+    """
     context = {
         **client_context(client_name=msg.from_name, token=token, subject=msg.subject, kind=kind,
                          team_name=sender.name, handler_name=handler_name, unsubscribe=unsubscribe),
@@ -180,10 +187,11 @@ def acknowledgement(msg: Inbound, *, sender: Sender, token: str, kind: str, evid
         "respond_by": respond_by,
     }
     return LetterRequest(
-        purpose=Purpose.ACK, sender=sender, template=template, context=context, to_addr=msg.reply_address,
+        purpose=Purpose.ACK, sender=sender, template=template, context=context, to_addr=ack_recipient(msg),
         to_name=msg.from_name, subject=composer.reply_subject(msg.subject, token), now=now,
         message_id=sender.next_message_id(), dedupe_key=f"ack:{token}", in_reply_to=msg.message_id,
-        references=msg.references, concern=token, unsubscribe=unsubscribe, links=links)
+        references=msg.references, concern=token, unsubscribe=unsubscribe, links=links,
+        cause=ack_cause(msg, sender.address))
 
 
 def to_client(purpose: Purpose, *, sender: Sender, template: str, context: dict[str, Any], to_addr: str,
@@ -213,9 +221,11 @@ def digest(*, alert: bool, sender: Sender, recipient: str, subject: str, context
 
 
 def confirmation(msg: Inbound, *, sender: Sender, context: dict[str, Any], now: datetime) -> LetterRequest:
-    """What an owner's reply recorded and what was not understood, threaded onto that reply."""
+    """What an owner's reply recorded and what was not understood, threaded onto that reply: to the
+    From header's address, which the owner-authority rules checked."""
     return LetterRequest(
-        purpose=Purpose.CONFIRM, sender=sender, template="confirm", context=context, to_addr=msg.from_addr,
+        purpose=Purpose.CONFIRM, sender=sender, template="confirm", context=context,
+        to_addr=msg.header_from or msg.from_addr,
         to_name=msg.from_name, subject=composer.reply_subject(msg.subject, None), now=now,
         message_id=sender.next_message_id(), dedupe_key=f"confirm:{msg.message_id}"[:200],
         in_reply_to=msg.message_id, references=msg.references)

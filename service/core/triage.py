@@ -22,8 +22,11 @@ from service.core.rules.concern_rules import (
     follow_up,
     high_severity,
     other_clients_thread,
+    reply_to_elsewhere,
+    sender_ack_cap,
     sender_cap,
     severity_of,
+    source_ack_cap,
 )
 from service.core.rules.facts import InboundFacts, ThreadConcern, TriageContext
 from service.core.rules.owner_authority import (
@@ -43,6 +46,7 @@ from service.core.rules.screening import (
     opt_out_request,
     own_address,
     own_message_id,
+    relayed_by_list,
 )
 from service.detector.detect import Verdict
 from service.mailformat.parse import Inbound
@@ -111,6 +115,9 @@ def _new_concern_capped(f: InboundFacts) -> Decision:
                     severity=severity_of(f.verdict, f.msg))
 
 
+# the caps on acknowledging, in the order asked: the mailbox, the sender, the sender's domain, the breaker
+CAPS = (sender_cap, sender_ack_cap, source_ack_cap, circuit_breaker)
+
 # an owner's reply to a digest or alert, or a client's unsubscribe: reached by `reply-tag`
 OWNER_MAIL: Chain[InboundFacts, Decision] = Chain("owner-mail", (
     _link(unsubscribe_address, hit=_ends(Action.OPT_OUT, "list-unsubscribe")),
@@ -124,10 +131,20 @@ OWNER_MAIL: Chain[InboundFacts, Decision] = Chain("owner-mail", (
 FOLLOW_UP: Chain[InboundFacts, Decision] = Chain("follow-up", (
     _link(already_acknowledged,
           hit=lambda f: Decision(Action.FOLLOW_UP, None, ("already-acknowledged",), _thread(f).id)),
-    _link(sender_cap, hit=lambda f: Decision(Action.FOLLOW_UP, None, (cap_reason(f),), _thread(f).id)),
-    _link(circuit_breaker, hit=lambda f: Decision(Action.FOLLOW_UP, None, (cap_reason(f),), _thread(f).id)),
+    *(_link(cap, hit=lambda f: Decision(Action.FOLLOW_UP, None, (cap_reason(f),), _thread(f).id)) for cap in CAPS),
 ), otherwise=lambda f: Decision(Action.FOLLOW_UP, f"ack_{_thread(f).kind}", ("first-acknowledgement",),
                                 _thread(f).id))
+
+# a person's message, directly or passed on by a list: reached once the screening rules all missed
+CLIENT_MAIL: Chain[InboundFacts, Decision] = Chain("client-mail", (
+    _link(no_reply_address, hit=_ends(Action.IGNORE, "no-reply-address")),
+    _link(follow_up, hit=FOLLOW_UP),
+    _link(other_clients_thread),  # recorded, and named in a new concern's reasons
+    _link(concern_detected, miss=_ends(Action.NO_CONCERN, "no-concern-detected")),
+    _link(high_severity),  # recorded; the new concern carries its severity
+    _link(reply_to_elsewhere),  # recorded; the acknowledgement goes to the author (`mailboxes.ack_recipient`)
+    *(_link(cap, hit=_new_concern_capped) for cap in CAPS),
+), otherwise=_new_concern)
 
 INBOUND: Chain[InboundFacts, Decision] = Chain("inbound", (
     _link(duplicate, hit=_ends(Action.DUPLICATE, "message-id-seen")),
@@ -136,16 +153,11 @@ INBOUND: Chain[InboundFacts, Decision] = Chain("inbound", (
     _link(own_address, hit=_ends(Action.IGNORE, "own-address")),
     _link(own_message_id, hit=_ends(Action.IGNORE, "own-message-id")),
     _link(followup_instance, hit=_ends(Action.IGNORE, "followup-instance")),
+    # a list's headers on a person's message are not a machine's: the machine-mail rules are not asked
+    _link(relayed_by_list, hit=CLIENT_MAIL),
     # every family is asked, so the record names each kind of machine mail it is
-    _link(*MACHINE_MAIL, hit=lambda f: Decision(Action.IGNORE, None, (machine_reason(f),))),
-    _link(no_reply_address, hit=_ends(Action.IGNORE, "no-reply-address")),
-    _link(follow_up, hit=FOLLOW_UP),
-    _link(other_clients_thread),  # recorded, and named in a new concern's reasons
-    _link(concern_detected, miss=_ends(Action.NO_CONCERN, "no-concern-detected")),
-    _link(high_severity),  # recorded; the new concern carries its severity
-    _link(sender_cap, hit=_new_concern_capped),
-    _link(circuit_breaker, hit=_new_concern_capped),
-), otherwise=_new_concern)
+    _link(*MACHINE_MAIL, hit=lambda f: Decision(Action.IGNORE, None, (machine_reason(f),)), miss=CLIENT_MAIL),
+), otherwise=_new_concern)  # never reached: the last link leads on either way
 
 
 def triage(msg: Inbound, verdict: Verdict, ctx: TriageContext) -> Decision:

@@ -25,6 +25,7 @@ from service.adapters.inbox import RawMessage
 from service.core import letters
 from service.core.chain import RuleRecord
 from service.core.escalation_policy import ConcernState, deadlines
+from service.core.mailboxes import ack_recipient, org_of
 from service.core.rules.facts import OwnerFacts, TriageContext
 from service.core.rules.owner_authority import addressed_to_tag
 from service.core.states import ConcernStatus, JobKind
@@ -166,7 +167,7 @@ class Pipeline:
     async def _store(self, session: AsyncSession, msg: Inbound, verdict: Verdict, raw: RawMessage,
                      now: datetime, batch: BatchState) -> Outcome | PlannedConcern:
         """Decide on one message; a new concern is only planned here, and written by `_write`."""
-        ctx = await self._context(session, msg, batch)
+        ctx = await self._context(session, msg, batch, now)
         decision = triage(msg, verdict, ctx)
         if decision.action == Action.DUPLICATE:
             return Outcome(msg.message_id, decision.action, reasons=decision.reasons)
@@ -182,14 +183,14 @@ class Pipeline:
                                              raw, now, batch, decision.rules)
         if "circuit-breaker" in decision.rules.hit:
             log.warning("circuit breaker open: no automatic replies to %s for now (%d in %g h)",
-                        msg.reply_address.rpartition("@")[2], ctx.recent_domain_replies,
+                        org_of(ack_recipient(msg)), ctx.recent_domain_replies,
                         self.settings.domain_reply_window_h, extra={"message_id": msg.message_id})
         if decision.action == Action.NEW_CONCERN:
             account = await self._accounts.sender_account(session, msg.from_addr)
             client = await clients.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
             planned = PlannedConcern(msg, verdict, decision, raw, account, client)
             if decision.reply_template:  # counted now: a later message of the batch must see it
-                batch.count_reply(msg.reply_address, letters.Purpose.ACK)
+                batch.count_ack(msg, self.settings)
             batch.pending.append(planned)
             batch.unwritten.add(msg.message_id)
             return planned
@@ -201,21 +202,16 @@ class Pipeline:
         return Outcome(msg.message_id, decision.action, concern.token if concern else None,
                        decision.reasons, tuple(outbox_ids), label=verdict.label, summary=decision.summary)
 
-    async def _context(self, session: AsyncSession, msg: Inbound, batch: BatchState) -> TriageContext:
+    async def _context(self, session: AsyncSession, msg: Inbound, batch: BatchState, now: datetime) -> TriageContext:
         """What the rules read beyond the message: the batch's counts, its thread, an owner's authority."""
         s = self.settings
         stored = msg.message_id in batch.stored  # then `duplicate` ends the chain: nothing more is read
-        reply_address = msg.reply_address.lower()
         return TriageContext(
             shared_address=s.shared_address,
             own_message_ids=frozenset([msg.message_id] if msg.message_id in batch.ours else []),
             thread_concern=None if stored else await messages.thread_concern(session, msg.concern_token,
                                                                              msg.thread_ids),
-            recent_auto_replies=batch.replies[reply_address],
-            auto_reply_cap=s.auto_reply_cap,
-            recent_domain_replies=batch.domain_replies[reply_address.rpartition("@")[2]]
-            if s.domain_reply_cap else 0,
-            domain_reply_cap=s.domain_reply_cap,
+            **batch.caps_of(msg, s, now),
             stored=stored,
             owner=await owner_mail.authority(session, msg, s)
             if not stored and addressed_to_tag(msg) else OwnerFacts(),
@@ -279,7 +275,7 @@ class Pipeline:
                 replies.append(row)
                 continue
             if p.decision.reply_template:
-                batch.count_reply(p.msg.reply_address, letters.Purpose.ACK, -1)
+                batch.count_ack(p.msg, self.settings, -1)
             replies.append(None)
         await self._write_rows(session, rows)
         for p, concern, row in zip(planned, made_concerns, replies, strict=True):
@@ -347,7 +343,7 @@ class Pipeline:
             row = await self._reply(session, msg, concern, client, account, decision.reply_template, now, rows)
             await rows.write(session)
             if row is not None:
-                batch.count_reply(msg.reply_address, row.purpose)
+                batch.count_ack(msg, self.settings)
                 await session.flush()
                 outbox_ids.append(row.id)
         return concern, client.id, outbox_ids, changed

@@ -18,6 +18,7 @@ from typing import Any
 
 from service.adapters.inbox import RawMessage
 from service.core import letters
+from service.core.mailboxes import Cause, ack_cause, ack_recipient, mailbox_key, org_of
 from service.core.triage import Action, Decision
 from service.detector.detect import Verdict
 from service.mailformat.parse import Inbound
@@ -90,9 +91,11 @@ class BatchState:
 
     stored: set[str]  # Message-IDs stored, before or in this batch
     ours: set[str]  # Message-IDs of messages we wrote (a loop back to us)
-    replies: Counter[str]  # automatic messages queued per address in the window, this batch's included
-    domain_replies: Counter[str]  # the same per domain, for the circuit breaker
+    replies: Counter[str]  # automatic messages queued per mailbox (`mailbox_key`) in the window, this batch's too
+    domain_replies: Counter[str]  # the same per organisational domain, for the circuit breaker
     clients: dict[str, Client]  # the senders' clients, new ones included
+    sender_acks: Counter[str] = field(default_factory=Counter)  # acknowledgements per sender (`ack_cause`)
+    source_acks: Counter[str] = field(default_factory=Counter)  # the same per sender's organisational domain
     pending: list[PlannedConcern] = field(default_factory=list)
     # rows written with the planned concerns, among them the inbound rows of messages that made
     # no concern: one INSERT for all, where SQLite would otherwise take one per message (autoflush)
@@ -104,23 +107,55 @@ class BatchState:
                    now: datetime) -> BatchState:
         """What the store knows of these messages' Message-IDs, senders and reply counts."""
         ids = [m.message_id for m in msgs]
-        addresses = {m.reply_address.lower() for m in msgs}
-        domains = {a.rpartition("@")[2] for a in addresses} if settings.domain_reply_cap else set()
+        s = settings
+        recipients = {ack_recipient(m) for m in msgs}
+        domains = {org_of(a) for a in recipients} if s.domain_reply_cap else set()
+        causes = [ack_cause(m, s.shared_address) for m in msgs]
+        senders = {c.sender for c in causes} if s.sender_ack_cap else set()
+        sources = {c.source for c in causes} if s.source_ack_cap else set()
         return cls(
             await messages.known_message_ids(session, ids),
             await messages.our_message_ids(session, ids),
             Counter(await outbox.auto_replies_since(
-                session, addresses, now - timedelta(hours=settings.auto_reply_window_h))),
+                session, {mailbox_key(a) for a in recipients}, now - timedelta(hours=s.auto_reply_window_h))),
             Counter(await outbox.auto_replies_to_domains_since(
-                session, domains, now - timedelta(hours=settings.domain_reply_window_h))),
+                session, domains, now - timedelta(hours=s.domain_reply_window_h))),
             await clients.clients_by_email(session, {m.from_addr for m in msgs}),
+            Counter(await outbox.acks_caused_since(
+                session, senders, now - timedelta(hours=s.sender_ack_window_h))),
+            Counter(await outbox.acks_from_sources_since(
+                session, sources, now - timedelta(hours=s.source_ack_window_h))),
         )
 
-    def count_reply(self, address: str, purpose: letters.Purpose, n: int = 1) -> None:
-        """A message to `address` is queued (n=-1: was expected, and is not after all)."""
-        self.replies[address.lower()] += n
+    def count_reply(self, address: str, purpose: letters.Purpose, n: int = 1, cause: Cause | None = None) -> None:
+        """A message to `address` is queued (n=-1: was expected, and is not after all); `cause`: the sender
+        and source whose message it answers (`ack_cause`), for an acknowledgement."""
+        self.replies[mailbox_key(address)] += n
         if purpose in letters.CLIENT_BOUND:
-            self.domain_replies[address.rpartition("@")[2].lower()] += n
+            self.domain_replies[org_of(address)] += n
+        if cause is not None:
+            self.sender_acks[cause.sender] += n
+            self.source_acks[cause.source] += n
+
+    def count_ack(self, msg: Inbound, settings: Settings, n: int = 1) -> None:
+        """The acknowledgement of `msg` is queued (n=-1: was expected, and is not after all)."""
+        self.count_reply(ack_recipient(msg), letters.Purpose.ACK, n, cause=ack_cause(msg, settings.shared_address))
+
+    def caps_of(self, msg: Inbound, settings: Settings, now: datetime) -> dict[str, Any]:
+        """What the caps on acknowledging `msg` read (`TriageContext`'s counts, caps and `known_client`)."""
+        s = settings
+        recipient, cause = ack_recipient(msg), ack_cause(msg, s.shared_address)
+        # known: the author's client row predates every window the caps strangers trip count in (they
+        # wrote, or an event named them, before then)
+        client = self.clients.get(msg.from_addr)
+        since = now - timedelta(hours=max(s.domain_reply_window_h, s.sender_ack_window_h, s.source_ack_window_h))
+        return dict(
+            recent_auto_replies=self.replies[mailbox_key(recipient)], auto_reply_cap=s.auto_reply_cap,
+            recent_domain_replies=self.domain_replies[org_of(recipient)] if s.domain_reply_cap else 0,
+            domain_reply_cap=s.domain_reply_cap,
+            sender_acks=self.sender_acks[cause.sender], sender_ack_cap=s.sender_ack_cap,
+            source_acks=self.source_acks[cause.source], source_ack_cap=s.source_ack_cap,
+            known_client=client is not None and client.created_at < since)
 
     def answers_pending(self, msg: Inbound) -> bool:
         """Whether `msg` replies to a message whose rows are not written yet."""

@@ -30,7 +30,7 @@ from service.core.letters import (
 )
 from service.core.owner_commands import signed_address
 from service.settings import Settings
-from service.store import outbox
+from service.store import clients, outbox
 from service.store.db import AsyncSession
 from service.store.models import Client, KeyValue
 
@@ -113,10 +113,7 @@ async def _gate(session: AsyncSession, requests: Sequence[LetterRequest], settin
     for req in requests:
         handling = HANDLING[req.purpose]
         address = req.to_addr.lower()
-        opted_out = False
-        if handling.honours_opt_out and req.links.client_id is not None:
-            client = await session.get(Client, req.links.client_id)
-            opted_out = client is not None and client.opted_out_at is not None
+        opted_out = handling.honours_opt_out and await _opted_out(session, req)
         recent: list[datetime] = []
         if handling.client_capped:
             recent = [*await outbox.automatic_sent_since(session, address, req.now - window),
@@ -129,3 +126,13 @@ async def _gate(session: AsyncSession, requests: Sequence[LetterRequest], settin
                 started.setdefault(address, []).append(req.now)
         out.append(verdict)
     return out
+
+
+async def _opted_out(session: AsyncSession, req: LetterRequest) -> bool:
+    """Whether the client the request is about, or the address it goes to, asked us to stop."""
+    address = req.to_addr.lower()
+    if req.links.client_id is not None:
+        client = await session.get(Client, req.links.client_id)
+        if client is not None and (client.opted_out_at is not None or client.email == address):
+            return client.opted_out_at is not None
+    return await clients.opted_out(session, address)

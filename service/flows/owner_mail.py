@@ -66,7 +66,7 @@ async def authority(session: AsyncSession, msg: Inbound, settings: Settings) -> 
 async def carry_out(session: AsyncSession, msg: Inbound, decision: Decision, facts: OwnerFacts,
                     settings: Settings, now: datetime) -> OwnerResult:
     """Do what the owner-mail rules decided: opt the client out, log the refusal, or record the commands."""
-    extra = {"message_id": msg.message_id, "from": msg.from_addr}
+    extra = {"message_id": msg.message_id, "from": msg.header_from}
     if decision.action == Action.OPT_OUT:
         client_id = unsubscribe_client(msg, facts)
         client = await session.get(Client, client_id) if client_id is not None else None
@@ -76,7 +76,7 @@ async def carry_out(session: AsyncSession, msg: Inbound, decision: Decision, fac
     if decision.action == Action.REFUSED_COMMAND:
         log.warning(_REFUSALS[decision.reasons[0]], extra=extra)
         return OwnerResult(decision.action, decision.reasons)
-    tz = ZoneInfo(authorised_teams(msg.from_addr, facts.teams)[0].timezone)
+    tz = ZoneInfo(authorised_teams(msg.header_from, facts.teams)[0].timezone)
     commands, problems = parse_commands(msg.new_text, now, tz)
     recorded: list[str] = []
     for cmd in commands:
@@ -85,13 +85,13 @@ async def carry_out(session: AsyncSession, msg: Inbound, decision: Decision, fac
             problems.append(Problem(cmd.line, f"there is no concern C-{cmd.concern_id}"))
             continue
         account, _client = await accounts.account_of(session, concern)
-        if not routing.authorised(msg.from_addr, account):
+        if not routing.authorised(msg.header_from, account):
             log.warning("owner command refused for a concern of another account",
                         extra={**extra, "concern": concern.token})
             problems.append(Problem(cmd.line, f"{concern.token} belongs to an account you do not own"))
             continue
         try:
-            recorded.append(await _apply(session, concern, cmd, msg.from_addr, account, now))
+            recorded.append(await _apply(session, concern, cmd, msg.header_from, account, now))
         except PlanError as exc:
             problems.append(Problem(cmd.line, str(exc)))
     for line in recorded:

@@ -53,6 +53,7 @@ class Recipe:
     model_file: Path
     noreply: tuple[str, ...]
     thresholds: Thresholds
+    own_addresses: tuple[str, ...] = ()  # our shared address: a group of ours rewrites From to it
 
 
 def prepare_batch(datas: Sequence[bytes], recipe: Recipe, model: DetectorModel | None = None) -> list[Prepared]:
@@ -61,7 +62,7 @@ def prepare_batch(datas: Sequence[bytes], recipe: Recipe, model: DetectorModel |
     parsed: list[Inbound | Unprepared] = []
     for data in datas:
         try:
-            parsed.append(parse_message(data, noreply_patterns=recipe.noreply))
+            parsed.append(parse_message(data, noreply_patterns=recipe.noreply, own_addresses=recipe.own_addresses))
         except Exception as exc:  # noqa: BLE001 - the message is quarantined with this reason
             parsed.append(Unprepared(reason(exc)))
     good = [p for p in parsed if isinstance(p, Inbound)]
@@ -137,7 +138,7 @@ def backlog_over(batch: int, backlog_at: int, since_full_s: float) -> bool:
 
 def recipe_of(settings: Settings) -> Recipe:
     return Recipe(model_file(settings.model_path, settings.detector), tuple(settings.noreply_patterns),
-                  Thresholds(settings.complaint_threshold, settings.anxiety_threshold))
+                  Thresholds(settings.complaint_threshold, settings.anxiety_threshold), (settings.shared_address,))
 
 
 class Preparer:

@@ -42,3 +42,9 @@ async def clients_by_email(session: AsyncSession, emails: Collection[str]) -> di
         return {}
     rows = await session.scalars(select(Client).where(Client.email.in_(set(emails))))
     return {client.email: client for client in rows.all()}
+
+
+async def opted_out(session: AsyncSession, email: str) -> bool:
+    """Whether the client of this (lower-case) address asked us to stop writing."""
+    found = await session.scalar(select(Client.id).where(Client.email == email, Client.opted_out_at.is_not(None)))
+    return found is not None

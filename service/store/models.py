@@ -22,6 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, orm_insert_se
 from sqlalchemy.types import TypeDecorator
 
 from service.clock import UTC
+from service.core.mailboxes import mailbox_key, org_of
 from service.core.states import JobStatus, OutboxStatus
 
 
@@ -136,7 +137,11 @@ class MessageRow(Base):
 
 
 def _domain_of_recipient(context: Any) -> str:
-    return str(context.get_current_parameters().get("to_addr") or "").rpartition("@")[2].lower()
+    return org_of(str(context.get_current_parameters().get("to_addr") or ""))
+
+
+def _mailbox_of_recipient(context: Any) -> str:
+    return mailbox_key(str(context.get_current_parameters().get("to_addr") or ""))
 
 
 class OutboxRow(Base):
@@ -145,7 +150,10 @@ class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
                       Index("ix_outbox_recipient", "to_addr", "created_at"),
-                      Index("ix_outbox_domain", "to_domain", "created_at"))
+                      Index("ix_outbox_domain", "to_domain", "created_at"),
+                      Index("ix_outbox_mailbox", "to_mailbox", "created_at"),
+                      Index("ix_outbox_cause", "cause", "created_at"),
+                      Index("ix_outbox_cause_org", "cause_org", "created_at"))
     _sentinel: Mapped[int | None] = orm_insert_sentinel("sentinel")
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
@@ -155,8 +163,15 @@ class OutboxRow(Base):
     # one acknowledgement per concern: the database refuses a second one
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     to_addr: Mapped[str] = mapped_column(String(320))
-    # the circuit breaker counts replies per domain: an indexed column, not a LIKE scan
+    # the circuit breaker counts replies per organisational domain: an indexed column, not a LIKE scan
+    # (the full domain in rows written before migration 0007)
     to_domain: Mapped[str | None] = mapped_column(String(255), default=_domain_of_recipient)
+    # the sender cap counts per mailbox, however it was written (`mailboxes.mailbox_key`)
+    to_mailbox: Mapped[str | None] = mapped_column(String(320), default=_mailbox_of_recipient)
+    # whose message made us write it (an acknowledgement's sender, `mailboxes.ack_cause`), and their
+    # organisational domain: the per-sender and per-source caps count these
+    cause: Mapped[str | None] = mapped_column(String(320), default=None)
+    cause_org: Mapped[str | None] = mapped_column(String(255), default=None)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -12,22 +12,34 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-from service.core.letters import CLIENT_BOUND, Composed, LetterRequest
+from service.core.letters import CLIENT_BOUND, Composed, LetterRequest, Purpose
+from service.core.mailboxes import mailbox_key, org_of
 from service.core.states import OutboxStatus
 from service.store.db import is_postgres
 from service.store.models import MessageRow, OutboxRow
 
 
-async def auto_replies_since(session: AsyncSession, addresses: Collection[str],
+async def auto_replies_since(session: AsyncSession, mailboxes: Collection[str],
                              since: datetime) -> dict[str, int]:
-    """Messages queued to each of these (lower-case) addresses since `since`: one query for all."""
-    return await _queued_since(session, OutboxRow.to_addr, addresses, since)
+    """Messages queued to each of these mailboxes (`mailboxes.mailbox_key`) since `since`: one query for all."""
+    return await _queued_since(session, OutboxRow.to_mailbox, mailboxes, since)
 
 
 async def auto_replies_to_domains_since(session: AsyncSession, domains: Collection[str],
                                         since: datetime) -> dict[str, int]:
-    """Automatic messages queued to any address at each of these (lower-case) domains since `since`."""
+    """Automatic messages queued to any address in each of these organisational domains since `since`."""
     return await _queued_since(session, OutboxRow.to_domain, domains, since, OutboxRow.purpose.in_(CLIENT_BOUND))
+
+
+async def acks_caused_since(session: AsyncSession, senders: Collection[str], since: datetime) -> dict[str, int]:
+    """Acknowledgements each of these senders (`mailboxes.ack_cause`) caused since `since`, whoever got them."""
+    return await _queued_since(session, OutboxRow.cause, senders, since, OutboxRow.purpose == Purpose.ACK)
+
+
+async def acks_from_sources_since(session: AsyncSession, domains: Collection[str],
+                                  since: datetime) -> dict[str, int]:
+    """Acknowledgements senders in each of these organisational domains caused since `since`."""
+    return await _queued_since(session, OutboxRow.cause_org, domains, since, OutboxRow.purpose == Purpose.ACK)
 
 
 async def automatic_sent_since(session: AsyncSession, address: str, since: datetime) -> list[datetime]:
@@ -57,7 +69,9 @@ async def add_letters(session: AsyncSession, letters: Sequence[tuple[LetterReque
     table = cast(Table, OutboxRow.__table__)
     made_ids = await session.execute(insert(table).returning(table.c.id, table.c.message_id), [dict(
         message_id=made.message_id, concern_id=req.links.concern_id, purpose=req.purpose.value,
-        dedupe_key=req.dedupe_key, to_addr=made.to_addr, to_domain=made.to_addr.rpartition("@")[2],
+        dedupe_key=req.dedupe_key, to_addr=made.to_addr, to_domain=org_of(made.to_addr),
+        to_mailbox=mailbox_key(made.to_addr), cause=req.cause.sender if req.cause else None,
+        cause_org=req.cause.source if req.cause else None,
         raw=made.raw, status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now, last_error=None,
         claimed_at=None, created_at=now, sent_at=None) for req, made in letters])
     ids = {message_id: row_id for row_id, message_id in made_ids.all()}

@@ -202,8 +202,10 @@ THREE_THIS_WEEK = (NOW - timedelta(days=5), NOW - timedelta(days=4), NOW - timed
     (Purpose.REMINDER, False, True, (), Refusal("client-asked-to-stop")),
     (Purpose.REMINDER, False, False, THREE_THIS_WEEK, None),
     (Purpose.REMINDER, True, False, (), Refusal("already-queued")),
-    # an acknowledgement answers the client at once: triage's own caps decide whether it is asked for
-    (Purpose.ACK, False, True, THREE_THIS_WEEK, None),
+    # an acknowledgement answers the client at once: triage's own caps decide whether it is asked for,
+    # but an address that asked us to stop gets nothing automatic, this included (issue 17, point 8)
+    (Purpose.ACK, False, False, THREE_THIS_WEEK, None),
+    (Purpose.ACK, False, True, (), Refusal("client-asked-to-stop")),
     (Purpose.ACK, True, False, (), Refusal("already-queued")),
     (Purpose.DIGEST, True, False, (), Refusal("already-queued")),
     (Purpose.ALERT, False, True, THREE_THIS_WEEK, None),

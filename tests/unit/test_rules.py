@@ -52,6 +52,9 @@ def tagged(ref: str, signed_for: str, sender: str, headers: str = "") -> Inbound
 
 
 OWNER_FACTS = OwnerFacts(KEY, frozenset({7}), {"d3": OWNER}, TEAMS)
+LIST_POST = "Precedence: list\r\nList-Id: <team.lists.client.example>\r\nList-Post: <mailto:team@lists.client.example>\r\n"
+# a list that rewrote From to itself (eve's) and names the owner as the author
+RELAYED_OWNER = f"X-Original-From: Boss <{OWNER}>\r\nList-Post: <mailto:eve@evil.example>\r\nPrecedence: list\r\n"
 THREAD = ThreadConcern(7, "ana@client.example", "anxiety", "acknowledged", acknowledged=True)
 OTHERS_THREAD = ThreadConcern(8, "someone@else.example", "complaint", "open", acknowledged=False)
 
@@ -115,6 +118,31 @@ CASES: list[tuple[Rule[InboundFacts], InboundFacts, bool]] = [
     (concern_rules.circuit_breaker, facts(recent_domain_replies=200, domain_reply_cap=200), True),
     (concern_rules.circuit_breaker, facts(recent_domain_replies=199, domain_reply_cap=200), False),
     (concern_rules.circuit_breaker, facts(recent_domain_replies=500, domain_reply_cap=0), False),  # no breaker
+    (concern_rules.circuit_breaker, facts(recent_domain_replies=200, domain_reply_cap=200, known_client=True),
+     False),  # strangers tripped it: a client known from before is answered
+    (concern_rules.sender_ack_cap, facts(sender_acks=5, sender_ack_cap=5), True),
+    (concern_rules.sender_ack_cap, facts(sender_acks=4, sender_ack_cap=5), False),
+    (concern_rules.sender_ack_cap, facts(sender_acks=5, sender_ack_cap=5, known_client=True), False),
+    (concern_rules.sender_ack_cap, facts(sender_acks=99, sender_ack_cap=0), False),  # no cap
+    (concern_rules.source_ack_cap, facts(source_acks=50, source_ack_cap=50), True),
+    (concern_rules.source_ack_cap, facts(source_acks=49, source_ack_cap=50), False),
+    (concern_rules.source_ack_cap, facts(source_acks=50, source_ack_cap=50, known_client=True), False),
+    (concern_rules.reply_to_elsewhere, facts(inbound("Reply-To: victim@elsewhere.example\r\n")), True),
+    (concern_rules.reply_to_elsewhere, facts(inbound("Reply-To: billing@mail.client.example\r\n")), False),
+    (concern_rules.reply_to_elsewhere, facts(), False),
+    (screening.relayed_by_list, facts(inbound(LIST_POST, to="team@lists.client.example")), True),  # the author's list
+    (screening.relayed_by_list, facts(inbound(LIST_POST.replace("client.example", "other.example"))), True),  # to us
+    (screening.relayed_by_list, facts(inbound(LIST_POST.replace("client.example", "other.example"),
+                                              to="team@lists.other.example")), False),  # a list we only read
+    (screening.relayed_by_list, facts(inbound(LIST_POST + "Precedence: bulk\r\n")), False),  # a newsletter
+    (screening.relayed_by_list, facts(inbound(LIST_POST + "Auto-Submitted: auto-replied\r\n")), False),
+    (screening.relayed_by_list, facts(inbound(LIST_POST, sender="team-request@lists.client.example")), False),
+    (screening.relayed_by_list, facts(inbound("List-Id: <news.brand.example>\r\n")), False),  # no list's own header
+    # the From header is read, not an author a list's headers name
+    (owner_authority.signed_for_sender, facts(tagged("d3", OWNER, "eve@evil.example", RELAYED_OWNER),
+                                              owner=OWNER_FACTS), False),
+    (owner_authority.authorised_sender, facts(tagged("d3", OWNER, "eve@evil.example", RELAYED_OWNER),
+                                              owner=OWNER_FACTS), False),
 ]
 
 
@@ -138,7 +166,7 @@ SIGNALS = [
     ("Precedence: auto_reply\r\n", "ana@client.example", "bulk-precedence"),
     ("List-Id: <l.example>\r\n", "ana@client.example", "list-mail"),
     ("List-Unsubscribe: <mailto:x@l.example>\r\n", "ana@client.example", "list-mail"),
-    ("List-Post: <mailto:l@l.example>\r\n", "ana@client.example", "list-mail"),
+    ("List-Post: <mailto:l@l.example>\r\n", "ana@client.example", "list-mail"),  # To: the list, below
     ("Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n", "ana@client.example",
      "delivery-report"),
     ("", "MAILER-DAEMON@mx.client.example", "bounce"),
@@ -153,7 +181,8 @@ SIGNALS = [
 
 @pytest.mark.parametrize(("headers", "sender", "name"), SIGNALS)
 def test_each_machine_signal_has_its_rule(headers: str, sender: str, name: str) -> None:
-    msg = inbound(headers, sender)
+    # a list's own headers are machine mail when the post was not meant for us (`relayed-by-list`)
+    msg = inbound(headers, sender, to="l@l.example" if headers.startswith(("List-", "Precedence: list")) else SHARED)
     if headers.startswith("Subject:"):  # the subject rules read the first Subject header only
         msg = inbound(sender=sender, subject=headers.removeprefix("Subject: ").strip())
     assert msg.auto_signals
@@ -206,7 +235,9 @@ def test_client_reply_chain(given: ReplyFacts, change: ReplyChange, hit: list[st
     assert made == change and record.as_json() == {"hit": hit, "missed": missed}
 
 
-SCREENS = ["duplicate", "reply-tag", "opt-out-request", "own-address", "own-message-id", "followup-instance"]
+SCREENS = ["duplicate", "reply-tag", "opt-out-request", "own-address", "own-message-id", "followup-instance",
+           "relayed-by-list"]
+CAPS = ["sender-cap", "sender-ack-cap", "source-ack-cap", "circuit-breaker"]
 MACHINES = [r.name for r in screening.MACHINE_MAIL]
 CLIENT = [*SCREENS, *MACHINES, "no-reply-address"]
 
@@ -215,24 +246,43 @@ CLIENT = [*SCREENS, *MACHINES, "no-reply-address"]
 CHAIN_CASES: list[tuple[str, Inbound, Verdict, dict[str, Any], Action, tuple[str, ...], list[str], list[str]]] = [
     ("new complaint", inbound(), COMPLAINT, {}, Action.NEW_CONCERN, ("complaint:0.90",),
      ["concern-detected"],
-     [*CLIENT, "follow-up", "other-clients-thread", "high-severity", "sender-cap", "circuit-breaker"]),
+     [*CLIENT, "follow-up", "other-clients-thread", "high-severity", "reply-to-elsewhere", *CAPS]),
     ("urgent worry, sender capped", inbound(subject="urgent"), WORRY, {"recent_auto_replies": 3},
      Action.NEW_CONCERN, ("anxiety:0.80", "sender-cap:3/3"), ["concern-detected", "high-severity", "sender-cap"],
-     [*CLIENT, "follow-up", "other-clients-thread"]),
+     [*CLIENT, "follow-up", "other-clients-thread", "reply-to-elsewhere"]),
     ("domain breaker open", inbound(), COMPLAINT, {"recent_domain_replies": 5, "domain_reply_cap": 5},
      Action.NEW_CONCERN, ("complaint:0.90", "circuit-open:client.example:5/5"),
      ["concern-detected", "circuit-breaker"],
-     [*CLIENT, "follow-up", "other-clients-thread", "high-severity", "sender-cap"]),
+     [*CLIENT, "follow-up", "other-clients-thread", "high-severity", "reply-to-elsewhere", *CAPS[:3]]),
+    ("domain breaker open, a known client", inbound(), COMPLAINT,
+     {"recent_domain_replies": 5, "domain_reply_cap": 5, "known_client": True}, Action.NEW_CONCERN,
+     ("complaint:0.90",), ["concern-detected"],
+     [*CLIENT, "follow-up", "other-clients-thread", "high-severity", "reply-to-elsewhere", *CAPS]),
+    ("sender caused its acknowledgements", inbound(), COMPLAINT, {"sender_acks": 5, "sender_ack_cap": 5},
+     Action.NEW_CONCERN, ("complaint:0.90", "sender-ack-cap:5/5"), ["concern-detected", "sender-ack-cap"],
+     [*CLIENT, "follow-up", "other-clients-thread", "high-severity", "reply-to-elsewhere", "sender-cap"]),
+    ("source caused its acknowledgements", inbound(), COMPLAINT, {"source_acks": 50, "source_ack_cap": 50},
+     Action.NEW_CONCERN, ("complaint:0.90", "source-ack-cap:50/50"), ["concern-detected", "source-ack-cap"],
+     [*CLIENT, "follow-up", "other-clients-thread", "high-severity", "reply-to-elsewhere", *CAPS[:2]]),
+    ("reply-to a stranger", inbound("Reply-To: victim@elsewhere.example\r\n"), COMPLAINT, {}, Action.NEW_CONCERN,
+     ("complaint:0.90",), ["concern-detected", "reply-to-elsewhere"],
+     [*CLIENT, "follow-up", "other-clients-thread", "high-severity", *CAPS]),
+    ("relayed by the client's own list", inbound("List-Id: <team.lists.client.example>\r\nPrecedence: list\r\n"
+                                                 "List-Post: <mailto:team@lists.client.example>\r\n",
+                                                 to="team@lists.client.example"),
+     COMPLAINT, {}, Action.NEW_CONCERN, ("complaint:0.90",), ["relayed-by-list", "concern-detected"],
+     [*SCREENS[:-1], "no-reply-address", "follow-up", "other-clients-thread", "high-severity",
+      "reply-to-elsewhere", *CAPS]),
     ("in another client's thread", inbound(), COMPLAINT, {"thread_concern": OTHERS_THREAD}, Action.NEW_CONCERN,
      ("complaint:0.90", "thread-belongs-to-another-client"), ["other-clients-thread", "concern-detected"],
-     [*CLIENT, "follow-up", "high-severity", "sender-cap", "circuit-breaker"]),
+     [*CLIENT, "follow-up", "high-severity", "reply-to-elsewhere", *CAPS]),
     ("nothing detected", inbound(), NONE, {}, Action.NO_CONCERN, ("no-concern-detected",), [],
      [*CLIENT, "follow-up", "other-clients-thread", "concern-detected"]),
     ("follow-up, acknowledged", inbound(), NONE, {"thread_concern": THREAD}, Action.FOLLOW_UP,
      ("already-acknowledged",), ["follow-up", "already-acknowledged"], CLIENT),
     ("follow-up, first acknowledgement", inbound(), NONE,
      {"thread_concern": dataclasses.replace(THREAD, acknowledged=False)}, Action.FOLLOW_UP,
-     ("first-acknowledgement",), ["follow-up"], [*CLIENT, "already-acknowledged", "sender-cap", "circuit-breaker"]),
+     ("first-acknowledgement",), ["follow-up"], [*CLIENT, "already-acknowledged", *CAPS]),
     ("follow-up, capped", inbound(), NONE,
      {"thread_concern": dataclasses.replace(THREAD, acknowledged=False), "recent_auto_replies": 4},
      Action.FOLLOW_UP, ("sender-cap:4/3",), ["follow-up", "sender-cap"], [*CLIENT, "already-acknowledged"]),
@@ -294,7 +344,7 @@ def every_rule(*chains: Chain[Any, Any]) -> dict[str, Rule[Any]]:
 
 def test_rule_names_are_kebab_case_and_each_is_documented_in_the_readme() -> None:
     rules = every_rule(INBOUND, CLIENT_REPLY)
-    assert len(rules) == 31
+    assert len(rules) == 35
     readme = (ROOT / "README.md").read_text()
     table = dict(re.findall(r"^\| `([a-z-]+)` \| (.+?) \|$", readme, re.MULTILINE))
     for name, r in rules.items():

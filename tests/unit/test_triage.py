@@ -15,8 +15,8 @@ COMPLAINT = Verdict("complaint", 0.9, ("This is unacceptable.",))
 NONE = Verdict("none", 0.9)
 
 
-def inbound(extra: str = "", sender: str = "ana@client.example") -> Inbound:
-    data = (f"From: Ana <{sender}>\r\nTo: care@example.test\r\nSubject: Late\r\n"
+def inbound(extra: str = "", sender: str = "ana@client.example", to: str = "care@example.test") -> Inbound:
+    data = (f"From: Ana <{sender}>\r\nTo: {to}\r\nSubject: Late\r\n"
             f"Message-ID: <in1@client.example>\r\n{extra}\r\nThis is unacceptable.\r\n").encode()
     return parse_message(data, noreply_patterns=("noreply", "no-reply", "mailer-daemon"))
 
@@ -49,7 +49,6 @@ def test_severity(extra: str, verdict: Verdict, severity: str) -> None:
     ("X-Autoreply: yes\r\n", "ana@client.example", "auto:x-autoreply"),
     ("Precedence: bulk\r\n", "ana@client.example", "auto:precedence:bulk"),
     ("Precedence: junk\r\n", "ana@client.example", "auto:precedence:junk"),
-    ("Precedence: list\r\n", "ana@client.example", "auto:precedence:list"),
     ("List-Id: <l.example>\r\n", "ana@client.example", "auto:list-id"),
     ("List-Unsubscribe: <mailto:x@l.example>\r\n", "ana@client.example", "auto:list-unsubscribe"),
     ("Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n",
@@ -63,6 +62,14 @@ def test_suppressions(extra: str, sender: str, reason: str) -> None:
     d = triage(inbound(extra, sender), COMPLAINT, ctx())
     assert d.action == "ignore" and d.reply_template is None
     assert d.reasons[0].startswith(reason)
+
+
+@pytest.mark.parametrize("extra", ["Precedence: list\r\n", "List-Post: <mailto:users@lists.other.example>\r\n",
+                                   "List-Id: <users.lists.other.example>\r\nPrecedence: list\r\n"])
+def test_a_list_we_only_read_is_machine_mail(extra: str) -> None:
+    # not to us, and neither our list nor the author's organisation's: a list the mailbox reads
+    d = triage(inbound(extra, to="users@lists.other.example"), COMPLAINT, ctx())
+    assert d.action == "ignore" and d.reasons[0].startswith("auto:") and "relayed-by-list" in d.rules.missed
 
 
 def test_own_message_id_coming_back() -> None:

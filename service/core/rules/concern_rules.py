@@ -6,6 +6,7 @@ import re
 from typing import Literal
 
 from service.core.chain import rule
+from service.core.mailboxes import ack_recipient, foreign_reply_to, org_of
 from service.core.rules.facts import InboundFacts
 from service.detector.detect import Verdict
 from service.mailformat.parse import Inbound
@@ -56,20 +57,47 @@ def high_severity(f: InboundFacts) -> bool:
     return severity_of(f.verdict, f.msg) == "high"
 
 
-@rule("sender-cap", "Has the reply address had its cap of automatic replies in the window (auto_reply_cap)?")
+@rule("reply-to-elsewhere", "Does its Reply-To name an address outside the author's organisational domain "
+      "(the acknowledgement goes to the author, never there)?")
+def reply_to_elsewhere(f: InboundFacts) -> bool:
+    return foreign_reply_to(f.msg)
+
+
+@rule("sender-cap", "Has the mailbox to acknowledge (whatever its case, +tag, trailing dot or subdomain) had its cap "
+      "of automatic replies in the window (auto_reply_cap)?")
 def sender_cap(f: InboundFacts) -> bool:
     return f.ctx.recent_auto_replies >= f.ctx.auto_reply_cap
 
 
-@rule("circuit-breaker", "Has the sender's domain had its cap of automatic replies in the window (domain_reply_cap)?")
+@rule("sender-ack-cap", "Has the sender (the From header's mailbox) caused its cap of acknowledgements in the window, "
+      "whoever they went to (sender_ack_cap), and is the client new to us?")
+def sender_ack_cap(f: InboundFacts) -> bool:
+    ctx = f.ctx
+    return bool(ctx.sender_ack_cap) and not ctx.known_client and ctx.sender_acks >= ctx.sender_ack_cap
+
+
+@rule("source-ack-cap", "Has the sender's organisational domain caused its cap of acknowledgements in the window "
+      "(source_ack_cap), and is the client new to us?")
+def source_ack_cap(f: InboundFacts) -> bool:
+    ctx = f.ctx
+    return bool(ctx.source_ack_cap) and not ctx.known_client and ctx.source_acks >= ctx.source_ack_cap
+
+
+@rule("circuit-breaker", "Has the organisational domain to acknowledge had its cap of automatic replies in the window "
+      "(domain_reply_cap), and is the client new to us (one known before the window is answered still)?")
 def circuit_breaker(f: InboundFacts) -> bool:
-    return bool(f.ctx.domain_reply_cap) and f.ctx.recent_domain_replies >= f.ctx.domain_reply_cap
+    ctx = f.ctx
+    return bool(ctx.domain_reply_cap) and not ctx.known_client and ctx.recent_domain_replies >= ctx.domain_reply_cap
 
 
 def cap_reason(f: InboundFacts) -> str:
-    """Why a capped message gets no reply: the sender's cap first, as it is asked first."""
+    """Why a capped message gets no reply: the first cap reached, in the order the caps are asked."""
     ctx = f.ctx
     if sender_cap.check(f):
         return f"sender-cap:{ctx.recent_auto_replies}/{ctx.auto_reply_cap}"
-    domain = f.msg.reply_address.rpartition("@")[2]
+    if sender_ack_cap.check(f):
+        return f"sender-ack-cap:{ctx.sender_acks}/{ctx.sender_ack_cap}"
+    if source_ack_cap.check(f):
+        return f"source-ack-cap:{ctx.source_acks}/{ctx.source_ack_cap}"
+    domain = org_of(ack_recipient(f.msg))
     return f"circuit-open:{domain}:{ctx.recent_domain_replies}/{ctx.domain_reply_cap}"

@@ -51,11 +51,18 @@ class TriageContext:
     shared_address: str
     own_message_ids: frozenset[str]
     thread_concern: ThreadConcern | None
-    recent_auto_replies: int
+    recent_auto_replies: int  # to the mailbox to acknowledge (`mailboxes.mailbox_key`) in the window
     auto_reply_cap: int
-    # the circuit breaker: automatic replies to the sender's whole domain in the window
+    # the circuit breaker: automatic replies to the whole organisational domain to acknowledge in the window
     recent_domain_replies: int = 0
     domain_reply_cap: int = 0  # 0: no breaker
+    # acknowledgements the sender (`mailboxes.ack_cause`), and its organisational domain, caused in the window
+    sender_acks: int = 0
+    sender_ack_cap: int = 0  # 0: no cap
+    source_acks: int = 0
+    source_ack_cap: int = 0  # 0: no cap
+    # the author was our client before the windows began: the caps strangers trip do not silence them
+    known_client: bool = False
     stored: bool = False  # a message of this Message-ID is stored already
     owner: OwnerFacts = field(default_factory=OwnerFacts)
 

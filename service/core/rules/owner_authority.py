@@ -3,7 +3,8 @@
 Authority needs all of: a recipient address carrying a tag we signed for the
 sender's address (or for a colleague whose digest the sender was forwarded), no
 failed DMARC/DKIM verdict from the receiving server, and the sender being the
-owner, staff or second-level contact of an account. The flow checks each
+owner, staff or second-level contact of an account. The sender is the From header's
+address (`Inbound.header_from`), never an author a list's headers name. The flow checks each
 command's concern against its account as it carries the commands out.
 """
 
@@ -29,7 +30,7 @@ def addressed_to_tag(msg: Inbound) -> bool:
 
 def unsubscribe_client(msg: Inbound, owner: OwnerFacts) -> int | None:
     """The client whose own signed unsubscribe address the message went to, if it did and the client exists."""
-    ref = verify_tag(recipients(msg), owner.key, msg.from_addr)
+    ref = verify_tag(recipients(msg), owner.key, msg.header_from)
     if ref is None or not (ref.startswith("u") and ref[1:].isdigit()):
         return None
     return int(ref[1:]) if int(ref[1:]) in owner.clients else None
@@ -52,7 +53,7 @@ def unsubscribe_address(f: InboundFacts) -> bool:
 
 @rule("signed-for-sender", "Is the reply tag signed for the sender's address?")
 def signed_for_sender(f: InboundFacts) -> bool:
-    return verify_tag(recipients(f.msg), f.ctx.owner.key, f.msg.from_addr) is not None
+    return verify_tag(recipients(f.msg), f.ctx.owner.key, f.msg.header_from) is not None
 
 
 @rule("forwarded-digest", "Is it a digest forwarded by its recipient to a colleague on one of their accounts?")
@@ -60,11 +61,11 @@ def forwarded_digest(f: InboundFacts) -> bool:
     addresses, owner = recipients(f.msg), f.ctx.owner
     for ref in tag_refs(addresses):
         recipient = owner.digest_recipients.get(ref)
-        if recipient is None or recipient.lower() == f.msg.from_addr:
+        if recipient is None or recipient.lower() == f.msg.header_from:
             continue  # not a digest's tag, or its recipient wrote: nothing was forwarded
         if verify_tag(addresses, owner.key, recipient) != ref:
             continue
-        if any(routing.authorised(f.msg.from_addr, t) for t in authorised_teams(recipient, owner.teams)):
+        if any(routing.authorised(f.msg.header_from, t) for t in authorised_teams(recipient, owner.teams)):
             return True
     return False
 
@@ -76,4 +77,4 @@ def authentication_failed_rule(f: InboundFacts) -> bool:
 
 @rule("authorised-sender", "Is the sender the owner, staff or second-level contact of an account?")
 def authorised_sender(f: InboundFacts) -> bool:
-    return bool(authorised_teams(f.msg.from_addr, f.ctx.owner.teams))
+    return bool(authorised_teams(f.msg.header_from, f.ctx.owner.teams))

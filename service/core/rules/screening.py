@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from service.core.chain import Rule, rule
 from service.core.checkin_policy import asks_to_stop
+from service.core.mailboxes import meant_for_us
 from service.core.rules.facts import InboundFacts
+
+# what a list adds to every message it passes on (`parse.auto_signals`): no sign of a machine by itself
+LIST_SIGNALS = frozenset({"precedence:list", "list-id", "list-unsubscribe", "list-post"})
 
 
 @rule("duplicate", "Is a message with this Message-ID stored already?")
@@ -15,6 +19,15 @@ def duplicate(f: InboundFacts) -> bool:
 @rule("opt-out-request", "Does a person (no machine signal) ask us to stop writing, as in 'stop' or 'unsubscribe'?")
 def opt_out_request(f: InboundFacts) -> bool:
     return not f.msg.auto_signals and asks_to_stop(f.msg.new_text, f.msg.subject)
+
+
+@rule("relayed-by-list", "Did a list or group pass on a person's message meant for us (to our address, or the list "
+      "is ours or the author's organisation's), with no sign of a machine or of bulk mail beyond the list's own?")
+def relayed_by_list(f: InboundFacts) -> bool:
+    relay = f.msg.relay
+    if relay is None or not relay.person or relay.bulk or not LIST_SIGNALS.issuperset(f.msg.auto_signals):
+        return False
+    return meant_for_us(f.msg, f.ctx.shared_address)
 
 
 @rule("own-address", "Is the sender our own shared address?")
