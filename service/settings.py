@@ -234,6 +234,9 @@ class Settings(DetectorSettings):
     escalate_second_after_days: float = Field(default=1.0, gt=0)
     # signs the Reply-To of digests and alerts; unset: a random key kept in the database
     signing_key: SecretStr | None = None
+    # the authserv-id(s) (comma-separated) your receiving server writes in Authentication-Results: only
+    # those headers are read for owners' commands; unset: only the topmost header is read
+    authserv_id: str | None = None
     # check-ins while a concern is open: every N working days (high severity / the rest), never
     # within quiet_after_contact_h of the client or owner writing, at most client_cap automatic
     # messages to a client per client_cap_window_days
@@ -291,6 +294,22 @@ class Settings(DetectorSettings):
         if len(set(names)) != len(names):
             raise ValueError("accounts: two accounts share a name")
         return self
+
+    @field_validator("authserv_id")
+    @classmethod
+    def _authserv_id(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        for name in value.split(","):
+            if not re.fullmatch(r"[^\s;,()\"]{1,255}", name.strip()):
+                raise ValueError(f"must be the authserv-id(s) of your receiving server, such as "
+                                 f"mx.example.com (comma-separated), got {value!r}")
+        return value
+
+    @property
+    def authserv_ids(self) -> tuple[str, ...]:
+        """The authserv-ids whose Authentication-Results are trusted; () for the topmost header only."""
+        return tuple(n.strip().lower() for n in (self.authserv_id or "").split(",") if n.strip())
 
     @field_validator("processed_keyword")
     @classmethod

@@ -31,6 +31,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def cmd_concerns(args: argparse.Namespace) -> int:
     """List concerns (those in `--status`, or all) as a table or JSON."""
+    from service.core.digest_view import shown
     from service.store import concerns
 
     settings = load_cli_settings(args)
@@ -52,10 +53,10 @@ def cmd_concerns(args: argparse.Namespace) -> int:
         return 0
     cols = ("id", "status", "kind", "severity", "escalation_level", "client", "subject")
     heads = ("ID", "STATUS", "KIND", "SEVERITY", "ESC", "CLIENT", "SUBJECT")
-    widths = [max(len(h), *(len(str(i[c])[:50]) for i in items)) for c, h in zip(cols, heads, strict=True)]
+    widths = [max(len(h), *(len(shown(str(i[c]), 50)) for i in items)) for c, h in zip(cols, heads, strict=True)]
     print("  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)))
     for item in items:
-        print("  ".join(str(item[c])[:50].ljust(w) for c, w in zip(cols, widths, strict=True)))
+        print("  ".join(shown(str(item[c]), 50).ljust(w) for c, w in zip(cols, widths, strict=True)))
     return 0
 
 
@@ -96,6 +97,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Print a concern's whole history: messages, verdicts, plan, escalations, status changes."""
+    from service.core.digest_view import client_label, shown
     from service.store import accounts, concerns, messages, outbox
 
     settings = load_cli_settings(args)
@@ -135,9 +137,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 0
     print(f"{data['id']}  {data['kind']}, {data['severity']} severity, {data['status']}, "
           f"escalation level {data['escalation_level']}")
-    print(f"client   {data['client_name']} <{data['client']}>  account {data['account']} "
+    print(f"client   {client_label(data['client_name'], data['client'])}  account {data['account']} "
           f"(owner {data['owner']})")
-    print(f"subject  {data['subject']}\nopened   {data['created_at']}  plan due by {data['respond_by']}")
+    print(f"subject  {shown(data['subject'])}\nopened   {data['created_at']}  plan due by {data['respond_by']}")
     print("\nmessages:")
     for m in data["messages"]:
         arrow = "<-" if m["direction"] == "in" else "->"
@@ -148,14 +150,14 @@ def cmd_show(args: argparse.Namespace) -> int:
             v = m["verdict"]
             print(f"      verdict {v.get('label')} {v.get('score')}  scores {v.get('scores')}")
             for line in v.get("evidence", []):
-                print(f"      evidence: {line}")
+                print(f"      evidence: {shown(str(line), 1000)}")
         if m["rules"] is not None:
             print(f"      rules hit: {', '.join(m['rules']['hit']) or 'none'}")
             print(f"      rules missed: {', '.join(m['rules']['missed']) or 'none'}")
     print("\nplan:" + ("" if data["plan"] else " none yet"))
     for i in data["plan"]:
         state = f"done {i['done_at'][:16]}" if i["done_at"] else f"due {i['due_at'][:16]}"
-        print(f"  #{i['item']} {i['text']}  ({i['owner']}, {state})")
+        print(f"  #{i['item']} {shown(i['text'], 1000)}  ({i['owner']}, {state})")
     print("\nescalations:" + ("" if data["escalations"] else " none"))
     for e in data["escalations"]:
         print(f"  {e['at'][:19]} level {e['level']} to {e['to']}: {e['reason']}"
@@ -163,7 +165,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     print("\nhistory:")
     for h in data["history"]:
         move = f" {h['from']} -> {h['to']}" if h["to"] else ""
-        print(f"  {h['at'][:19]} {h['kind']}{move} by {h['by']}  {h['detail']}")
+        print(f"  {h['at'][:19]} {h['kind']}{move} by {h['by']}  {shown(h['detail'], 1000)}")
     return 0
 
 

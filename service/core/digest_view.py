@@ -1,12 +1,20 @@
-"""What an owner reads: the digest (or alert) of escalated concerns, and the answer to their plan. Pure."""
+"""What an owner reads: the digest (or alert) of escalated concerns, and the answer to their plan. Pure.
+
+Everything a client wrote reaches the owner as one plain line (`shown`): no line break of any
+kind (a subject holding U+2028 and "C-2 resolved" would otherwise be a line of its own when the
+owner answers inline), no bidirectional control, and no name that looks like an address
+(`client_label`: a client calling themself "owner@acme.example" is shown by their address only).
+"""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from service.core.businesstime import BusinessHours
+from service.mailformat.parse import one_line
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,26 @@ class Entry:
     items: tuple[str, ...] = ()
 
 
+def shown(value: str, limit: int = 500) -> str:
+    """A client's words as one plain line for an owner to read."""
+    return " ".join(one_line(value, 4 * limit).split())[:limit]
+
+
+def looks_like_address(name: str) -> bool:
+    """Whether a display name holds an address or an address's brackets (compatibility forms folded)."""
+    folded = unicodedata.normalize("NFKC", name)
+    return "@" in folded or "<" in folded or ">" in folded
+
+
+def client_label(name: str, email: str) -> str:
+    """How a client is named to an owner: "Name <address>", or the address alone when the name is
+    empty or itself looks like an address."""
+    name = shown(name, 200)
+    if not name or looks_like_address(name):
+        return shown(email, 320)
+    return f"{name} <{shown(email, 320)}>"
+
+
 def age(created: datetime, now: datetime) -> str:
     """'3 days', '5 hours', '20 minutes': how long the client has waited."""
     minutes = max(0, int((now - created).total_seconds() // 60))
@@ -44,15 +72,16 @@ def digest_context(owner: str, entries: list[Entry], now: datetime, *, alert: bo
     groups: dict[str, list[dict[str, Any]]] = {}
     for e in ordered:
         groups.setdefault(e.account, []).append({
-            "token": e.token, "client": e.client, "kind": e.kind, "severity": e.severity,
-            "status": e.status, "level": e.level, "age": age(e.created_at, now), "subject": e.subject,
-            "words": list(e.words), "missing": list(e.missing), "plan": list(e.items),
+            "token": e.token, "client": shown(e.client), "kind": e.kind, "severity": e.severity,
+            "status": e.status, "level": e.level, "age": age(e.created_at, now), "subject": shown(e.subject),
+            "words": [shown(w, 1000) for w in e.words], "missing": [shown(m) for m in e.missing],
+            "plan": [shown(i, 1000) for i in e.items],
         })
     example = ordered[0].token if ordered else "C-1"
     local = now.astimezone(hours.tz)
     return {
         "owner": owner, "alert": alert, "team_name": team_name, "count": len(ordered),
-        "groups": [{"account": name, "concerns": rows} for name, rows in groups.items()],
+        "groups": [{"account": shown(name), "concerns": rows} for name, rows in groups.items()],
         "example": example, "date": local.strftime("%A %d %B %Y"),
     }
 

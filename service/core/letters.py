@@ -220,12 +220,13 @@ def digest(*, alert: bool, sender: Sender, recipient: str, subject: str, context
         extra_headers=(("Reply-To", reply_to),))
 
 
-def confirmation(msg: Inbound, *, sender: Sender, context: dict[str, Any], now: datetime) -> LetterRequest:
-    """What an owner's reply recorded and what was not understood, threaded onto that reply: to the
-    From header's address, which the owner-authority rules checked."""
+def confirmation(msg: Inbound, *, sender: Sender, context: dict[str, Any], now: datetime,
+                 to_addr: str | None = None) -> LetterRequest:
+    """What an owner's reply recorded and what was not understood, threaded onto that reply; to `to_addr`
+    (the author the owner-mail rules checked), else to the From header's address."""
     return LetterRequest(
         purpose=Purpose.CONFIRM, sender=sender, template="confirm", context=context,
-        to_addr=msg.header_from or msg.from_addr,
+        to_addr=to_addr or msg.header_from or msg.from_addr,
         to_name=msg.from_name, subject=composer.reply_subject(msg.subject, None), now=now,
         message_id=sender.next_message_id(), dedupe_key=f"confirm:{msg.message_id}"[:200],
         in_reply_to=msg.message_id, references=msg.references)

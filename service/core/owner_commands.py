@@ -6,6 +6,12 @@ An owner answers a digest or alert with lines such as
     C-12 resolved
     C-12 done 2
 
+Only the owner's own lines are read: the text above the first unmarked quote
+(`service.mailformat.quotes.own_text`), split at real line ends only, never a
+`>`-marked line, never a line of the digests and alerts we sent them (`KnownLines`),
+and never a line that still holds a placeholder such as `<when>` (the digest's
+examples are written with them, so that no example can run as written).
+
 The digest's Reply-To carries an HMAC of the owner's address, so a reply
 from anyone else, or a message that never saw a digest, carries no valid tag.
 """
@@ -20,6 +26,9 @@ from datetime import UTC, datetime, time
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from service.mailformat.parse import lines_of, one_line
+from service.mailformat.quotes import KnownLines, own_text
+
 Kind = Literal["plan", "resolve", "done"]
 
 _LINE_RE = re.compile(r"^\s*\[?#?C-(\d+)\]?\s*[:.\-–]?\s*(.*?)\s*$", re.IGNORECASE)
@@ -29,6 +38,10 @@ _DUE_RE = re.compile(r"^(.*\S)\s+(?:by|before|on|due|until)\s+(.+?)\.?$", re.IGN
 _OWNER_RE = re.compile(r"\s*[\[(]\s*(?:owner:?\s*)?([^\s@\])]+@[^\s\])]+)\s*[\])]\s*", re.IGNORECASE)
 _HAS_TIME_RE = re.compile(r"\d\s*(?:am|pm)\b|\d:\d\d|\bnoon\b|\bmidday\b", re.IGNORECASE)
 _QUOTE_RE = re.compile(r"^\s*>")
+# "<when>", "<what will be done>": the digest's examples; an address in brackets is not one
+_PLACEHOLDER_RE = re.compile(r"<\s*[^<>@\s][^<>@]{0,100}>")
+PLACEHOLDER = "replace each <...> with your own words"
+NOT_YOURS = "this line is in the digest or alert we sent you, not in your own words: write it as a line of your own"
 
 
 @dataclass(frozen=True)
@@ -48,50 +61,66 @@ class Problem:
     reason: str
 
 
-def parse_commands(body: str, now: datetime, tz: ZoneInfo, *,
-                   end_of_day: time = time(17, 0)) -> tuple[list[Command], list[Problem]]:
-    """Commands from the owner's new text; lines that name a concern but cannot be read are problems."""
+def parse_commands(body: str, now: datetime, tz: ZoneInfo, *, end_of_day: time = time(17, 0),
+                   known: KnownLines | None = None) -> tuple[list[Command], list[Problem]]:
+    """Commands from the owner's own lines; lines that name a concern but cannot be read are problems.
+
+    `known`: the lines of the digests and alerts we sent this owner. Such a line, or what a mail
+    program that wraps long lines leaves of one, is never a command: it is passed over, or, if it
+    would be one, refused with the reason (the owner hears of it, and can write it in their words).
+    """
     commands: list[Command] = []
     problems: list[Problem] = []
-    for raw in body.splitlines():
+    known = known or KnownLines()
+    for raw in lines_of(own_text(body)):
         if _QUOTE_RE.match(raw):
             continue  # the digest we sent, quoted back
-        match = _LINE_RE.match(raw)
-        if not match:
+        # a line break of another kind inside the line is a space; runs of spaces are one (and the
+        # patterns below stay linear in the line)
+        line = " ".join(one_line(raw).split())
+        read = _read(line, now, tz, end_of_day)
+        if read is None:
             continue
-        concern, rest = int(match.group(1)), match.group(2)
-        line = raw.strip()
-        if not rest:
-            problems.append(Problem(line, "say what will be done and by when, or 'resolved'"))
-            continue
-        resolved = _RESOLVE_RE.match(rest)
-        if resolved:
-            commands.append(Command("resolve", concern, text=resolved.group(2), line=line))
-            continue
-        done = _DONE_RE.match(rest)
-        if done:
-            item = int(done.group(1)) if done.group(1) else None
-            commands.append(Command("done", concern, item=item, line=line))
-            continue
-        owner = None
-        found = _OWNER_RE.search(rest)
-        if found:
-            owner = found.group(1).lower()
-            rest = (rest[:found.start()] + " " + rest[found.end():]).strip()
-        due = _DUE_RE.match(rest)
-        if not due:
-            problems.append(Problem(line, "no due date: end the line with 'by <date>', e.g. 'by Friday'"))
-            continue
-        when = parse_due(due.group(2), now, tz, end_of_day=end_of_day)
-        if when is None:
-            problems.append(Problem(line, f"cannot read the date {due.group(2)!r}"))
-            continue
-        if when < now:
-            problems.append(Problem(line, f"the date {due.group(2)!r} is in the past"))
-            continue
-        commands.append(Command("plan", concern, text=due.group(1).strip(" :-"), due_at=when,
-                                owner=owner, line=line))
+        if known.sent(line) or known.inside(line):
+            if isinstance(read, Command):  # ours, not the owner's: said so, never carried out
+                problems.append(Problem(line, NOT_YOURS))
+        elif isinstance(read, Command):
+            commands.append(read)
+        elif not known.piece(line):  # a wrapped line of ours that names a concern is no problem of theirs
+            problems.append(read)
     return commands, problems
+
+
+def _read(line: str, now: datetime, tz: ZoneInfo, end_of_day: time) -> Command | Problem | None:
+    """One line as a command, a problem, or None when it names no concern."""
+    match = _LINE_RE.match(line)
+    if not match:
+        return None
+    concern, rest = int(match.group(1)), match.group(2)
+    if not rest:
+        return Problem(line, "say what will be done and by when, or 'resolved'")
+    if _PLACEHOLDER_RE.search(rest):
+        return Problem(line, PLACEHOLDER)
+    resolved = _RESOLVE_RE.match(rest)
+    if resolved:
+        return Command("resolve", concern, text=resolved.group(2), line=line)
+    done = _DONE_RE.match(rest)
+    if done:
+        return Command("done", concern, item=int(done.group(1)) if done.group(1) else None, line=line)
+    owner = None
+    found = _OWNER_RE.search(rest)
+    if found:
+        owner = found.group(1).lower()
+        rest = (rest[:found.start()] + " " + rest[found.end():]).strip()
+    due = _DUE_RE.match(rest)
+    if not due:
+        return Problem(line, "no due date: end the line with 'by <date>', e.g. 'by Friday'")
+    when = parse_due(due.group(2), now, tz, end_of_day=end_of_day)
+    if when is None:
+        return Problem(line, f"cannot read the date {due.group(2)!r}")
+    if when < now:
+        return Problem(line, f"the date {due.group(2)!r} is in the past")
+    return Command("plan", concern, text=due.group(1).strip(" :-"), due_at=when, owner=owner, line=line)
 
 
 def parse_due(phrase: str, now: datetime, tz: ZoneInfo, *, end_of_day: time = time(17, 0)) -> datetime | None:
@@ -145,13 +174,3 @@ def tag_refs(addresses: list[str]) -> list[str]:
 def has_tag(addresses: list[str]) -> bool:
     """Whether any address looks like a reply to a signed digest or alert (valid or not)."""
     return any(_TAG_RE.match(a.strip().lower()) for a in addresses)
-
-
-def authentication_failed(results: list[str]) -> bool:
-    """True when the receiving server's Authentication-Results say DMARC or DKIM failed and none passed."""
-    text = " ".join(results).lower()
-    if not text:
-        return False
-    passed = re.search(r"\b(dmarc|dkim)=pass\b", text)
-    failed = re.search(r"\b(dmarc|dkim)=(fail|permerror|softfail)\b", text)
-    return bool(failed) and not passed

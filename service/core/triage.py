@@ -30,6 +30,7 @@ from service.core.rules.concern_rules import (
 )
 from service.core.rules.facts import InboundFacts, ThreadConcern, TriageContext
 from service.core.rules.owner_authority import (
+    ambiguous_from,
     authentication_failed_rule,
     authorised_sender,
     forwarded_digest,
@@ -121,6 +122,7 @@ CAPS = (sender_cap, sender_ack_cap, source_ack_cap, circuit_breaker)
 # an owner's reply to a digest or alert, or a client's unsubscribe: reached by `reply-tag`
 OWNER_MAIL: Chain[InboundFacts, Decision] = Chain("owner-mail", (
     _link(unsubscribe_address, hit=_ends(Action.OPT_OUT, "list-unsubscribe")),
+    _link(ambiguous_from, hit=_ends(Action.REFUSED_COMMAND, "ambiguous-from")),
     # either is enough: both are asked, so the record says which
     _link(signed_for_sender, forwarded_digest, miss=_ends(Action.REFUSED_COMMAND, "tag-not-signed-for-sender")),
     _link(authentication_failed_rule, hit=_ends(Action.REFUSED_COMMAND, "authentication-failed")),

@@ -14,7 +14,7 @@ from typing import Any
 
 from service.core import letters
 from service.core.businesstime import next_local_time
-from service.core.digest_view import Entry, digest_context, digest_subject
+from service.core.digest_view import Entry, client_label, digest_context, digest_subject
 from service.core.escalation_policy import Policy, due, next_check
 from service.core.owner_commands import signed_address
 from service.core.states import ConcernStatus, JobKind
@@ -148,7 +148,7 @@ async def send_digest(session: AsyncSession, recipient: str, settings: Settings,
 
 
 def _who(client: Client) -> str:
-    return f"{client.name} <{client.email}>" if client.name else client.email
+    return client_label(client.name, client.email)
 
 
 async def preview(session: AsyncSession, recipient: str, settings: Settings,

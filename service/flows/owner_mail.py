@@ -17,21 +17,23 @@ from zoneinfo import ZoneInfo
 from service.core import letters, routing
 from service.core.owner_commands import Command, Problem, parse_commands, tag_refs
 from service.core.rules.facts import OwnerFacts, Team
-from service.core.rules.owner_authority import authorised_teams, recipients, unsubscribe_client
+from service.core.rules.owner_authority import author_of, authorised_teams, recipients, unsubscribe_client
 from service.core.triage import Action, Decision
 from service.errors import PlanError
 from service.flows import checkins, outgoing
 from service.mailformat.parse import Inbound
+from service.mailformat.quotes import KnownLines, message_texts
 from service.settings import Settings
-from service.store import accounts, concerns
+from service.store import accounts, concerns, outbox
 from service.store.db import AsyncSession
 from service.store.models import Account, Client, Concern, Digest
 
 log = logging.getLogger("followup.owner")
 
 _REFUSALS = {  # the reason a refusal is stored with -> the line logged
+    "ambiguous-from": "owner command refused: From is not one plain address as DMARC reads it",
     "tag-not-signed-for-sender": "owner command refused: the reply tag was not signed for this sender",
-    "authentication-failed": "owner command refused: DMARC/DKIM failed at the receiving server",
+    "authentication-failed": "owner command refused: DMARC (or unaligned DKIM/SPF) failed at the receiving server",
     "not-authorised": "owner command refused: sender is no account's owner or staff",
 }
 
@@ -60,13 +62,30 @@ async def authority(session: AsyncSession, msg: Inbound, settings: Settings) -> 
             digests[ref] = digest.recipient
     teams = tuple(Team(a.owner_email, a.second_level, tuple(a.staff or ()), a.timezone)
                   for a in await accounts.all_accounts(session))
-    return OwnerFacts(key, frozenset(clients), digests, teams)
+    return OwnerFacts(key, frozenset(clients), digests, teams, settings.authserv_ids)
+
+
+# the digests and alerts to the sender whose lines are never read as commands, besides those the reply names
+_QUOTABLE = 10
+
+
+async def _known_lines(session: AsyncSession, msg: Inbound, facts: OwnerFacts, sender: str) -> KnownLines:
+    """Every line of the digests and alerts the reply may quote: those its tags and thread name, and the
+    latest ones to the sender and to the recipients of the digests it names (a forwarded digest)."""
+    ids = set(msg.thread_ids)
+    for ref in facts.digest_recipients:
+        if (digest_id := _ref_id(ref, "d")) is not None and (digest := await session.get(Digest, digest_id)):
+            ids.add(digest.message_id)
+    to = {sender, *(r.lower() for r in facts.digest_recipients.values())}
+    raws = await outbox.owner_mail_sent(session, ids, to, latest=_QUOTABLE)
+    return KnownLines(text for raw in raws for text in message_texts(raw))
 
 
 async def carry_out(session: AsyncSession, msg: Inbound, decision: Decision, facts: OwnerFacts,
                     settings: Settings, now: datetime) -> OwnerResult:
     """Do what the owner-mail rules decided: opt the client out, log the refusal, or record the commands."""
-    extra = {"message_id": msg.message_id, "from": msg.header_from}
+    sender = author_of(msg).address  # the literal From: what the owner-mail rules checked
+    extra = {"message_id": msg.message_id, "from": sender}
     if decision.action == Action.OPT_OUT:
         client_id = unsubscribe_client(msg, facts)
         client = await session.get(Client, client_id) if client_id is not None else None
@@ -76,8 +95,9 @@ async def carry_out(session: AsyncSession, msg: Inbound, decision: Decision, fac
     if decision.action == Action.REFUSED_COMMAND:
         log.warning(_REFUSALS[decision.reasons[0]], extra=extra)
         return OwnerResult(decision.action, decision.reasons)
-    tz = ZoneInfo(authorised_teams(msg.header_from, facts.teams)[0].timezone)
-    commands, problems = parse_commands(msg.new_text, now, tz)
+    tz = ZoneInfo(authorised_teams(sender, facts.teams)[0].timezone)
+    # the whole text: the owner's own part is cut from it by the parser, which knows the quotes of ours
+    commands, problems = parse_commands(msg.text, now, tz, known=await _known_lines(session, msg, facts, sender))
     recorded: list[str] = []
     for cmd in commands:
         concern = await session.get(Concern, cmd.concern_id)
@@ -85,19 +105,19 @@ async def carry_out(session: AsyncSession, msg: Inbound, decision: Decision, fac
             problems.append(Problem(cmd.line, f"there is no concern C-{cmd.concern_id}"))
             continue
         account, _client = await accounts.account_of(session, concern)
-        if not routing.authorised(msg.header_from, account):
+        if not routing.authorised(sender, account):
             log.warning("owner command refused for a concern of another account",
                         extra={**extra, "concern": concern.token})
             problems.append(Problem(cmd.line, f"{concern.token} belongs to an account you do not own"))
             continue
         try:
-            recorded.append(await _apply(session, concern, cmd, msg.header_from, account, now))
+            recorded.append(await _apply(session, concern, cmd, sender, account, now))
         except PlanError as exc:
             problems.append(Problem(cmd.line, str(exc)))
     for line in recorded:
         log.info("owner command recorded: %s", line, extra=extra)
-    outbox = await _confirmation(session, msg, recorded, problems, settings, now)
-    return OwnerResult(decision.action, (f"recorded:{len(recorded)}", f"problems:{len(problems)}"), outbox)
+    queued = await _confirmation(session, msg, sender, recorded, problems, settings, now)
+    return OwnerResult(decision.action, (f"recorded:{len(recorded)}", f"problems:{len(problems)}"), queued)
 
 
 async def _apply(session: AsyncSession, concern: Concern, cmd: Command, actor: str, account: Account,
@@ -117,9 +137,9 @@ async def _apply(session: AsyncSession, concern: Concern, cmd: Command, actor: s
     return f"{concern.token} resolved"
 
 
-async def _confirmation(session: AsyncSession, msg: Inbound, recorded: list[str], problems: list[Problem],
+async def _confirmation(session: AsyncSession, msg: Inbound, to: str, recorded: list[str], problems: list[Problem],
                         settings: Settings, now: datetime) -> outgoing.Queued | None:
     context = {"recorded": recorded, "problems": problems, "team_name": settings.shared_name}
-    request = letters.confirmation(msg, sender=outgoing.sender_of(settings), context=context, now=now)
+    request = letters.confirmation(msg, sender=outgoing.sender_of(settings), context=context, now=now, to_addr=to)
     [queued] = await outgoing.queue(session, [request], settings, now)
     return queued if isinstance(queued, outgoing.Queued) else None

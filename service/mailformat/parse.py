@@ -25,7 +25,12 @@ from service.mailformat.relay import Relay, find_author
 
 TOKEN_RE = re.compile(r"\[#(C-\d{1,12})\]", re.IGNORECASE)
 MSGID_RE = re.compile(r"<[^<>\s]{1,250}>")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
+# C0 and C1 controls (CR, LF, VT, FF, the file separators U+001C-1E and NEL U+0085 among them) and the
+# Unicode line and paragraph separators: each ends a "line" for str.splitlines and for some mail programs
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# bidirectional controls: they make a name or subject read in another order than it is written
+BIDI_RE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+LINE_END_RE = re.compile(r"\r\n|\r|\n")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pl", "sv", "da", "cs"]
 _REPLY_PARSER = EmailReplyParser(languages=_REPLY_LANGUAGES)
@@ -59,6 +64,9 @@ class Inbound:
     defects: tuple[str, ...] = ()
     header_from: str = ""  # the From header's address, whoever wrote the message
     relay: Relay | None = None  # the list or group that passed it on, if one did
+    # every value, top first, of the headers whose repeats matter: DMARC refuses two From headers, and
+    # each receiving server adds its own Authentication-Results above those already there
+    repeated: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     @cached_property  # asked several times per message while a batch is stored
     def thread_ids(self) -> tuple[str, ...]:
@@ -74,8 +82,18 @@ class Inbound:
 
 
 def one_line(value: str, limit: int = 998) -> str:
-    """Collapse control characters (CR/LF included) so a value can never become a header."""
-    return _CONTROL_RE.sub(" ", storable(value)).strip()[:limit]
+    """Collapse control characters and every kind of line break (CR/LF, U+2028, NEL, ...) into spaces and
+    drop bidirectional controls, so a value can never become a header, nor two lines, nor read backwards."""
+    return _CONTROL_RE.sub(" ", BIDI_RE.sub("", storable(value))).strip()[:limit]
+
+
+def lines_of(text: str) -> list[str]:
+    """The lines of `text`, split at real line ends (CR LF, LF, CR) only.
+
+    `str.splitlines` also splits at U+2028, NEL, VT, FF and the file separators, which anyone can
+    put inside a subject or a name: inside one line of mail they end nothing.
+    """
+    return LINE_END_RE.split(text)
 
 
 def storable(value: str) -> str:
@@ -105,6 +123,23 @@ def _raw_headers(msg: Message) -> dict[str, str]:
         if key not in headers:  # first wins: a duplicate header cannot override
             headers[key] = text.replace("\r", "").replace("\n", " ")
     return headers
+
+
+REPEATED = ("from", "authentication-results")
+
+
+def _repeated(msg: Message) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    try:
+        items = list(msg.raw_items())
+    except Exception:  # noqa: BLE001 - as in _raw_headers
+        items = []
+    for name, value in items:
+        key = str(name).lower()
+        if key in REPEATED:
+            text = value if isinstance(value, str) else str(value)
+            found.setdefault(key, []).append(text.replace("\r", "").replace("\n", " "))
+    return {k: tuple(v) for k, v in found.items()}
 
 
 def _address(value: str | None) -> tuple[str, str]:
@@ -195,7 +230,7 @@ def strip_quotes(text: str) -> str:
     except Exception:  # noqa: BLE001, S110 - fall back to the simple rule below
         pass
     lines = []
-    for line in text.splitlines():
+    for line in lines_of(text):
         if line.lstrip().startswith(">"):
             continue
         if line.strip() in {"--", "-- "}:
@@ -212,7 +247,7 @@ def _up_to_trailing_quote(text: str) -> str:
     anyway, so the parser reads its first line only (about 6x faster). Quotes
     with answers between them are left whole.
     """
-    lines = text.splitlines(keepends=True)
+    lines = [m.group() for m in _LINE_KEEPENDS_RE.finditer(text)]
     start = len(lines)
     while start > 0 and (not lines[start - 1].strip() or lines[start - 1].lstrip().startswith(">")):
         start -= 1
@@ -222,9 +257,12 @@ def _up_to_trailing_quote(text: str) -> str:
     return text
 
 
+_LINE_KEEPENDS_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
 def _unquoted(body: str) -> str:
     # without a reply header ("On ... wrote:") the parser keeps quoted lines: they are not new words
-    return "\n".join(line for line in body.splitlines() if not line.lstrip().startswith(">")).strip()
+    return "\n".join(line for line in lines_of(body) if not line.lstrip().startswith(">")).strip()
 
 
 def auto_signals(headers: dict[str, str], from_addr: str, content_type: str,
@@ -352,4 +390,5 @@ def parse_message(raw: bytes, *, noreply_patterns: tuple[str, ...] = (),
         defects=tuple(defects),
         header_from=header_from,
         relay=author.relay,
+        repeated=_repeated(msg),
     )

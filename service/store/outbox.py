@@ -94,6 +94,24 @@ async def _queued_since(session: AsyncSession, column: InstrumentedAttribute[Any
     return {str(value): int(count) for value, count in rows.all()}
 
 
+async def owner_mail_sent(session: AsyncSession, message_ids: Collection[str], recipients: Collection[str],
+                          *, latest: int) -> list[bytes]:
+    """The raw digests and alerts with these Message-IDs, and the `latest` ones to each of these
+    (lower-case) recipients: what an owner's reply may quote back."""
+    kinds = (Purpose.DIGEST.value, Purpose.ALERT.value)
+    ids: set[int] = set()
+    if message_ids:
+        ids.update((await session.scalars(select(OutboxRow.id).where(
+            OutboxRow.message_id.in_(set(message_ids)), OutboxRow.purpose.in_(kinds)))).all())
+    for recipient in set(recipients):
+        ids.update((await session.scalars(select(OutboxRow.id).where(
+            OutboxRow.to_addr == recipient, OutboxRow.purpose.in_(kinds))
+            .order_by(OutboxRow.id.desc()).limit(latest))).all())
+    if not ids:
+        return []
+    return list((await session.scalars(select(OutboxRow.raw).where(OutboxRow.id.in_(ids)))).all())
+
+
 async def outbox_of_concern(session: AsyncSession, concern_id: int) -> list[OutboxRow]:
     """The outgoing messages about the concern, with how their delivery stands."""
     return list((await session.scalars(select(OutboxRow).where(OutboxRow.concern_id == concern_id))).all())

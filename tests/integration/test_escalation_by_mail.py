@@ -111,3 +111,46 @@ async def test_digest_answered_by_email_records_the_plan(mailstack: Any, db_url:
     await Worker(settings, clock=clock).run_once()
     assert not [m for m in mailstack.messages("chief") if tag in body(m)]
     assert len(mailstack.messages("boss")) == before
+
+
+async def test_an_owner_reply_quoting_the_digest_unmarked_runs_only_the_owners_line(
+        mailstack: Any, db_url: str) -> None:
+    # issue 17, points 5 and 6 on Dovecot and Postfix: one client's subject carries a line separator and
+    # another client's command; the owner answers one line above a Russian Outlook quote with no `>`
+    empty_mailbox(mailstack, "desk")
+    settings = settings_for(mailstack, db_url)
+    clock = ManualClock(datetime(2026, 11, 23, 10, tzinfo=UTC))
+    tag = uuid.uuid4().hex[:8]
+    first, second = make_msgid(domain="example.test"), make_msgid(domain="example.test")
+    for mid, subject in ((first, f"Invoice wrong again {tag}"), (second, f"Boiler {tag}\u2028C-1 resolved")):
+        raw = client_mail(sender="Client One <client1@example.test>", to="desk@example.test", subject="x",
+                          message_id=mid, body="The invoice is wrong for the third time and nobody has called me.")
+        encoded = "=?utf-8?b?" + __import__("base64").b64encode(subject.encode()).decode() + "?="
+        mailstack.send(raw.replace(b"Subject: x", b"Subject: " + encoded.encode()),
+                       mail_from="client1@example.test", rcpt_to=["desk@example.test"])
+        mailstack.wait_for_message("desk", lambda m, mid=mid: m["Message-ID"] == mid)
+    await Worker(settings, clock=clock).run_once()
+    tokens = sorted(str(m["Subject"]).rsplit("[#", 1)[1].rstrip("]") for m in mailstack.messages("client1")
+                    if m["In-Reply-To"] in (first, second))
+    clock.current = datetime(2026, 11, 24, 10, 5, tzinfo=UTC)
+    await Worker(settings, clock=clock).run_once()
+    clock.current = datetime(2026, 11, 25, 8, 31, tzinfo=UTC)
+    await Worker(settings, clock=clock).run_once()
+    digest = mailstack.wait_for_message("boss", lambda m: tag in body(m) and "Digest" in str(m["Subject"]))
+    top, other = tokens  # the digest's example names the first
+    answer = make_msgid(domain="example.test")
+    quoted = (f"{other}: call the client about the boiler by Friday\n\n"
+              f"От: Client care <desk@example.test>\nОтправлено: 25 ноября 2026 г. 8:31\n"
+              f"Кому: boss@example.test\nТема: {digest['Subject']}\n\n{body(digest)}")
+    mailstack.send(client_mail(sender="Boss <boss@example.test>", to=str(digest["Reply-To"]),
+                               subject=f"RE: {digest['Subject']}", message_id=answer,
+                               in_reply_to=str(digest["Message-ID"]), body=quoted),
+                   mail_from="boss@example.test", rcpt_to=[str(digest["Reply-To"])])
+    mailstack.wait_for_message("desk", lambda m: m["Message-ID"] == answer)
+    await Worker(settings, clock=clock).run_once()
+    confirmation = mailstack.wait_for_message("boss", lambda m: m["In-Reply-To"] == answer)
+    statuses = {c.token: c.status for c in await query(settings, Concern) if c.token in tokens}
+    assert statuses == {top: "acknowledged", other: "planned"}
+    assert f"{other} #1: call the client about the boiler" in body(confirmation)
+    assert "Not understood" not in body(confirmation)
+    assert "\u2028" not in body(digest)

@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from service.core.authenticity import authentication_failed
 from service.core.businesstime import BusinessHours, next_local_time
 from service.core.digest_view import Entry, digest_context
 from service.core.escalation_policy import ConcernState, Item, Policy, deadlines, due, next_check
 from service.core.owner_commands import (
-    authentication_failed,
     has_tag,
     parse_commands,
     parse_due,
@@ -171,10 +171,10 @@ def test_signed_reply_address_binds_the_owner() -> None:
 
 
 def test_authentication_results() -> None:
-    assert authentication_failed(["mx.example; dkim=fail header.d=acme.example; dmarc=fail"])
-    assert not authentication_failed(["mx.example; dkim=pass header.d=acme.example; dmarc=pass"])
-    assert not authentication_failed(["mx.example; spf=fail; dkim=pass"])
-    assert not authentication_failed([""])
+    assert authentication_failed(["mx.example; dkim=fail header.d=acme.example; dmarc=fail"], "acme.example")
+    assert not authentication_failed(["mx.example; dkim=pass header.d=acme.example; dmarc=pass"], "acme.example")
+    assert not authentication_failed(["mx.example; spf=fail; dkim=pass"], "acme.example")
+    assert not authentication_failed([""], "acme.example")
 
 
 def test_digest_groups_by_account_worst_first_and_escapes() -> None:

@@ -51,10 +51,19 @@ def tagged(ref: str, signed_for: str, sender: str, headers: str = "") -> Inbound
     return inbound(headers, sender, to=signed_address(SHARED, KEY, signed_for, ref))
 
 
+def owner_from(from_value: str, headers: str = "") -> Inbound:
+    """The owner's answer to digest 3 with this literal From header (and more headers)."""
+    to = signed_address(SHARED, KEY, OWNER, "d3")
+    return parse_message(f"From: {from_value}\r\nTo: {to}\r\nSubject: Re: Digest\r\n"
+                         f"Message-ID: <o1@firm.example>\r\n{headers}\r\nC-1 resolved\r\n".encode())
+
+
 OWNER_FACTS = OwnerFacts(KEY, frozenset({7}), {"d3": OWNER}, TEAMS)
 LIST_POST = "Precedence: list\r\nList-Id: <team.lists.client.example>\r\nList-Post: <mailto:team@lists.client.example>\r\n"
 # a list that rewrote From to itself (eve's) and names the owner as the author
 RELAYED_OWNER = f"X-Original-From: Boss <{OWNER}>\r\nList-Post: <mailto:eve@evil.example>\r\nPrecedence: list\r\n"
+TRUSTING_MX = dataclasses.replace(OWNER_FACTS, authserv_ids=("mx.firm.example",))
+ENCODED_OWNER = "=?utf-8?b?" + __import__("base64").b64encode(f"Boss <{OWNER}>".encode()).decode() + "?="
 THREAD = ThreadConcern(7, "ana@client.example", "anxiety", "acknowledged", acknowledged=True)
 OTHERS_THREAD = ThreadConcern(8, "someone@else.example", "complaint", "open", acknowledged=False)
 
@@ -96,6 +105,46 @@ CASES: list[tuple[Rule[InboundFacts], InboundFacts, bool]] = [
      facts(inbound("Authentication-Results: mx; dkim=fail; dmarc=fail\r\n")), True),
     (owner_authority.authentication_failed_rule,
      facts(inbound("Authentication-Results: mx; dkim=fail; dmarc=pass\r\n")), False),
+    (owner_authority.authentication_failed_rule,  # the attacker's own domain passing DKIM outweighs nothing
+     facts(owner_from(f"Boss <{OWNER}>", "Authentication-Results: mx.firm.example; dkim=pass header.d=evil.example;"
+                                         " dmarc=fail header.from=firm.example\r\n")), True),
+    (owner_authority.authentication_failed_rule,
+     facts(owner_from(f"Boss <{OWNER}>", "Authentication-Results: mx.firm.example; dmarc = fail\r\n")), True),
+    (owner_authority.authentication_failed_rule,  # a pass in a comment, and in a property's value, is none
+     facts(owner_from(f"Boss <{OWNER}>", "Authentication-Results: mx.firm.example; dkim=fail (dkim=pass elsewhere)"
+                                         ' header.d=firm.example; spf=pass smtp.mailfrom="dmarc=pass"@evil.example\r\n')),
+     True),
+    (owner_authority.authentication_failed_rule,  # an unaligned DKIM pass with SPF failing for the From domain
+     facts(owner_from(f"Boss <{OWNER}>", "Authentication-Results: mx.firm.example; dkim=pass header.d=evil.example;"
+                                         " spf=fail smtp.mailfrom=firm.example\r\n")), True),
+    (owner_authority.authentication_failed_rule,  # our server's failure below an internal relay's pass
+     facts(owner_from(f"Boss <{OWNER}>", "Authentication-Results: relay.firm.example; dmarc=pass\r\n"
+                                         "Authentication-Results: mx.firm.example; dmarc=fail\r\n"),
+           owner=TRUSTING_MX), True),
+    (owner_authority.authentication_failed_rule,  # a forged pass of another authserv-id counts for nothing
+     facts(owner_from(f"Boss <{OWNER}>", "Authentication-Results: mx.firm.example; dkim=fail header.d=firm.example\r\n"
+                                         "Authentication-Results: evil.example; dkim=pass header.d=firm.example\r\n"),
+           owner=TRUSTING_MX), True),
+    (owner_authority.authentication_failed_rule,  # unset: the topmost header only, a lower forged failure is none
+     facts(owner_from(f"Boss <{OWNER}>", "Authentication-Results: mx.firm.example; dkim=pass header.d=firm.example;"
+                                         " dmarc=pass header.from=firm.example\r\n"
+                                         "Authentication-Results: mx.firm.example; dmarc=fail\r\n")), False),
+    (owner_authority.authentication_failed_rule,  # Microsoft 365 writes no authserv-id
+     facts(owner_from(f"Boss <{OWNER}>", "Authentication-Results: spf=pass (sender IP is 192.0.2.1)"
+                                         " smtp.mailfrom=firm.example; dkim=pass (signature was verified)"
+                                         " header.d=firm.example;dmarc=pass action=none header.from=firm.example;"
+                                         "compauth=pass reason=100\r\n")), False),
+    (owner_authority.ambiguous_from, facts(owner_from(f"{OWNER} <eve@evil.example>")), True),
+    (owner_authority.ambiguous_from, facts(owner_from(f'"{OWNER}" <eve@evil.example>')), True),
+    (owner_authority.ambiguous_from, facts(owner_from(f'"Support <{OWNER}>" <eve@evil.example>')), True),
+    (owner_authority.ambiguous_from, facts(owner_from(ENCODED_OWNER)), True),
+    (owner_authority.ambiguous_from, facts(owner_from(f"Boss <{OWNER}>", "From: Eve <eve@evil.example>\r\n")), True),
+    (owner_authority.ambiguous_from, facts(owner_from(f"Boss <{OWNER}>, Eve <eve@evil.example>")), True),
+    (owner_authority.ambiguous_from, facts(owner_from(f"Boss <{OWNER}>")), False),
+    (owner_authority.ambiguous_from, facts(owner_from(f'"{OWNER}" <{OWNER}>')), False),  # no name set: the address
+    (owner_authority.signed_for_sender,  # X-Original-From, Reply-To and Sender are the sender's to write
+     facts(owner_from("Eve <eve@evil.example>", f"X-Original-From: {OWNER}\r\nReply-To: {OWNER}\r\n"
+                                                f"Sender: {OWNER}\r\n"), owner=OWNER_FACTS), False),
     (owner_authority.authorised_sender, facts(inbound(sender="chief@firm.example"), owner=OWNER_FACTS), True),
     (owner_authority.authorised_sender, facts(inbound(sender="ana@client.example"), owner=OWNER_FACTS), False),
     (concern_rules.follow_up, facts(thread_concern=THREAD), True),
@@ -297,23 +346,25 @@ CHAIN_CASES: list[tuple[str, Inbound, Verdict, dict[str, Any], Action, tuple[str
      [*SCREENS, *(m for m in MACHINES if m not in {"auto-submitted", "list-mail"})]),
     ("owner's plan", tagged("d3", OWNER, OWNER), NONE, {"owner": OWNER_FACTS}, Action.OWNER_COMMANDS, (),
      ["reply-tag", "signed-for-sender", "authorised-sender"],
-     ["duplicate", "unsubscribe-address", "forwarded-digest", "authentication-failed"]),
+     ["duplicate", "unsubscribe-address", "ambiguous-from", "forwarded-digest", "authentication-failed"]),
     ("digest forwarded to staff", tagged("d3", OWNER, "staff@firm.example"), NONE, {"owner": OWNER_FACTS},
      Action.OWNER_COMMANDS, (), ["reply-tag", "forwarded-digest", "authorised-sender"],
-     ["duplicate", "unsubscribe-address", "signed-for-sender", "authentication-failed"]),
+     ["duplicate", "unsubscribe-address", "ambiguous-from", "signed-for-sender", "authentication-failed"]),
     ("client unsubscribes", tagged("u7", "ana@client.example", "ana@client.example"), NONE,
      {"owner": OWNER_FACTS}, Action.OPT_OUT, ("list-unsubscribe",), ["reply-tag", "unsubscribe-address"],
      ["duplicate"]),
     ("tag of someone else", tagged("d3", OWNER, "eve@evil.example"), NONE, {"owner": OWNER_FACTS},
      Action.REFUSED_COMMAND, ("tag-not-signed-for-sender",), ["reply-tag"],
-     ["duplicate", "unsubscribe-address", "signed-for-sender", "forwarded-digest"]),
+     ["duplicate", "unsubscribe-address", "ambiguous-from", "signed-for-sender", "forwarded-digest"]),
+    ("two addresses in From", owner_from(f"{OWNER} <eve@evil.example>"), NONE, {"owner": OWNER_FACTS},
+     Action.REFUSED_COMMAND, ("ambiguous-from",), ["reply-tag", "ambiguous-from"], ["duplicate", "unsubscribe-address"]),
     ("DMARC failed", tagged("d3", OWNER, OWNER, "Authentication-Results: mx; dmarc=fail\r\n"), NONE,
      {"owner": OWNER_FACTS}, Action.REFUSED_COMMAND, ("authentication-failed",),
      ["reply-tag", "signed-for-sender", "authentication-failed"],
-     ["duplicate", "unsubscribe-address", "forwarded-digest"]),
+     ["duplicate", "unsubscribe-address", "ambiguous-from", "forwarded-digest"]),
     ("signed, but no account's", tagged("d3", "ex@firm.example", "ex@firm.example"), NONE, {"owner": OWNER_FACTS},
      Action.REFUSED_COMMAND, ("not-authorised",), ["reply-tag", "signed-for-sender"],
-     ["duplicate", "unsubscribe-address", "forwarded-digest", "authentication-failed", "authorised-sender"]),
+     ["duplicate", "unsubscribe-address", "ambiguous-from", "forwarded-digest", "authentication-failed", "authorised-sender"]),
 ]
 
 
@@ -344,7 +395,7 @@ def every_rule(*chains: Chain[Any, Any]) -> dict[str, Rule[Any]]:
 
 def test_rule_names_are_kebab_case_and_each_is_documented_in_the_readme() -> None:
     rules = every_rule(INBOUND, CLIENT_REPLY)
-    assert len(rules) == 35
+    assert len(rules) == 36
     readme = (ROOT / "README.md").read_text()
     table = dict(re.findall(r"^\| `([a-z-]+)` \| (.+?) \|$", readme, re.MULTILINE))
     for name, r in rules.items():

@@ -42,6 +42,8 @@ class OwnerFacts:
     clients: frozenset[int] = frozenset()  # ids of the clients the message's unsubscribe tags name, that exist
     digest_recipients: Mapping[str, str] = field(default_factory=dict)  # digest tag ref -> its recipient
     teams: tuple[Team, ...] = ()  # every account's
+    # whose Authentication-Results are read (the operator's receiving server); (): the topmost header only
+    authserv_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,202 @@
+"""Where a reply's own words end, and which of its lines are lines we sent. Pure.
+
+Mail programs quote what they answer in many ways: with `>` marks; or, as Outlook
+and HTML mail read as text do, with no mark at all, below a header block in the
+reader's language ("From:/Sent:/To:/Subject:", "От:/Отправлено:/Кому:/Тема:",
+"发件人:/发送时间:/收件人:/主题:", ...), an attribution line ("On ... wrote:",
+"... kirjoitti:", "...写道："), a separator ("-----Original Message-----", a line
+of underscores); or with nothing at all between the answer and the quote.
+`own_text` cuts an unmarked quote at the first of these; `KnownLines` recognises the
+lines of messages we sent, however they come back quoted, so that no line of ours
+can pass for the author's. Everything here is linear in its input.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
+
+from inscriptis import get_text
+
+from service.mailformat.parse import BIDI_RE, lines_of
+
+# the field names of quoted header blocks, as mail programs write them in their readers' languages:
+# who wrote it ...
+_FROM_LABELS = (
+    "from", "von", "de", "da", "van", "od", "från", "fra", "от", "від", "发件人", "寄件者", "kimden",
+    "gönderen", "lähettäjä", "差出人", "送信者", "보낸 사람", "feladó", "από", "de la", "afzender",
+)
+# ... and the rest of the block: when, to whom, about what
+_OTHER_LABELS = (
+    "sent", "date", "to", "subject", "cc", "bcc", "reply-to",
+    "gesendet", "datum", "an", "betreff", "kopie",
+    "envoyé", "à", "a", "objet",
+    "enviado", "enviado el", "enviada", "enviada em", "enviado em", "fecha", "para", "asunto", "assunto",
+    "inviato", "data", "oggetto",
+    "verzonden", "aan", "onderwerp",
+    "wysłano", "do", "temat", "dw", "kopia",
+    "skickat", "till", "ämne",
+    "sendt", "dato", "til", "emne",
+    "отправлено", "дата", "кому", "тема", "копия", "надіслано",
+    "发送时间", "日期", "收件人", "主题", "抄送", "寄件日期", "收件者", "主旨", "副本",
+    "gönderildi", "tarih", "kime", "konu", "bilgi",
+    "lähetetty", "päivämäärä", "vastaanottaja", "aihe", "kopio",
+    "送信日時", "日付", "宛先", "件名",
+    "보낸 날짜", "받는 사람", "제목", "참조",
+    "elküldve", "címzett", "tárgy", "στάλθηκε", "προς", "θέμα", "odesláno", "komu", "předmět",
+)
+
+
+def _labels(names: Iterable[str]) -> str:
+    ordered = sorted(set(names), key=len, reverse=True)  # the longest first: "enviado el" before "enviado"
+    return "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in ordered)
+
+
+# "From: x", "*From:* x", "De : x", "发件人：x"; the label ends at a colon, half- or full-width
+_LABEL_RE = re.compile(rf"^[ \t]*\*{{0,2}}[ \t]*(?:(?P<from>{_labels(_FROM_LABELS)})|{_labels(_OTHER_LABELS)})"
+                       r"[ \t]*\*{0,2}[ \t]*[:：]", re.IGNORECASE)
+# the verb of an attribution line ("On ..., Care <care@...> wrote:"), in the languages above
+_WROTE_RE = re.compile(
+    r"(?:wrote|writes|schrieb|a écrit|escribió|ha escrito|ha scritto|schreef|escreveu|napisał\(a\)|napisała|"
+    r"napisał|skrev|kirjoitti|yazdı|написал\(а\)|написала|написал|пишет|napsal\(a\)|napsal|írta|έγραψε|"
+    r"写道|寫道|のメッセージ|님이 작성)", re.IGNORECASE)
+_BRACKETED_ADDRESS_RE = re.compile(r"[<(\[][^<>()\[\]\s]{1,200}@[^<>()\[\]\s]{1,200}[>)\]]")
+_TOKEN_START_RE = re.compile(r"^\s*\[?#?C-\d", re.IGNORECASE)  # a concern's command line is never a quote's head
+_SEPARATOR_CHARS = frozenset("-_=—–~*")
+_BLOCK_WINDOW = 8  # a header block's fields are this close together (wrapped To/Cc lists in between)
+
+
+def _marked(line: str) -> bool:
+    return line.lstrip().startswith(">")
+
+
+def _separator(line: str) -> bool:
+    """A run of dashes or underscores, with or without words between: "-----Original Message-----"."""
+    s = line.strip()
+    if s in {"--", "-- "}:
+        return True  # the signature separator
+    return len(s) >= 6 and set(s[:3]) <= _SEPARATOR_CHARS and set(s[-3:]) <= _SEPARATOR_CHARS
+
+
+def _attribution(lines: list[str], k: int) -> bool:
+    """ "On Wed, 25 Nov 2026, Care <care@example.test> wrote:" and its kin in other languages, with the
+    quote it introduces below it unmarked (a `>`-marked quote is the reader's to skip, and answers
+    between its lines stay)."""
+    s = lines[k].strip()
+    if not s.endswith((":", "：")) or _TOKEN_START_RE.match(s):
+        return False
+    if not (_WROTE_RE.search(s[-40:]) or _BRACKETED_ADDRESS_RE.search(s)):
+        return False
+    below = next((line for line in lines[k + 1:k + 1 + _BLOCK_WINDOW] if line.strip()), "")
+    return not _marked(below) and not _TOKEN_START_RE.match(below)
+
+
+def _header_block_at(lines: list[str], k: int) -> bool:
+    """Whether a quoted header block starts at line k: a field line and at least one more close below,
+    with a From among them (or three fields: some programs put Subject and Date first)."""
+    first = _LABEL_RE.match(lines[k])
+    if first is None or _marked(lines[k]):
+        return False
+    fields, has_from = 1, first.group("from") is not None
+    for line in lines[k + 1:k + _BLOCK_WINDOW]:
+        found = _LABEL_RE.match(line)
+        if found:
+            fields += 1
+            has_from = has_from or found.group("from") is not None
+    return fields >= 2 and (has_from or fields >= 3)
+
+
+def own_text(text: str) -> str:
+    """The reply's own part: `text` up to the first unmarked quote's head (a header block, an attribution
+    line, a separator). An attribution whose quote is `>`-marked is left, so answers between the marked
+    lines stay; the marked lines themselves are the reader's to skip."""
+    lines = lines_of(text)
+    for k, line in enumerate(lines):
+        if _marked(line) or not line.strip():
+            continue
+        if _separator(line) or _header_block_at(lines, k):
+            return "\n".join(lines[:k])
+        if _attribution(lines, k):
+            # Gmail wraps a long attribution inside the address: "On ..., Care <" / "care@...> wrote:"
+            wrapped = k > 0 and lines[k - 1].rstrip().endswith(("<", "(", "[")) and not _marked(lines[k - 1])
+            return "\n".join(lines[:k - 1 if wrapped else k])
+    return "\n".join(lines)
+
+
+# -- lines we sent ------------------------------------------------------------------------------
+
+_FOLD = str.maketrans({
+    "“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "‚": "'",
+    "–": "-", "—": "-", "‐": "-", "‑": "-", "−": "-", "·": " ", "•": " ", "*": " ", "\u200b": "",
+    "\ufeff": "",
+})
+_PREFIX_RE = re.compile(r"^[\s>|]*")
+
+
+def normal_line(line: str) -> str:
+    """A line as compared with the lines we sent: quote marks and indentation gone, whitespace, case,
+    typographic quotes and dashes, bold stars and compatibility forms folded."""
+    folded = BIDI_RE.sub("", unicodedata.normalize("NFKC", line)).translate(_FOLD)
+    return " ".join(_PREFIX_RE.sub("", folded).split()).casefold()
+
+
+class KnownLines:
+    """The lines of messages we sent (digests and alerts), to recognise them quoted back in a reply."""
+
+    def __init__(self, texts: Iterable[str] = ()) -> None:
+        found: set[str] = set()
+        for text in texts:
+            # split both ways: a mail program may have broken our lines at U+2028 and its kin too
+            for line in (*lines_of(text), *text.splitlines()):
+                if normal := normal_line(line):
+                    found.add(normal)
+        self._lines = frozenset(found)
+        self._blob = "\n" + "\n".join(sorted(found)) + "\n"
+
+    def __bool__(self) -> bool:
+        return bool(self._lines)
+
+    def sent(self, line: str) -> bool:
+        """Whether `line` is one of ours, whole."""
+        return normal_line(line) in self._lines
+
+    def inside(self, line: str) -> bool:
+        """Whether `line` is a run of whole words from inside one of ours, after its start: what is left
+        of a line of ours that a mail program wrapped (its first piece starts as our line did)."""
+        normal = normal_line(line)
+        return bool(normal) and any(f" {normal}{end}" in self._blob for end in " \n")
+
+    def piece(self, line: str) -> bool:
+        """Whether `line` is one of ours or a run of whole words from one, its start included."""
+        normal = normal_line(line)
+        return bool(normal) and (normal in self._lines or any(
+            f"{start}{normal}{end}" in self._blob for start in " \n" for end in " \n"))
+
+
+def message_texts(raw: bytes) -> list[str]:
+    """The text of each text part of a message we composed: the plain one, and the HTML one as text."""
+    texts: list[str] = []
+    msg = BytesParser(policy=policy.compat32).parsebytes(raw)
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        ctype = part.get_content_type()
+        if ctype not in ("text/plain", "text/html"):
+            continue
+        text = _decoded(part)
+        texts.append(str(get_text(text)) if ctype == "text/html" else text)
+    return texts
+
+
+def _decoded(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    try:
+        return payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+    except LookupError:
+        return payload.decode("utf-8", errors="replace")
