@@ -86,8 +86,8 @@ def parse_commands(body: str, now: datetime, tz: ZoneInfo, *, end_of_day: time =
                 problems.append(Problem(line, NOT_YOURS))
         elif isinstance(read, Command):
             commands.append(read)
-        elif not known.piece(line):  # a wrapped line of ours that names a concern is no problem of theirs
-            problems.append(read)
+        elif not (len(line.split()) >= 3 and known.piece(line)):
+            problems.append(read)  # (the first piece of a wrapped line of ours is no problem of theirs)
     return commands, problems
 
 

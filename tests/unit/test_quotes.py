@@ -82,6 +82,12 @@ def test_the_example_concerns_own_short_command_is_still_the_owners() -> None:
     assert [(c.kind, c.concern_id) for c in commands] == [("resolve", 3), ("done", 3)] and problems == []
 
 
+def test_a_bare_token_is_still_told_to_the_owner() -> None:
+    text, _ = digest_text()
+    _, problems = parse_commands("C-3\n", NOW, LISBON, known=KnownLines([text]))
+    assert [p.line for p in problems] == ["C-3"]
+
+
 def test_a_marked_quote_keeps_the_answers_between_its_lines() -> None:
     body = ("On Mon, 23 Nov 2026 at 10:00, Care <care@x.example> wrote:\n> C-3  complaint\n"
             f"{MINE}\n> Missing: a plan\nC-3 resolved\n")
