@@ -40,7 +40,7 @@ _FAILED = frozenset({"fail", "softfail", "permerror"})
 
 
 @dataclass(frozen=True)
-class Author:
+class DmarcAuthor:
     """The From header's one address as DMARC reads it, or why there is none to read."""
 
     address: str  # lower case; "" when refused
@@ -52,29 +52,29 @@ class Author:
 
 
 @lru_cache(maxsize=256)  # asked by several rules of one message
-def author(from_values: tuple[str, ...]) -> Author:
+def author(from_values: tuple[str, ...]) -> DmarcAuthor:
     """The author of a message from every From header it has (top first), read the way DMARC reads it."""
     if len(from_values) != 1:
-        return Author("", f"{len(from_values)} From headers")
+        return DmarcAuthor("", f"{len(from_values)} From headers")
     raw = from_values[0]
     if len(raw) > _FROM_MAX:
-        return Author("", "a From header too long to read")
+        return DmarcAuthor("", "a From header too long to read")
     pairs = [(name, addr) for name, addr in getaddresses([raw]) if addr]
     if len(pairs) != 1:
-        return Author("", f"{len(pairs)} addresses in From")
+        return DmarcAuthor("", f"{len(pairs)} addresses in From")
     address = pairs[0][1].strip().lower()
     local, at, domain = address.partition("@")
     if not (local and at and domain) or "@" in domain or "=?" in address or any(c.isspace() for c in address):
-        return Author("", "no plain address in From (one encoded word?)")
+        return DmarcAuthor("", "no plain address in From (one encoded word?)")
     try:
         parsed = [a.addr_spec.lower() for a in getattr(_REGISTRY("from", raw), "addresses", ())]
     except Exception:  # noqa: BLE001 - the stdlib's strict parser on hostile input
         parsed = []
     if parsed != [address]:
-        return Author("", "From reads as another address to a strict parser")
+        return DmarcAuthor("", "From reads as another address to a strict parser")
     if _other_address(decode_words(raw), address):
-        return Author("", "an address in From's display name")
-    return Author(address)
+        return DmarcAuthor("", "an address in From's display name")
+    return DmarcAuthor(address)
 
 
 def _other_address(text: str, address: str) -> bool:

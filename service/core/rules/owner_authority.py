@@ -13,7 +13,7 @@ concern against its account as it carries the commands out.
 from __future__ import annotations
 
 from service.core import routing
-from service.core.authenticity import Author, authentication_failed, author
+from service.core.authenticity import DmarcAuthor, authentication_failed, author
 from service.core.chain import rule
 from service.core.owner_commands import has_tag, tag_refs, verify_tag
 from service.core.rules.facts import InboundFacts, OwnerFacts, Team
@@ -31,7 +31,7 @@ def header_values(msg: Inbound, name: str) -> tuple[str, ...]:
     return msg.repeated.get(name) or ((msg.headers[name],) if name in msg.headers else ())
 
 
-def author_of(msg: Inbound) -> Author:
+def author_of(msg: Inbound) -> DmarcAuthor:
     """Who wrote an owner's mail: the literal From, read the way DMARC reads it."""
     return author(header_values(msg, "from"))
 
