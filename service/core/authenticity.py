@@ -30,6 +30,7 @@ from functools import lru_cache
 
 import authres
 
+from service.core.mailboxes import org_domain
 from service.mailformat.parse import decode_words
 
 _FROM_MAX = 2000  # longer than any From a person's mail program writes; parsed no further
@@ -193,12 +194,11 @@ def trusted_results(values: Sequence[str], authserv_ids: Sequence[str] = ()) -> 
 
 
 def _aligned(domain: str | None, from_domain: str) -> bool:
-    """Relaxed alignment, short of the public suffix list: the same domain, or one inside the other.
+    """DMARC's relaxed alignment: the same organisational domain (the public suffix list's).
     A pass that names no domain was the receiving server's own judgement of this message."""
     if domain is None:
         return True
-    return bool(from_domain) and (domain == from_domain or from_domain.endswith("." + domain)
-                                  or domain.endswith("." + from_domain))
+    return bool(from_domain) and org_domain(domain) == org_domain(from_domain)
 
 
 def authentication_failed(values: Sequence[str], from_domain: str, authserv_ids: Sequence[str] = ()) -> bool:

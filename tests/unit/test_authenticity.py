@@ -76,6 +76,10 @@ def test_anything_else_has_no_author(values: tuple[str, ...]) -> None:
     (["mx.acme.example; dkim=pass header.d=mail.acme.example; spf=fail smtp.mailfrom=bounce.other.example"],
      (), False),
     (["mx.acme.example; dkim=pass header.i=@acme.example; spf=fail"], (), False),
+    (["mx.acme.example; dkim=pass header.d=news.acme.example; spf=fail smtp.mailfrom=acme.example"], (), False),
+    # relaxed alignment is by organisational domain: a public suffix is no organisation
+    (["mx.acme.example; dkim=pass header.d=example; spf=fail smtp.mailfrom=acme.example"], (), True),
+    (["mx.x.co.uk; dkim=pass header.d=evil.co.uk; spf=fail smtp.mailfrom=acme.co.uk"], (), True),
     (["mx.google.com;       dkim=pass header.i=@acme.example header.s=s1 header.b=Ab+/cd;       spf=pass "
       "(google.com: domain of boss@acme.example designates 192.0.2.1 as permitted sender) "
       "smtp.mailfrom=boss@acme.example;       dmarc=pass (p=NONE sp=NONE dis=NONE) header.from=acme.example"],
@@ -109,7 +113,8 @@ def test_anything_else_has_no_author(values: tuple[str, ...]) -> None:
       "mx.acme.example; spf=pass smtp.mailfrom=acme.example"], ("mx.acme.example",), True),
 ])
 def test_authentication_results(headers: list[str], ids: tuple[str, ...], failed: bool) -> None:
-    assert authentication_failed(headers, "acme.example", ids) is failed
+    from_domain = "acme.co.uk" if any("co.uk" in h for h in headers) else "acme.example"
+    assert authentication_failed(headers, from_domain, ids) is failed
 
 
 def test_a_vendors_odd_result_does_not_hide_the_rest() -> None:
