@@ -15,6 +15,7 @@ from service.adapters.inbox import ensure_maildir
 from service.adapters.urls import MailURL
 from service.core.retry import smtp_is_permanent
 from service.errors import SendError
+from service.mailformat.compose import wire_address
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +91,9 @@ class SmtpTransport:
 
     async def send(self, raw: bytes, *, mail_from: str, to: str) -> None:
         try:
+            rcpt = wire_address(to)  # before connecting: an address that cannot travel fails at once
             smtp = await self._connection()
-            await smtp.sendmail(mail_from, [to], raw)
+            await smtp.sendmail(mail_from, [rcpt], raw)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             first = exc.recipients[0] if exc.recipients else None
             code = first.code if first else 550

@@ -14,8 +14,11 @@ from email.policy import Compat32
 from email.utils import format_datetime, formataddr, make_msgid
 from typing import Any
 
+import idna
+
 from service.errors import SendError
-from service.mailformat.parse import MSGID_RE, TOKEN_RE, decode_words, one_line
+from service.mailformat.headers import decode_words
+from service.mailformat.parse import MSGID_RE, TOKEN_RE, one_line
 
 
 # The stdlib's compat32 classes write a message about 5x faster than EmailMessage with a
@@ -69,12 +72,28 @@ def reply_subject(original: str, token: str | None) -> str:
     return f"Re: {base} [#{token}]" if token else f"Re: {base}"
 
 
+def wire_address(addr: str) -> str:
+    """The address as it can travel without SMTPUTF8: an internationalised domain as IDNA 2008 A-labels.
+
+    A non-ASCII local part (RFC 6531) has no such form: SendError, permanent.
+    """
+    local, _, domain = addr.rpartition("@")
+    if not local.isascii():
+        raise SendError(f"{addr!r} has a non-ASCII local part, which needs SMTPUTF8", permanent=True)
+    if domain.isascii():
+        return addr
+    try:
+        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+    except idna.IDNAError as exc:
+        raise SendError(f"not a valid domain: {addr!r}: {exc}", permanent=True) from exc
+
+
 def safe_address(addr: str, name: str = "") -> Address:
-    """An Address from untrusted parts; raise SendError if it is not one plain mailbox."""
+    """An Address from untrusted parts, its domain in ASCII; raise SendError if it is not one plain mailbox."""
     addr = addr.strip()
     if not addr or any(c in addr for c in "\r\n\t ,;<>\"()") or addr.count("@") != 1:
         raise SendError(f"not a single plain address: {addr!r}", permanent=True)
-    local, _, domain = addr.partition("@")
+    local, _, domain = wire_address(addr).partition("@")
     try:
         return Address(display_name=header_safe(name, 100), username=local, domain=domain)
     except (ValueError, IndexError) as exc:
@@ -133,7 +152,10 @@ def compose(
     msg["X-Auto-Response-Suppress"] = "All"
     for name, value in (headers or {}).items():
         msg[name] = header_safe(value, 200)
-    return Outgoing(message_id=message_id, to_addr=recipient.addr_spec.lower(), raw=msg.as_bytes(policy=_WIRE))
+    # an internationalised address stays as the client wrote it: the caps count it that way, and the
+    # transport puts its ASCII form on the envelope
+    to = recipient.addr_spec if to_addr.isascii() else to_addr.strip()
+    return Outgoing(message_id=message_id, to_addr=to.lower(), raw=msg.as_bytes(policy=_WIRE))
 
 
 def _mailbox(address: Address) -> str:

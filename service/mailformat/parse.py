@@ -11,8 +11,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
-from email.errors import HeaderParseError
-from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
@@ -21,6 +19,7 @@ from functools import cached_property
 from inscriptis import get_text
 from mailparser_reply import EmailReplyParser
 
+from service.mailformat.headers import decode_words, header_text
 from service.mailformat.relay import Relay, find_author
 
 TOKEN_RE = re.compile(r"\[#(C-\d{1,12})\]", re.IGNORECASE)
@@ -101,14 +100,6 @@ def storable(value: str) -> str:
     return value.encode("utf-8", "replace").decode("utf-8") if _SURROGATE_RE.search(value) else value
 
 
-def decode_words(value: str) -> str:
-    """Decode RFC 2047 encoded words; the input itself when they are broken."""
-    try:
-        return str(make_header(decode_header(value)))
-    except (ValueError, LookupError, UnicodeError, AssertionError, HeaderParseError):
-        return value
-
-
 def _raw_headers(msg: Message) -> dict[str, str]:
     # raw_items() gives the header text as it came (either policy); we decode what we need
     # ourselves, so hostile header syntax never reaches a header parser that can raise.
@@ -121,7 +112,7 @@ def _raw_headers(msg: Message) -> dict[str, str]:
         key = str(name).lower()
         text = value if isinstance(value, str) else str(value)
         if key not in headers:  # first wins: a duplicate header cannot override
-            headers[key] = text.replace("\r", "").replace("\n", " ")
+            headers[key] = header_text(text.replace("\r", "").replace("\n", " "))
     return headers
 
 
@@ -138,7 +129,7 @@ def _repeated(msg: Message) -> dict[str, tuple[str, ...]]:
         key = str(name).lower()
         if key in REPEATED:
             text = value if isinstance(value, str) else str(value)
-            found.setdefault(key, []).append(text.replace("\r", "").replace("\n", " "))
+            found.setdefault(key, []).append(header_text(text.replace("\r", "").replace("\n", " ")))
     return {k: tuple(v) for k, v in found.items()}
 
 

@@ -147,3 +147,47 @@ async def test_imap_restart_before_flag_gives_one_concern(mailstack: Any, tmp_pa
     assert second.outcomes.get("duplicate", 0) >= 1 and "new_concern" not in second.outcomes
     acks = [p for p in (tmp_path / "out" / "new").iterdir() if mid.encode() in p.read_bytes()]
     assert len(acks) == 1
+
+
+async def test_raw_utf8_headers_delivered_by_dovecot_are_stored_as_the_client_wrote_them(
+        mailstack: Any, tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from service.runtime.worker import Worker
+    from service.settings import Settings
+    from service.store.models import Client, Concern, MessageRow, OutboxRow
+
+    body = "We were charged twice for March and nobody has called back. This is unacceptable, I am worried."
+    clients = {  # From as an SMTPUTF8 mail program writes it -> (name, address, subject)
+        "<utf8-idn@client.example>": ("Renée Müller <juergen@bücher.example>", "Überweisung fehlt – schon wieder"),
+        "<utf8-eai@client.example>": ("José Núñez <josé@correo.example>", "Factura duplicada, ¿por qué?"),
+        "<utf8-cyr@client.example>": ("Анна Иванова <anna@client.example>", "Счёт снова неверный"),
+    }
+    for mid, (sender, subject) in clients.items():
+        raw = (f"From: {sender}\r\nTo: utf8desk@example.test\r\nSubject: {subject}\r\nMessage-ID: {mid}\r\n"
+               "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
+               f"\r\n{body}\r\n").encode()
+        mailstack.send(raw, mail_from="client@client.example", rcpt_to=["utf8desk@example.test"])
+        mailstack.wait_for_message("utf8desk", lambda m, mid=mid: m["Message-ID"] == mid)
+    delivered = (mailstack.maildir("utf8desk") / "new").iterdir()
+    assert any("Renée".encode() in p.read_bytes() for p in delivered)  # Dovecot kept the raw UTF-8
+    settings = Settings(
+        inbox_url=f"imaps://utf8desk@127.0.0.1:{mailstack.imaps_port}/INBOX", imap_password=mailstack.password,
+        tls_ca_file=mailstack.ca_file, outbox_url=f"maildir://{tmp_path / 'out'}",
+        database_url=f"sqlite:///{tmp_path / 'f.db'}", shared_address="utf8desk@example.test")
+    stats = await Worker(settings).run_once()
+    assert stats.outcomes.get("new_concern") == 3
+    worker = Worker(settings)
+    async with worker.sessions() as s:
+        stored = {c.email: c.name for c in (await s.scalars(select(Client))).all()}
+        subjects = set((await s.scalars(select(MessageRow.subject).where(MessageRow.direction == "in"))).all())
+        concerns = len((await s.scalars(select(Concern))).all())
+        acks = {row.to_addr: row.raw for row in (await s.scalars(select(OutboxRow))).all()}
+    await worker.engine.dispose()
+    assert stored == {"juergen@bücher.example": "Renée Müller", "josé@correo.example": "José Núñez",
+                      "anna@client.example": "Анна Иванова"}
+    assert subjects == {"Überweisung fehlt – schon wieder", "Factura duplicada, ¿por qué?", "Счёт снова неверный"}
+    assert concerns == 3  # the client whose address cannot be answered without SMTPUTF8 still has a concern
+    # the acknowledgement's To carries the domain's ASCII form; a non-ASCII local part gets none
+    assert set(acks) == {"juergen@bücher.example", "anna@client.example"}
+    assert b"<juergen@xn--bcher-kva.example>" in acks["juergen@bücher.example"]
