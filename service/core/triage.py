@@ -22,6 +22,7 @@ from service.core.rules.concern_rules import (
     follow_up,
     high_severity,
     other_clients_thread,
+    reply_suppressed,
     reply_to_elsewhere,
     sender_ack_cap,
     sender_cap,
@@ -116,6 +117,13 @@ def _new_concern_capped(f: InboundFacts) -> Decision:
                     severity=severity_of(f.verdict, f.msg))
 
 
+def _new_concern_unanswered(f: InboundFacts) -> Decision:
+    return Decision(Action.NEW_CONCERN, None, (*_new_concern_reasons(f), SUPPRESSED),
+                    severity=severity_of(f.verdict, f.msg))
+
+
+SUPPRESSED = "reply-suppressed:x-auto-response-suppress"  # the reason a filed concern got no acknowledgement
+
 # the caps on acknowledging, in the order asked: the mailbox, the sender, the sender's domain, the breaker
 CAPS = (sender_cap, sender_ack_cap, source_ack_cap, circuit_breaker)
 
@@ -133,6 +141,7 @@ OWNER_MAIL: Chain[InboundFacts, Decision] = Chain("owner-mail", (
 FOLLOW_UP: Chain[InboundFacts, Decision] = Chain("follow-up", (
     _link(already_acknowledged,
           hit=lambda f: Decision(Action.FOLLOW_UP, None, ("already-acknowledged",), _thread(f).id)),
+    _link(reply_suppressed, hit=lambda f: Decision(Action.FOLLOW_UP, None, (SUPPRESSED,), _thread(f).id)),
     *(_link(cap, hit=lambda f: Decision(Action.FOLLOW_UP, None, (cap_reason(f),), _thread(f).id)) for cap in CAPS),
 ), otherwise=lambda f: Decision(Action.FOLLOW_UP, f"ack_{_thread(f).kind}", ("first-acknowledgement",),
                                 _thread(f).id))
@@ -145,6 +154,7 @@ CLIENT_MAIL: Chain[InboundFacts, Decision] = Chain("client-mail", (
     _link(concern_detected, miss=_ends(Action.NO_CONCERN, "no-concern-detected")),
     _link(high_severity),  # recorded; the new concern carries its severity
     _link(reply_to_elsewhere),  # recorded; the acknowledgement goes to the author (`mailboxes.ack_recipient`)
+    _link(reply_suppressed, hit=_new_concern_unanswered),  # filed, never answered: the sender asked for no reply
     *(_link(cap, hit=_new_concern_capped) for cap in CAPS),
 ), otherwise=_new_concern)
 

@@ -9,6 +9,7 @@ from service.core.chain import rule
 from service.core.mailboxes import ack_recipient, foreign_reply_to, org_of
 from service.core.rules.facts import InboundFacts
 from service.detector.detect import Verdict
+from service.mailformat.autoreply import suppresses_auto_replies
 from service.mailformat.parse import Inbound
 
 Severity = Literal["high", "normal"]
@@ -55,6 +56,12 @@ def concern_detected(f: InboundFacts) -> bool:
 @rule("high-severity", "Is the new concern high severity: a complaint that carries a worry, or marked urgent?")
 def high_severity(f: InboundFacts) -> bool:
     return severity_of(f.verdict, f.msg) == "high"
+
+
+@rule("reply-suppressed", "Does its X-Auto-Response-Suppress ask for no automatic replies (All, AutoReply or OOF "
+      "in the list)? The concern is filed and not acknowledged.")
+def reply_suppressed(f: InboundFacts) -> bool:
+    return suppresses_auto_replies(f.msg.headers.get("x-auto-response-suppress", ""))
 
 
 @rule("reply-to-elsewhere", "Does its Reply-To name an address outside the author's organisational domain "

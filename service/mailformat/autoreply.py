@@ -1,0 +1,180 @@
+"""Machine mail that carries no RFC 3834 header: out-of-office subjects, plain-text bounces, Exchange's marks.
+
+Pure and linear: every pattern here is anchored at the start of a subject of
+bounded length, or a set lookup. A subject is read the way mail programs
+write it: Outlook's and Exchange's localised prefixes ("Automatic reply: ",
+"Automatische Antwort: ", "Réponse automatique : "), Gmail and Sieve vacation
+forms ("Vacation reply", "Auto: Re: ..."), tags ("[Auto-Reply]"), and
+absence notes ("Out of Office until 3 May", "Afwezig t/m 12 augustus").
+
+A person's subject must never be taken for a machine's: a phrase counts only
+at the very start (so "Re: your automatic reply is useless" is a person's), a
+form that a person might begin a sentence with counts only when what follows
+is what a machine puts there (a separator and our own subject, a date, or
+nothing), and bounce wording counts only from a delivery daemon's address or
+name, or as the exact titles mail servers give their bounces.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+SUBJECT_LIMIT = 2000  # what is read of a subject: every form below is at its start
+
+# "automatic reply" as mail programs write it, in the languages of Outlook, Exchange and Gmail
+_AUTOMATIC_REPLY = (
+    r"auto(?:matic)?[- _]?(?:reply|response|answer|responder)",
+    r"out of (?:the )?office[- ]auto[- ]?reply", r"vacation (?:auto[- ]?)?(?:reply|response|responder)",
+    r"holiday (?:auto[- ]?)?(?:reply|response)", r"away (?:auto[- ]?)?reply",
+    r"automatische antwort", r"abwesenheits(?:notiz|nachricht|meldung|benachrichtigung)",
+    r"automatische (?:abwesenheits)?(?:nachricht|benachrichtigung)",
+    r"r[ée]ponse automatique(?: d'absence)?", r"message d'absence",
+    r"respuesta autom[áa]tica(?: de fuera de la oficina)?", r"resposta autom[áàa]tica",
+    r"risposta automatica", r"automatisch antwoord", r"automatisch bericht",
+    r"automatiskt svar", r"automatisk svar", r"autosvar", r"fr[åa]nvaromeddelande", r"frav[æa]rsmelding",
+    r"automaattinen vastaus", r"automaattivastaus", r"poissaolo(?:ilmoitus|viesti)",
+    r"automatyczna odpowied[źz]", r"odpowied[źz] automatyczna", r"autoodpowied[źz]",
+    r"automatick[áa] odpov[ěe][ďd]", r"automatick[áa] odpove[ďd]",
+    r"автоматический ответ", r"автоответ", r"автоматична відповідь", r"автоматичен отговор",
+    r"otomatik (?:yan[ıi]t|cevap)", r"automatikus v[áa]lasz", r"r[ăa]spuns automat", r"automatski odgovor",
+    r"samodejni odgovor", r"αυτόματη απάντηση", r"automaatne vastus", r"autom[āa]tisk[āa] atbilde",
+    r"automatinis atsakymas", r"sj[áa]lfvirkt svar", r"balasan otomatis", r"tr[ảa] l[ờo]i t[ựu] [đd][ộo]ng",
+    r"自動応答", r"自動返信", r"自动回复", r"自动答复", r"自動回覆", r"自動回復", r"자동 ?회신", r"자동 ?응답",
+    r"תשובה אוטומטית", r"رد تلقائي", r"ตอบกลับอัตโนมัติ",
+)
+# "out of the office": a prefix too ("Out of Office: <subject>"), but no phrase a person starts a subject with
+_OUT_OF_OFFICE = (
+    r"out of (?:the )?office", r"ooo", r"away from (?:the )?office", r"nicht im b(?:ü|ue)ro", r"ausser haus",
+    r"absente? du bureau", r"absence du bureau", r"hors du bureau", r"fuera de (?:la )?oficina",
+    r"fora do escrit[óo]rio", r"fuori (?:sede|ufficio)", r"niet op kantoor", r"ej p[åa] kontoret",
+    r"ikke p[åa] kontoret", r"poissa toimistolta", r"poza biurem", r"mimo kancel[áa][řr]", r"вне офиса",
+)
+# "away", which a person could also begin a subject with ("Ausente el técnico..."): only with a date or nothing
+_ABSENT = (
+    r"on vacation", r"on holiday", r"on leave", r"abwesend", r"abwesenheit", r"im urlaub", r"en cong[ée]s?",
+    r"ausente", r"assente", r"afwezig", r"fr[åa]nvaro", r"fr[åa]nvarande", r"frav[æa]rende", r"frav[æa]r",
+    r"poissa", r"lomalla", r"nieobecno[śs][ćc]", r"nieobecn[ya]", r"nep[řr][íi]tomnost", r"nep[řr][íi]tomn[ýáa]",
+    r"в отпуске", r"отсутствую", r"ofiste değil(?:im)?", r"izinde(?:yim)?",
+)
+# what a machine puts after "Out of Office": until when, from when, which week
+_UNTIL = (r"(?:until|till|til|through|thru|back|returning|bis|jusqu|hasta|at[ée]|fino|tot|t/m|t\.m\.|t\.o\.m\.|"
+          r"asti|alkaen|до)(?!\w)|(?:from|vom|ab|du|au|del|desde|dal|van|fra|od|do|с|по|v\.|vecka|uke|uge|week|kw)\s*\d|\d")
+# the prefixes a reply's subject starts with, in the languages above
+_REPLY = r"(?:re|aw|sv|vs|fw|fwd|wg|tr|rv|ref|antw|odp|ynt|отв|回复|答复|回覆|返信|رد)\s*(?:\[\d+\])?\s*:"
+_OPEN = "[(<*\"'«「【"
+_CLOSE = "])>*\"'»」】"
+_SEPARATOR = ":-–—(/|"  # what follows a prefix ("Automatic reply: ", "Out of Office - ")
+
+_AUTOMATIC_RE = re.compile(r"(?:" + "|".join(_AUTOMATIC_REPLY + _OUT_OF_OFFICE) + r")(?!\w)")
+_ABSENT_RE = re.compile(r"(?:" + "|".join(_ABSENT) + r")(?!\w)")
+_UNTIL_RE = re.compile(_UNTIL)
+_REPLY_RE = re.compile(_REPLY)
+# Dovecot's and other Sieve vacation replies: "Auto: " and the subject answered (our own)
+_SIEVE_RE = re.compile(r"auto\s*:\s*")
+
+# a delivery daemon, by its address or its name
+_DAEMON_LOCALS = frozenset({"mailer-daemon", "mailerdaemon", "mail-daemon", "maildaemon", "postmaster", "delivery",
+                            "mailer", "mail-delivery", "maildelivery", "bounce", "bounces", "bounced",
+                            "non-delivery", "nondelivery", "ndr", "mail.delivery", "mdaemon"})
+_DAEMON_NAME_RE = re.compile(r"mail(?:er)?[- ]?(?:delivery|daemon)|postmaster|delivery (?:status|subsystem|system)|"
+                             r"mail (?:system|administrator)")
+# bounce wording in a subject (from a daemon: anywhere in the subject)
+_BOUNCE_WORDS_RE = re.compile(
+    r"undeliver|undelivered|not (?:be )?delivered|delivery (?:status|failure|failed|has failed|problem|"
+    r"notification|report|error|delayed)|(?:mail )?delivery failed|failure notice|returned (?:mail|to sender)|"
+    r"non-?deliver|returning message|could not be delivered|unzustellbar|nicht zustellbar|non remis|"
+    r"non distribu|[ée]chec de (?:la )?(?:remise|distribution)|no se (?:puede|pudo) entregar|no entregado|"
+    r"error de entrega|non recapitabil|mancato recapito|onbestelbaar|niet (?:bezorgd|afgeleverd)|"
+    r"n[ãa]o (?:foi poss[íi]vel|[ée] poss[íi]vel) entregar|n[ãa]o entregue|kan inte levereras|"
+    r"kunde inte levereras|kan ikke leveres|ikke (?:leveret|levert)|nie mo[żz]na dostarczy[ćc]|niedostarczon|"
+    r"nedoru[čc]iteln|nelze doru[čc]it|не доставлено|недоставлен|невозможно доставить|ei voi toimittaa|"
+    r"toimitus ep[äa]onnistui|teslim edilemedi|k[ée]zbes[íi]thetetlen|无法投递|無法傳遞|配信不能|"
+    r"전달되지 않|退信|系统退信")
+# titles mail servers give their bounces, which a person never writes at the start of a subject
+_BOUNCE_TITLE_RE = re.compile(
+    r"(?:undelivered mail returned to sender|delivery status notification \((?:failure|delay)|"
+    r"mail delivery failed: returning message|returned mail: see transcript|mail system error - returned mail|"
+    r"failure notice$|undeliverable mail|(?:undeliverable|unzustellbar|non remis|no se puede entregar|"
+    r"non recapitabile|onbestelbaar|não é possível entregar|kan inte levereras|kan ikke leveres|"
+    r"nie można dostarczyć|nedoručitelné|не доставлено|ei voi toimittaa|teslim edilemedi|"
+    r"kézbesíthetetlen|无法投递|無法傳遞|配信不能)\s*:)")
+
+# Exchange's marks on the mail its agents make (verified in real messages and Exchange's own sources)
+EXCHANGE_HEADERS = ("x-ms-exchange-inbox-rules-loop",  # made by an inbox rule: an auto-reply or a redirect
+                    "x-ms-exchange-generated-message-source",  # made by an agent (Mailbox Rules Agent, ...)
+                    "x-ms-exchange-message-is-ndr",  # a non-delivery report
+                    "x-ms-exchange-transport-rules-notification")  # a transport rule's notice
+
+# X-Auto-Response-Suppress (MS-OXCMAIL): a list of DR, NDR, RN, NRN, OOF, AutoReply, All, None; or the
+# PidTagAutoResponseSuppress bit mask, where OOF is 0x10 and AutoReply 0x20
+_SUPPRESS_WORDS = frozenset({"all", "autoreply", "oof"})
+_SUPPRESS_BITS = 0x10 | 0x20
+
+
+def _key(subject: str) -> str:
+    """The subject as compared: compatibility forms folded (fullwidth colons), case folded, spaces collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", subject[:SUBJECT_LIMIT]).casefold().split())
+
+
+def _ours_after(rest: str) -> bool:
+    """Does what follows a phrase read as the subject it answers (ours) or nothing?"""
+    rest = rest.lstrip(_SEPARATOR + _CLOSE + " .,;!")
+    return not rest or bool(_REPLY_RE.match(rest)) or "[#c-" in rest
+
+
+def auto_reply_subject(subject: str) -> bool:
+    """Does the subject begin the way an out-of-office or automatic reply's does?"""
+    key = _key(subject)
+    opened = key[:1] in _OPEN
+    key = key.lstrip(_OPEN + " ")
+    automatic = _AUTOMATIC_RE.match(key)
+    if automatic:
+        rest = key[automatic.end():]
+        # a tag ("[Auto-Reply] ...") or a prefix ("Automatic reply: ..."); "automatic reply is broken" is a person's
+        first = rest.lstrip()[:1]
+        return (opened and rest[:1] in _CLOSE) or (bool(first) and first in _SEPARATOR) or _ours_after(rest) \
+            or bool(_UNTIL_RE.match(rest.lstrip(" ,")))
+    absent = _ABSENT_RE.match(key)
+    if absent:
+        rest = key[absent.end():]
+        if opened and rest[:1] in _CLOSE:
+            return True
+        return _ours_after(rest) or bool(_UNTIL_RE.match(rest.lstrip(_SEPARATOR + " ,")))
+    sieve = _SIEVE_RE.match(key)
+    return sieve is not None and _ours_after(key[sieve.end():])
+
+
+def delivery_daemon(from_addr: str, from_name: str) -> bool:
+    """Is the sender a mail server's delivery daemon, by its address or by its name?"""
+    local = from_addr.rpartition("@")[0].casefold()
+    return (local in _DAEMON_LOCALS or local.startswith("microsoftexchange")
+            or bool(_DAEMON_NAME_RE.search(from_name[:200].casefold())))
+
+
+def bounce_notice(from_addr: str, from_name: str, subject: str) -> bool:
+    """Is it a plain-text bounce: a server's bounce title, or bounce wording from a delivery daemon?"""
+    key = _key(subject)
+    if _BOUNCE_TITLE_RE.match(key):
+        return True
+    return delivery_daemon(from_addr, from_name) and bool(_BOUNCE_WORDS_RE.search(key))
+
+
+def exchange_signals(headers: dict[str, str]) -> list[str]:
+    """The Exchange headers that say one of its agents, not a person, made the message."""
+    return [name for name in EXCHANGE_HEADERS if name in headers]
+
+
+def suppresses_auto_replies(value: str) -> bool:
+    """Does an X-Auto-Response-Suppress value ask for no automatic replies (All, AutoReply or OOF)?"""
+    words = {w.strip().casefold() for w in value[:500].replace(";", ",").split(",")}
+    if words & _SUPPRESS_WORDS:
+        return True
+    for word in words:
+        try:
+            bits = int(word, 0)
+        except ValueError:
+            continue
+        if bits & _SUPPRESS_BITS or bits == -1:
+            return True
+    return False
