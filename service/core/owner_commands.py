@@ -31,17 +31,21 @@ from service.mailformat.quotes import KnownLines, own_text
 
 Kind = Literal["plan", "resolve", "done"]
 
-_LINE_RE = re.compile(r"^\s*\[?#?C-(\d+)\]?\s*[:.\-–]?\s*(.*?)\s*$", re.IGNORECASE)
+# no repeat here can give back what the next one would take (the trailing white space is stripped in code,
+# and an address in brackets holds no bracket, space or second "@"): linear on any line an owner writes
+_LINE_RE = re.compile(r"^\s*\[?#?C-(\d+)\]?\s*[:.\-–]?\s*(.*)$", re.IGNORECASE)
 _RESOLVE_RE = re.compile(r"^(resolved|resolve|closed|close|solved)\b\.?\s*(.*)$", re.IGNORECASE)
 _DONE_RE = re.compile(r"^(?:done|item)\s*#?(\d+)?(?:\s+done)?\.?$", re.IGNORECASE)
 _DUE_RE = re.compile(r"^(.*\S)\s+(?:by|before|on|due|until)\s+(.+?)\.?$", re.IGNORECASE)
-_OWNER_RE = re.compile(r"\s*[\[(]\s*(?:owner:?\s*)?([^\s@\])]+@[^\s\])]+)\s*[\])]\s*", re.IGNORECASE)
+_OWNER_RE = re.compile(r"(?<!\s)\s*[\[(]\s*(?:owner:?\s*)?([^\s@\[\]()]+@[^\s@\[\]()]+)\s*[\])]\s*",
+                       re.IGNORECASE)
 _HAS_TIME_RE = re.compile(r"\d\s*(?:am|pm)\b|\d:\d\d|\bnoon\b|\bmidday\b", re.IGNORECASE)
 _QUOTE_RE = re.compile(r"^\s*>")
 # "<when>", "<what will be done>": the digest's examples; an address in brackets is not one
 _PLACEHOLDER_RE = re.compile(r"<\s*[^<>@\s][^<>@]{0,100}>")
 PLACEHOLDER = "replace each <...> with your own words"
 NOT_YOURS = "this line is in the digest or alert we sent you, not in your own words: write it as a line of your own"
+_DUE_PHRASE_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ def _read(line: str, now: datetime, tz: ZoneInfo, end_of_day: time) -> Command |
     match = _LINE_RE.match(line)
     if not match:
         return None
-    concern, rest = int(match.group(1)), match.group(2)
+    concern, rest = int(match.group(1)), match.group(2).rstrip()
     if not rest:
         return Problem(line, "say what will be done and by when, or 'resolved'")
     if _PLACEHOLDER_RE.search(rest):
@@ -130,6 +134,8 @@ def parse_due(phrase: str, now: datetime, tz: ZoneInfo, *, end_of_day: time = ti
     """
     import dateparser  # 13 MB of language data: loaded when an owner first writes a date, not at start
 
+    if len(phrase) > _DUE_PHRASE_MAX:  # no date is written that long; dateparser would read all of it
+        return None
     local_now = now.astimezone(tz).replace(tzinfo=None)
     parsed: datetime | None = dateparser.parse(phrase, languages=["en"], settings={
         "RELATIVE_BASE": local_now, "PREFER_DATES_FROM": "future", "TIMEZONE": str(tz),

@@ -16,11 +16,9 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from functools import cached_property
 
-from inscriptis import get_text
-from mailparser_reply import EmailReplyParser
-
 from service.mailformat.autoreply import SUBJECT_LIMIT, auto_reply_subject, bounce_notice, exchange_signals
 from service.mailformat.headers import decode_words, header_text
+from service.mailformat.readers import address_header, first_reply, html_to_text, mime_within_depth, strip_tags
 from service.mailformat.relay import Relay, find_author
 
 TOKEN_RE = re.compile(r"\[#(C-\d{1,12})\]", re.IGNORECASE)
@@ -32,8 +30,6 @@ _CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 BIDI_RE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 LINE_END_RE = re.compile(r"\r\n|\r|\n")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
-_REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pl", "sv", "da", "cs"]
-_REPLY_PARSER = EmailReplyParser(languages=_REPLY_LANGUAGES)
 MAX_TEXT_CHARS = 100_000
 
 
@@ -134,11 +130,17 @@ def _repeated(msg: Message) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in found.items()}
 
 
+def _pairs(value: str) -> list[tuple[str, str]]:
+    try:
+        return getaddresses([address_header(value)])
+    except RecursionError:  # the stdlib nests a group per ":" (a thousand of them in a hostile From)
+        return []
+
+
 def _address(value: str | None) -> tuple[str, str]:
     if not value:
         return "", ""
-    pairs = getaddresses([value])
-    for name, addr in pairs:
+    for name, addr in _pairs(value):
         addr = one_line(addr).strip("<>").lower()
         if "@" in addr and " " not in addr:
             return one_line(decode_words(name), 200), addr
@@ -149,7 +151,7 @@ def _addresses(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
     found = []
-    for _name, addr in getaddresses([value]):
+    for _name, addr in _pairs(value):
         addr = one_line(addr).strip("<>").lower()
         if "@" in addr and " " not in addr:
             found.append(addr)
@@ -196,10 +198,10 @@ def _body_text(msg: Message, defects: list[str]) -> str:
         return plain
     if html:
         try:
-            return str(get_text(html))
+            return html_to_text(html)
         except Exception as exc:  # noqa: BLE001
             defects.append(f"html: {type(exc).__name__}")
-            return re.sub(r"<[^>]+>", " ", html)
+            return strip_tags(html)
     return plain or ""
 
 
@@ -214,11 +216,9 @@ def _safe_get(part: Message) -> bool:
 def strip_quotes(text: str) -> str:
     """The author's new words: quoted replies and signatures removed."""
     try:
-        parsed = _REPLY_PARSER.read(_up_to_trailing_quote(text))
-        if parsed.replies:
-            body = _unquoted(str(parsed.replies[0].body or ""))
-            if body:
-                return body
+        body = _unquoted(first_reply(_up_to_trailing_quote(text)))
+        if body:
+            return body
     except Exception:  # noqa: BLE001, S110 - fall back to the simple rule below
         pass
     lines = []
@@ -331,7 +331,10 @@ def parse_message(raw: bytes, *, noreply_patterns: tuple[str, ...] = (),
     defects: list[str] = []
     # compat32: the headers are read raw and decoded here (below), so policy.default's header
     # objects, most of the cost of parsing (3.2 ms a message against 0.4), would go unused
-    msg = BytesParser(policy=policy.compat32).parsebytes(raw)
+    within = mime_within_depth(raw)
+    if len(within) < len(raw):
+        defects.append("mime-too-deep")
+    msg = BytesParser(policy=policy.compat32).parsebytes(within)
     defects.extend(type(d).__name__ for d in getattr(msg, "defects", [])[:20])
     headers = _raw_headers(msg)
 

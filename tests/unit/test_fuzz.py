@@ -45,3 +45,48 @@ def test_fuzz_parse_and_triage_never_raise(data: bytes, verdict: Verdict) -> Non
     if msg.auto_signals and "reply-tag" not in decision.rules.hit:
         assert decision.action == "ignore"  # every machine signal belongs to a rule that stops the reply
     assert "\r" not in msg.subject and "\n" not in msg.subject
+
+
+# long tokens and runs, each up to 64 KB: a unit repeated (a letter, base64, "a@", "<", quote marks, blank
+# lines, spaces, "On ...", encoded words, CJK) inside a body, a subject or an owner's command line. No clock
+# is read: a step that is not linear does not finish within the suite's timeout, and bench/hostile.py
+# measures the time
+UNITS = st.sampled_from(["x", "QUJD", "a@", "a.b@", "<", "<b>x</b>", ">", "\n", " ", "\t \n", "On Monday ",
+                         ".Warning: ", "=?x?q?", "请", "- x\n", "not ", "Bad. ", "@", "(a@", "C-1 "])
+LONG = st.tuples(UNITS, st.sampled_from([2_000, 16_000, 64_000])).map(lambda t: t[0] * (t[1] // len(t[0])))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+          derandomize=True)
+@given(token=LONG, where=st.sampled_from(["body", "html", "subject", "from", "cc"]), verdict=VERDICTS)
+def test_fuzz_long_tokens_through_parse_detect_and_triage(token: str, where: str, verdict: Verdict) -> None:
+    from service.detector.detect import Thresholds
+    from service.detector.model import DEFAULT_MODEL
+    from service.runtime.prepare import Recipe, prepare_batch
+
+    head = {"subject": f"Subject: {token}\r\n", "from": f"From: {token} <ana@client.example>\r\n",
+            "cc": f"Cc: {token}\r\n"}.get(where, "Subject: Invoice\r\n")
+    sender = "" if where == "from" else "From: Ana <ana@client.example>\r\n"
+    ctype = "text/html" if where == "html" else "text/plain"
+    body = token if where in {"body", "html"} else "We were charged twice."
+    data = (f"{sender}To: care@example.test\r\n{head}Message-ID: <f@x>\r\nContent-Type: {ctype}; charset=utf-8\r\n"
+            f"\r\nNobody called back.\r\n{body}\r\n").encode()
+    [prepared] = prepare_batch([data], Recipe(DEFAULT_MODEL, ("noreply",), Thresholds()))
+    msg = prepared.message
+    assert isinstance(msg, Inbound) and isinstance(prepared.verdict, Verdict)
+    assert len(msg.new_text) <= 100_000 and "\ufdd0" not in msg.new_text
+    assert triage(msg, verdict, CTX).reasons
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+          derandomize=True)
+@given(token=LONG)
+def test_fuzz_long_lines_in_an_owners_commands(token: str) -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from service.core.owner_commands import parse_commands
+
+    body = f"C-1 fix the boiler{token}(owner: {token}) by Friday\nC-2 {token}\n[#C-3] resolved {token}\n"
+    commands, problems = parse_commands(body, datetime(2026, 12, 1, 9, tzinfo=UTC), ZoneInfo("Europe/Madrid"))
+    assert len(commands) + len(problems) <= 3
