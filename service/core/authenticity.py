@@ -60,7 +60,10 @@ def author(from_values: tuple[str, ...]) -> DmarcAuthor:
     raw = from_values[0]
     if len(raw) > _FROM_MAX:
         return DmarcAuthor("", "a From header too long to read")
-    pairs = [(name, addr) for name, addr in getaddresses([raw]) if addr]
+    try:
+        pairs = [(name, addr) for name, addr in getaddresses([raw]) if addr]
+    except RecursionError:  # the stdlib nests a group per ":", and a hostile From has a thousand
+        return DmarcAuthor("", "a From header too deeply nested to read")
     if len(pairs) != 1:
         return DmarcAuthor("", f"{len(pairs)} addresses in From")
     address = pairs[0][1].strip().lower()

@@ -17,7 +17,8 @@ from email.utils import getaddresses, parsedate_to_datetime
 from functools import cached_property
 
 from service.mailformat.autoreply import SUBJECT_LIMIT, auto_reply_subject, bounce_notice, exchange_signals
-from service.mailformat.headers import decode_words, header_text
+from service.mailformat.headers import decode_words as decode_words  # re-exported: parse's since the first release
+from service.mailformat.headers import header_text
 from service.mailformat.readers import address_header, first_reply, html_to_text, mime_within_depth, strip_tags
 from service.mailformat.relay import Relay, find_author
 

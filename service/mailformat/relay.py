@@ -162,7 +162,15 @@ def find_author(headers: Mapping[str, str], precedences: Sequence[str], from_nam
 
 
 def _named(value: str, read: Reader) -> list[tuple[str, str]]:
-    """Each (name, address) of an address list, read one by one."""
-    from email.utils import formataddr, getaddresses
+    """Each (name, address) of an address list, read one by one (up to `readers.ADDRESS_HEADER_MAX`)."""
+    from email.utils import getaddresses
 
-    return [read(formataddr(pair)) for pair in getaddresses([value]) if pair[1]]
+    from service.mailformat.readers import address_header
+
+    try:
+        pairs = getaddresses([address_header(value)])
+    except RecursionError:  # the stdlib nests a group per ":"
+        return []
+    # quoted by hand: formataddr refuses a non-ASCII address (raw UTF-8, RFC 6532, reaches here as text)
+    return [read('"{}" <{}>'.format(name.replace("\\", "\\\\").replace('"', '\\"'), addr))
+            for name, addr in pairs if addr]

@@ -58,15 +58,18 @@ LONG = st.tuples(UNITS, st.sampled_from([2_000, 16_000, 64_000])).map(lambda t: 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
           derandomize=True)
-@given(token=LONG, where=st.sampled_from(["body", "html", "subject", "from", "cc"]), verdict=VERDICTS)
+@given(token=LONG, where=st.sampled_from(["body", "html", "subject", "from", "cc", "list cc"]), verdict=VERDICTS)
 def test_fuzz_long_tokens_through_parse_detect_and_triage(token: str, where: str, verdict: Verdict) -> None:
     from service.detector.detect import Thresholds
     from service.detector.model import DEFAULT_MODEL
     from service.runtime.prepare import Recipe, prepare_batch
 
     head = {"subject": f"Subject: {token}\r\n", "from": f"From: {token} <ana@client.example>\r\n",
-            "cc": f"Cc: {token}\r\n"}.get(where, "Subject: Invoice\r\n")
-    sender = "" if where == "from" else "From: Ana <ana@client.example>\r\n"
+            "cc": f"Cc: {token}\r\n",  # a list that rewrote From names the author in Cc (Mailman)
+            "list cc": f"List-Id: <care.lists.example>\r\nPrecedence: list\r\nCc: {token}\r\n"}.get(
+        where, "Subject: Invoice\r\n")
+    sender = {"from": "", "list cc": "From: 'Ana Lopez' via Care <care@lists.example>\r\n"}.get(
+        where, "From: Ana <ana@client.example>\r\n")
     ctype = "text/html" if where == "html" else "text/plain"
     body = token if where in {"body", "html"} else "We were charged twice."
     data = (f"{sender}To: care@example.test\r\n{head}Message-ID: <f@x>\r\nContent-Type: {ctype}; charset=utf-8\r\n"

@@ -109,3 +109,12 @@ def test_a_non_ascii_local_part_cannot_be_sent_without_smtputf8_and_says_so() ->
                          to_name="José", subject="Re: Factura", text="Gracias", html=None,
                          now=datetime(2026, 12, 1, tzinfo=UTC), message_id="<b@example.test>")
     assert refused.value.permanent and "SMTPUTF8" in str(refused.value)
+
+
+def test_a_lists_rewritten_mail_names_its_author_in_raw_utf8() -> None:
+    # Mailman rewrites From to the list and names the author in Cc; an SMTPUTF8 author's Cc is raw UTF-8
+    data = ("From: Renée Müller via Care <care@lists.client.example>\r\nTo: care@example.test\r\n"
+            "Cc: Renée Müller <renée@bücher.example>\r\nList-Id: <care.lists.client.example>\r\n"
+            "Precedence: list\r\nSubject: Überweisung fehlt\r\nMessage-ID: <l1@x>\r\n\r\nHallo\r\n").encode()
+    msg = parse_message(data)
+    assert (msg.from_name, msg.from_addr) == ("Renée Müller", "renée@bücher.example")

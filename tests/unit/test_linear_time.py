@@ -145,3 +145,18 @@ def test_a_huge_address_header_is_read_up_to_a_bound_in_whole_addresses(monkeypa
                                             * 90_000) + "\r\nbody\r\n").encode())
     assert max(seen) <= 65_536
     assert msg.to[0] == "care@example.test" and all(a == "a@b.example" for a in msg.to[1:])
+
+
+@pytest.mark.parametrize("header", ["From", "Cc"])
+def test_a_thousand_address_groups_never_raise(header: str) -> None:
+    # the stdlib's address parser nests a call per ":" group: a hostile header made it raise RecursionError,
+    # and the message was quarantined (in a list's rewritten mail, Cc is read for the author: Mailman)
+    groups = ".Warning: " * 3000
+    sender = groups if header == "From" else "'Ana Lopez' via Care <care@lists.example>"
+    data = (f"From: {sender}\r\nList-Id: <care.lists.example>\r\nPrecedence: list\r\nTo: care@example.test\r\n"
+            f"Subject: x\r\nCc: {groups if header == 'Cc' else 'ana@client.example'}\r\n\r\nbody\r\n")
+    msg = parse.parse_message(data.encode())
+    assert msg.message_id
+    from service.core.authenticity import author
+
+    assert author((":" * 1999,)).address == ""
