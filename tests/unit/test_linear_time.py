@@ -160,3 +160,14 @@ def test_a_thousand_address_groups_never_raise(header: str) -> None:
     from service.core.authenticity import author
 
     assert author((":" * 1999,)).address == ""
+
+
+def test_a_quote_heads_runs_of_spaces_cannot_backtrack() -> None:
+    # "^[ \t]*\*{0,2}[ \t]*From:" gave a line of spaces back and forth: 46 s of CPU for 8,000 spaces
+    from service.mailformat import quotes
+
+    parsed = sre_parse.parse(quotes._LABEL_RE.pattern, re.IGNORECASE)
+    assert parsed[0][0] == sre_parse.AT and parsed[1][0] == sre_parse.POSSESSIVE_REPEAT
+    assert parsed[3][0] == sre_parse.POSSESSIVE_REPEAT  # after the optional stars
+    text = quotes.own_text(" " * 50_000 + "x\nC-1 resolved\n" + "\t" * 50_000 + "From: y\n")
+    assert "C-1 resolved" in text
