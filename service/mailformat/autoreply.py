@@ -73,6 +73,21 @@ _REPLY_RE = re.compile(_REPLY)
 # Dovecot's and other Sieve vacation replies: "Auto: " and the subject answered (our own)
 _SIEVE_RE = re.compile(r"auto\s*:\s*")
 
+# how an absence notice's body opens, in the languages above: read only in its first lines, and only
+# to confirm a subject form a person could also write ("Auto: ..."), never on its own
+_BODY_LIMIT = 600
+_ABSENCE_BODY_RE = re.compile(
+    r"out of (?:the )?office|(?:i am|i'm|i will be) (?:currently )?(?:away|out of|on (?:vacation|holiday|leave|"
+    r"annual leave|parental leave))|(?:limited|no|without) access to (?:my )?e-?mail|"
+    r"nicht im b(?:ü|ue)ro|ich bin (?:derzeit |zurzeit |bis \S+ )?(?:abwesend|im urlaub)|"
+    r"je suis (?:actuellement )?(?:absente?|en cong[ée]s?)|absente? du bureau|"
+    r"estoy (?:actualmente )?(?:fuera de (?:la )?oficina|de vacaciones|ausente)|fuera de (?:la )?oficina|"
+    r"estou (?:ausente|de f[ée]rias|fora do escrit[óo]rio)|fora do escrit[óo]rio|"
+    r"sono (?:attualmente )?(?:assente|in ferie|fuori (?:sede|ufficio))|fuori ufficio|"
+    r"ik ben (?:momenteel |op dit moment )?(?:afwezig|op vakantie|niet op kantoor)|niet op kantoor|"
+    r"jag är (?:på semester|ledig|frånvarande|inte på kontoret)|jeg er (?:på ferie|fraværende|ikke på kontoret)|"
+    r"jestem (?:na urlopie|nieobecn)|jsem (?:na dovolen[ée]|mimo kancel)")
+
 # a delivery daemon, by its address or its name
 _DAEMON_LOCALS = frozenset({"mailer-daemon", "mailerdaemon", "mail-daemon", "maildaemon", "postmaster", "delivery",
                             "mailer", "mail-delivery", "maildelivery", "bounce", "bounces", "bounced",
@@ -123,8 +138,12 @@ def _ours_after(rest: str) -> bool:
     return not rest or bool(_REPLY_RE.match(rest)) or "[#c-" in rest
 
 
-def auto_reply_subject(subject: str) -> bool:
-    """Does the subject begin the way an out-of-office or automatic reply's does?"""
+def auto_reply_subject(subject: str, body: str = "") -> bool:
+    """Does the subject begin the way an out-of-office or automatic reply's does?
+
+    A form a person might also begin a subject with ("Auto: ...", "Ausente ...") counts when what
+    follows is a machine's (our subject, a date, nothing) or when the body opens as an absence notice.
+    """
     key = _key(subject)
     opened = key[:1] in _OPEN
     key = key.lstrip(_OPEN + " ")
@@ -140,9 +159,15 @@ def auto_reply_subject(subject: str) -> bool:
         rest = key[absent.end():]
         if opened and rest[:1] in _CLOSE:
             return True
-        return _ours_after(rest) or bool(_UNTIL_RE.match(rest.lstrip(_SEPARATOR + " ,")))
+        return _ours_after(rest) or bool(_UNTIL_RE.match(rest.lstrip(_SEPARATOR + " ,"))) \
+            or absence_notice(body)
     sieve = _SIEVE_RE.match(key)
-    return sieve is not None and _ours_after(key[sieve.end():])
+    return sieve is not None and (_ours_after(key[sieve.end():]) or absence_notice(body))
+
+
+def absence_notice(body: str) -> bool:
+    """Does the body open the way an absence notice does ("I am out of the office until ...")?"""
+    return bool(_ABSENCE_BODY_RE.search(" ".join(body[:_BODY_LIMIT].casefold().split())))
 
 
 def delivery_daemon(from_addr: str, from_name: str) -> bool:

@@ -259,7 +259,7 @@ def _unquoted(body: str) -> str:
 
 
 def auto_signals(headers: dict[str, str], from_addr: str, content_type: str,
-                 noreply_patterns: tuple[str, ...] = (), from_name: str = "") -> tuple[str, ...]:
+                 noreply_patterns: tuple[str, ...] = (), from_name: str = "", body: str = "") -> tuple[str, ...]:
     """Reasons this message was sent by a machine (RFC 3834 and common practice).
 
     X-Auto-Response-Suppress is not one: a person's mail program may send it, and it asks only that
@@ -296,7 +296,7 @@ def auto_signals(headers: dict[str, str], from_addr: str, content_type: str,
     subject = decode_words(headers.get("subject", "")[:SUBJECT_LIMIT])
     if bounce_notice(from_addr, from_name, subject):
         found.append("bounce-notice")
-    if auto_reply_subject(subject):
+    if auto_reply_subject(subject, body):
         found.append("auto-reply-subject")
     elif _CHALLENGE_SUBJECT_RE.search(subject):
         found.append("challenge-response")
@@ -381,7 +381,7 @@ def parse_message(raw: bytes, *, noreply_patterns: tuple[str, ...] = (),
         in_reply_to=in_reply[0] if in_reply else None,
         references=references,
         concern_token=token.group(1).upper() if token else None,
-        auto_signals=auto_signals(headers, from_addr, content_type, noreply_patterns, from_name),
+        auto_signals=auto_signals(headers, from_addr, content_type, noreply_patterns, from_name, text),
         headers=headers,
         defects=tuple(defects),
         header_from=header_from,

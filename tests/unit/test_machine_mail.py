@@ -171,3 +171,26 @@ def test_x_auto_response_suppress_files_the_concern_and_suppresses_our_reply(val
 def test_x_auto_response_suppress_without_auto_replies_in_its_list_lets_us_answer(value: str) -> None:
     decision = triage(mail("Invoice 2291", headers=f"X-Auto-Response-Suppress: {value}\r\n"), COMPLAINT, CTX)
     assert decision.action == Action.NEW_CONCERN and decision.reply_template == "ack_complaint"
+
+
+# a subject form a person could also write is a machine's when the body opens as an absence notice
+@pytest.mark.parametrize(("subject", "body"), [
+    ("Auto: Your order", "I am out of the office until 14 December with limited access to email."),
+    ("Auto: Bestellung", "Vielen Dank für Ihre Nachricht. Ich bin bis 3. Januar nicht im Büro."),
+    ("Ausente", "Estoy fuera de la oficina hasta el lunes. Para urgencias escriba a soporte."),
+    ("Auto: Commande 4471", "Bonjour, je suis actuellement absente et je reviendrai le 5 janvier."),
+])
+def test_a_weak_form_with_an_absence_notice_is_a_machines(subject: str, body: str) -> None:
+    assert "auto-reply-subject" in parse_message(
+        f"From: a@client.example\r\nSubject: {subject}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}"
+        .encode()).auto_signals
+
+
+@pytest.mark.parametrize(("subject", "body"), [
+    ("Auto: Reparatur dauert zu lange", "Mein Auto steht seit drei Wochen in Ihrer Werkstatt, ich bin wütend."),
+    ("Ausente el técnico, nadie vino", "El técnico estuvo ausente otra vez y nadie me avisó. Estoy harta."),
+])
+def test_a_weak_form_over_a_persons_words_is_a_persons(subject: str, body: str) -> None:
+    assert "auto-reply-subject" not in parse_message(
+        f"From: a@client.example\r\nSubject: {subject}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}"
+        .encode()).auto_signals
