@@ -15,7 +15,7 @@ import resource
 import time
 from pathlib import Path
 
-from service.detector.detect import Thresholds, detect, detect_many
+from service.detector.detect import Thresholds, detect, detect_many, detector_input
 from service.detector.training.datasets import read_user_file
 from service.detector.training.evaluate import run_all
 from service.detector.training.train import TrainConfig
@@ -83,15 +83,15 @@ def main() -> None:
     baseline = best_rate(lambda raw: parse_message(raw), items)
 
     def parse_and_detect(raw: bytes) -> None:
-        msg = parse_message(raw)
-        detect(msg.new_text, subject=msg.subject, thresholds=thresholds, model=model)
+        text, subject = detector_input(parse_message(raw))
+        detect(text, subject=subject, thresholds=thresholds, model=model)
 
     full = best_rate(parse_and_detect, items)
     detect_only = 1.0 / (1.0 / full - 1.0 / baseline) if full < baseline else float("inf")
 
     def batched(batch: list[bytes]) -> None:  # as the worker does: one model pass per fetched batch
         msgs = [parse_message(raw) for raw in batch]
-        detect_many([(m.new_text, m.subject) for m in msgs], thresholds=thresholds, model=model)
+        detect_many([detector_input(m) for m in msgs], thresholds=thresholds, model=model)
 
     batches = [items[i:i + 50] for i in range(0, len(items), 50)]
     full_batched = best_rate(batched, batches) * 50  # type: ignore[arg-type]

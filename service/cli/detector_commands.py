@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     """Print one verdict per JSON line on stdin (or per raw message with `--eml`)."""
-    from service.detector.detect import Thresholds, detect
+    from service.detector.detect import Thresholds, detect, detector_input
     from service.detector.model import load_model, model_file
     from service.mailformat.parse import parse_message, strip_quotes
     from service.settings import load_detector_settings
@@ -33,8 +33,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     if args.eml:
         for path in args.eml:
-            msg = parse_message(Path(path).read_bytes())
-            emit(path, msg.subject, msg.new_text)
+            text, subject = detector_input(parse_message(Path(path).read_bytes()))  # as the worker reads it
+            emit(path, subject, text)
         return 0
     status = 0
     for number, line in enumerate(sys.stdin, 1):

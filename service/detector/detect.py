@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Literal
 
 from service.detector.model import LABELS, DetectorModel, load_model
+from service.mailformat.parse import Inbound
+from service.mailformat.replies import is_reply
 
 Label = Literal["complaint", "anxiety", "none"]
 
@@ -58,6 +60,16 @@ def sentences(text: str) -> list[str]:
     """Split text into trimmed sentences (lines and sentence ends)."""
     parts = [" ".join(s.split()) for s in _SENTENCE_RE.split(text) if s and s.strip()]
     return [p for p in parts if len(p) > 2][:_MAX_SENTENCES]
+
+
+def detector_input(msg: Inbound) -> tuple[str, str]:
+    """What the detector reads of a message: the author's new words, and the subject of a new message.
+
+    A reply's subject ("Re: Thanks for the update [#C-1]") repeats the thread's, in no words of
+    the writer's: it is not read, so that it can neither be a reply's only evidence nor outweigh
+    what the reply says (`service.mailformat.replies.is_reply`).
+    """
+    return msg.new_text, "" if is_reply(msg) else msg.subject
 
 
 def detect(text: str, *, subject: str = "", thresholds: Thresholds | None = None,

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from service.core.letters import Composed, LetterRequest, Refusal, compose_letters
-from service.detector.detect import Thresholds, Verdict, detect, detect_many
+from service.detector.detect import Thresholds, Verdict, detect, detect_many, detector_input
 from service.detector.model import DetectorModel, forget_model, load_model, model_file
 from service.flows.prepared import Prepared, Unprepared, reason
 from service.mailformat.parse import Inbound, parse_message
@@ -68,7 +68,7 @@ def prepare_batch(datas: Sequence[bytes], recipe: Recipe, model: DetectorModel |
     good = [p for p in parsed if isinstance(p, Inbound)]
     verdicts: list[Verdict | Unprepared]
     try:
-        verdicts = list(detect_many([(m.new_text, m.subject) for m in good], thresholds=recipe.thresholds,
+        verdicts = list(detect_many([detector_input(m) for m in good], thresholds=recipe.thresholds,
                                     model=detector))
     except Exception as exc:  # noqa: BLE001 - one at a time, to find the message that fails
         log.warning("batch detection failed (%s); detecting one by one", reason(exc))
@@ -79,7 +79,8 @@ def prepare_batch(datas: Sequence[bytes], recipe: Recipe, model: DetectorModel |
 
 def _detect_one(msg: Inbound, recipe: Recipe, model: DetectorModel) -> Verdict | Unprepared:
     try:
-        return detect(msg.new_text, subject=msg.subject, thresholds=recipe.thresholds, model=model)
+        text, subject = detector_input(msg)
+        return detect(text, subject=subject, thresholds=recipe.thresholds, model=model)
     except Exception as exc:  # noqa: BLE001 - quarantined by the pipeline
         return Unprepared(reason(exc))
 
