@@ -1,4 +1,4 @@
-"""When to check in with a client and when to remind them; pure, `now` passed in.
+"""When to check in with a client and when to remind them, and when a client says all is well; pure.
 
 A check-in goes out at a cadence set by severity, counted in the client's
 working days, and only when every rule allows it: the concern is not
@@ -6,7 +6,8 @@ resolved, the client has not asked us to stop, nobody wrote in the thread in
 the last day, and it is a working hour where the client is. A rule that says
 "not now" also says when to look again, so the scheduler never spins. The
 client's cap of automatic mail is applied where every message goes out
-(`service.core.letters.gate`), and says when it frees.
+(`service.core.letters.gate`), and says when it frees. Whether a client asks us to
+stop is read by `service.core.stop_request`.
 """
 
 from __future__ import annotations
@@ -95,23 +96,6 @@ def reminders(event_at: datetime, offsets: Sequence[int], hours: BusinessHours,
         if now <= at < event_at:
             out[days] = at
     return out
-
-
-STOP_PHRASES = ("unsubscribe", "opt out", "opt-out", "no more emails", "no more of these", "stop sending",
-                "stop these", "stop emailing", "remove me from")
-
-
-def asks_to_stop(text: str, subject: str = "") -> bool:
-    """A short message that asks us to stop writing ("stop", "please stop these", "unsubscribe")."""
-    first = " ".join(text.strip().split())[:300].lower()
-    if first in {"stop", "stop.", "stop!", "unsubscribe", "unsubscribe."}:
-        return True
-    if subject.strip().lower() in {"stop", "unsubscribe"}:
-        return True
-    words = len(first.split())
-    if words <= 25 and any(p in first for p in STOP_PHRASES):
-        return True
-    return words <= 12 and ("please stop" in first or first.startswith("stop "))
 
 
 ALL_WELL = ("all good", "all sorted", "all fine", "all is well", "sorted now", "it's sorted", "it is sorted",

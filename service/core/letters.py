@@ -38,6 +38,7 @@ class Purpose(StrEnum):
     DIGEST = "digest"
     ALERT = "alert"
     CONFIRM = "confirm"
+    OPTOUT_CONFIRM = "optout_confirm"
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,10 @@ HANDLING: dict[Purpose, Handling] = {
                             keeps_text=True),
     Purpose.CONFIRM: Handling("auto-replied", to_client=False, honours_opt_out=False, client_capped=False,
                               keeps_text=True),
+    # the one message a client who asked us to stop still gets, once for each time they ask (its key
+    # names the opt-out); it answers their request, so no cap holds it back
+    Purpose.OPTOUT_CONFIRM: Handling("auto-replied", to_client=True, honours_opt_out=False, client_capped=False,
+                                     keeps_text=True),
 }
 
 # the messages we start to clients: what the client cap and the per-domain circuit breaker count
@@ -201,7 +206,7 @@ def to_client(purpose: Purpose, *, sender: Sender, template: str, context: dict[
 
     `context` is `client_context`'s and the kind's own; its unsubscribe address goes in the header too.
     """
-    if not HANDLING[purpose].to_client or purpose is Purpose.ACK:
+    if purpose not in (Purpose.CHECKIN, Purpose.CLOSING, Purpose.REMINDER):
         raise ValueError(f"not a message we start to a client: {purpose}")
     return LetterRequest(
         purpose=purpose, sender=sender, template=template, context=context, to_addr=to_addr, to_name=to_name,
@@ -218,6 +223,18 @@ def digest(*, alert: bool, sender: Sender, recipient: str, subject: str, context
         purpose=purpose, sender=sender, template="digest", context=context, to_addr=recipient, to_name="",
         subject=subject, now=now, message_id=message_id, dedupe_key=f"{purpose}:{digest_id}",
         extra_headers=(("Reply-To", reply_to),))
+
+
+def opt_out_confirmation(msg: Inbound, *, sender: Sender, context: dict[str, Any], to_addr: str, to_name: str,
+                         opted_out_at: datetime, concern: str | None, links: Links, now: datetime) -> LetterRequest:
+    """The note that tells a client their request to stop is done (and, if the same message carried a
+    concern, that a person has it); threaded onto their request. One per opt-out: its key names it."""
+    return LetterRequest(
+        purpose=Purpose.OPTOUT_CONFIRM, sender=sender, template="optout_confirm", context=context, to_addr=to_addr,
+        to_name=to_name, subject=composer.reply_subject(msg.subject, concern), now=now,
+        message_id=sender.next_message_id(),
+        dedupe_key=f"optout:{links.client_id}:{opted_out_at.isoformat()}"[:200], in_reply_to=msg.message_id,
+        references=msg.references, concern=concern, unsubscribe=str(context["unsubscribe"]), links=links)
 
 
 def confirmation(msg: Inbound, *, sender: Sender, context: dict[str, Any], now: datetime,

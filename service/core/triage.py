@@ -4,6 +4,12 @@ Every inbound decision is a chain of one-question rules (`service.core.rules`), 
 Mailman's chains: `triage` runs `INBOUND` and returns the decision with the record
 of which rules hit and which missed, stored with the message. The reasons are
 those stored since the first release (the metrics and tests read them).
+
+A client's request to stop (`opt-out-request`, or mail to their `unsubscribe-address`)
+does not end the chain: the concern the same message carries is filed all the same and
+reaches the owner; the request only takes the acknowledgement away (`Decision.opt_out`:
+the flow opts the client out and confirms it once). A message that asks nothing else is
+`opt_out`.
 """
 
 from __future__ import annotations
@@ -44,7 +50,10 @@ from service.core.rules.screening import (
     duplicate,
     followup_instance,
     machine_reason,
+    message_id_reused,
     no_reply_address,
+    nothing_but_stop,
+    opt_out_lifted,
     opt_out_request,
     own_address,
     own_message_id,
@@ -76,6 +85,22 @@ class Decision:
     concern_id: int | None = None
     severity: Severity = "normal"
     rules: RuleRecord = field(default_factory=RuleRecord)  # which rules hit and missed on the way here
+    opt_out: bool = False  # the client asked us to stop: opt them out, confirm it, acknowledge nothing
+
+    @property
+    def confirms_opt_out(self) -> bool:
+        """An opt-out to confirm to the client: not if their message asked for no automatic replies."""
+        return self.opt_out and reply_suppressed.name not in self.rules.hit
+
+    @property
+    def lifts_opt_out(self) -> bool:
+        """The client, opted out, wrote again: the opt-out is lifted before anything answers them."""
+        return opt_out_lifted.name in self.rules.hit
+
+    @property
+    def owner_mail(self) -> bool:
+        """An owner's reply to a digest or alert (mail to a reply tag that is no client's unsubscribe address)."""
+        return reply_tag.name in self.rules.hit and unsubscribe_address.name not in self.rules.hit
 
     @property
     def summary(self) -> str:
@@ -127,9 +152,20 @@ SUPPRESSED = "reply-suppressed:x-auto-response-suppress"  # the reason a filed c
 # the caps on acknowledging, in the order asked: the mailbox, the sender, the sender's domain, the breaker
 CAPS = (sender_cap, sender_ack_cap, source_ack_cap, circuit_breaker)
 
+# a client writing to their signed List-Unsubscribe address: opted out, and any concern in it is filed.
+# Only the client's own mail program writes there (the address is signed for them), so no machine-mail
+# rule is asked, and no acknowledgement is made to be capped
+UNSUBSCRIBED: Chain[InboundFacts, Decision] = Chain("unsubscribed", (
+    _link(follow_up, hit=lambda f: Decision(Action.FOLLOW_UP, None, (), _thread(f).id)),
+    _link(other_clients_thread),
+    _link(nothing_but_stop, hit=_ends(Action.OPT_OUT, "list-unsubscribe")),
+    _link(concern_detected, miss=_ends(Action.OPT_OUT, "list-unsubscribe")),
+    _link(high_severity),
+), otherwise=_new_concern)
+
 # an owner's reply to a digest or alert, or a client's unsubscribe: reached by `reply-tag`
 OWNER_MAIL: Chain[InboundFacts, Decision] = Chain("owner-mail", (
-    _link(unsubscribe_address, hit=_ends(Action.OPT_OUT, "list-unsubscribe")),
+    _link(unsubscribe_address, hit=UNSUBSCRIBED),
     _link(ambiguous_from, hit=_ends(Action.REFUSED_COMMAND, "ambiguous-from")),
     # either is enough: both are asked, so the record says which
     _link(signed_for_sender, forwarded_digest, miss=_ends(Action.REFUSED_COMMAND, "tag-not-signed-for-sender")),
@@ -149,8 +185,11 @@ FOLLOW_UP: Chain[InboundFacts, Decision] = Chain("follow-up", (
 # a person's message, directly or passed on by a list: reached once the screening rules all missed
 CLIENT_MAIL: Chain[InboundFacts, Decision] = Chain("client-mail", (
     _link(no_reply_address, hit=_ends(Action.IGNORE, "no-reply-address")),
+    _link(opt_out_request),  # recorded; the concern the message carries is filed below all the same
+    _link(opt_out_lifted),  # recorded: the flow lifts the opt-out before it acknowledges anything
     _link(follow_up, hit=FOLLOW_UP),
     _link(other_clients_thread),  # recorded, and named in a new concern's reasons
+    _link(nothing_but_stop, hit=_ends(Action.NO_CONCERN, "no-concern-detected")),  # `opt_out`, by `_stopping`
     _link(concern_detected, miss=_ends(Action.NO_CONCERN, "no-concern-detected")),
     _link(high_severity),  # recorded; the new concern carries its severity
     _link(reply_to_elsewhere),  # recorded; the acknowledgement goes to the author (`mailboxes.ack_recipient`)
@@ -160,8 +199,8 @@ CLIENT_MAIL: Chain[InboundFacts, Decision] = Chain("client-mail", (
 
 INBOUND: Chain[InboundFacts, Decision] = Chain("inbound", (
     _link(duplicate, hit=_ends(Action.DUPLICATE, "message-id-seen")),
+    _link(message_id_reused),  # recorded: another message of this Message-ID was stored; this one is too
     _link(reply_tag, hit=OWNER_MAIL),
-    _link(opt_out_request, hit=_ends(Action.OPT_OUT, "client-asked-to-stop")),
     _link(own_address, hit=_ends(Action.IGNORE, "own-address")),
     _link(own_message_id, hit=_ends(Action.IGNORE, "own-message-id")),
     _link(followup_instance, hit=_ends(Action.IGNORE, "followup-instance")),
@@ -172,7 +211,31 @@ INBOUND: Chain[InboundFacts, Decision] = Chain("inbound", (
 ), otherwise=_new_concern)  # never reached: the last link leads on either way
 
 
+# the rules by which a client asks us to stop, and the reason each is stored with
+_STOPS = ((opt_out_request.name, "client-asked-to-stop"), (unsubscribe_address.name, "list-unsubscribe"))
+
+
+def _stopping(decision: Decision, record: RuleRecord) -> Decision:
+    """A decision for a client who asked us to stop: a concern is filed without an acknowledgement;
+    a message with nothing else in it is `opt_out`; own or machine mail opts nobody out."""
+    reason = next((why for name, why in _STOPS if name in record.hit), None)
+    if reason is None:
+        return decision
+    if decision.action in (Action.NO_CONCERN, Action.OPT_OUT):
+        return Decision(Action.OPT_OUT, None, (reason,), opt_out=True)
+    if decision.action in (Action.NEW_CONCERN, Action.FOLLOW_UP):
+        reasons = decision.reasons if reason in decision.reasons else (*decision.reasons, reason)
+        return replace(decision, reply_template=None, reasons=reasons, opt_out=True)
+    return decision
+
+
 def triage(msg: Inbound, verdict: Verdict, ctx: TriageContext) -> Decision:
     """Decide what to do with one inbound message, and record the rules asked; pure."""
-    decision, record = run(INBOUND, InboundFacts(msg, verdict, ctx))
+    facts = InboundFacts(msg, verdict, ctx)
+    decision, record = run(INBOUND, facts)
+    decision = _stopping(decision, record)
+    if decision.opt_out and reply_suppressed.name not in record.hit + record.missed:
+        # the confirmation is an automatic reply too: asked here when the chain ended before the rule
+        asked = (reply_suppressed.name,)
+        record += RuleRecord(asked, ()) if reply_suppressed.check(facts) else RuleRecord((), asked)
     return replace(decision, rules=record)

@@ -1,9 +1,9 @@
-"""Check-ins until a concern is resolved, the closing note, and clients who ask us to stop.
+"""Check-ins until a concern is resolved, and the closing note.
 
 The rules are in service/core/checkin_policy.py; this module gathers their inputs from the
 store and hands what they decide to the way out (service/flows/outgoing.py), whose dedupe key
-makes a job run twice send once, and which holds back what a client who opted out, or has had
-their cap of automatic mail, must not get.
+makes a job run twice send once, and which holds back what a client who opted out
+(`service.flows.opt_outs`), or has had their cap of automatic mail, must not get.
 """
 
 from __future__ import annotations
@@ -139,14 +139,3 @@ async def send_to_client(session: AsyncSession, purpose: Purpose, client: Client
         log.info("%s queued", template, extra={"concern": request.concern, "to": result.to_addr,
                                                "message_id": result.message_id})
     return result
-
-
-async def opt_out(session: AsyncSession, client: Client, why: str, now: datetime) -> None:
-    """The client asked us to stop: no more check-ins, reminders or closing notes."""
-    if client.opted_out_at is None:
-        client.opted_out_at, client.opt_out_reason = now, why[:2000]
-        log.info("client opted out", extra={"client": client.email, "why": why})
-    for concern in await concerns.unresolved_of_client(session, client.id):
-        await concerns.record(session, concern, "opted_out", client.email, now, why)
-        await jobs.cancel_jobs(session, f"{JobKind.CHECKIN}:{concern.token}")
-

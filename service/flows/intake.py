@@ -27,11 +27,11 @@ from service.core.chain import RuleRecord
 from service.core.escalation_policy import ConcernState, deadlines
 from service.core.mailboxes import ack_recipient, org_of
 from service.core.rules.facts import OwnerFacts, TriageContext
-from service.core.rules.owner_authority import addressed_to_tag
+from service.core.rules.owner_authority import addressed_to_tag, unsubscribe_client
 from service.core.states import ConcernStatus, JobKind
 from service.core.triage import Action, Decision, triage
 from service.detector.detect import Verdict
-from service.flows import account_setup, checkins, client_replies, outgoing, owner_mail
+from service.flows import account_setup, checkins, client_replies, opt_outs, outgoing, owner_mail
 from service.flows.escalations import escalation_policy_of
 from service.flows.intake_batch import (
     BatchRows,
@@ -39,6 +39,7 @@ from service.flows.intake_batch import (
     Outcome,
     PlannedConcern,
     StoreApart,
+    inbound_row,
     log_outcome,
     outcome_of,
 )
@@ -114,7 +115,7 @@ class Pipeline:
                     if batch.answers_pending(item):
                         await self._write(session, batch, now)  # its thread must be found
                     results.append(await self._store(session, item, verdict, raw, now, batch))
-                    batch.stored.add(item.message_id)
+                    batch.remember(item)
                 await self._write(session, batch, now)
             except StoreApart:
                 raise
@@ -171,15 +172,16 @@ class Pipeline:
         decision = triage(msg, verdict, ctx)
         if decision.action == Action.DUPLICATE:
             return Outcome(msg.message_id, decision.action, reasons=decision.reasons)
-        if "reply-tag" in decision.rules.hit:  # an owner's reply, or a client's unsubscribe address
+        if decision.owner_mail:  # an owner's reply to a digest or alert
             handled = await owner_mail.carry_out(session, msg, decision, ctx.owner, self.settings, now)
             return await self._store_handled(session, msg, handled, raw, now, batch, decision.rules)
-        if decision.action == Action.OPT_OUT:  # a request to stop
-            account = await self._accounts.sender_account(session, msg.from_addr)
-            client = await clients.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
-            await session.flush()  # a new client needs its id to be opted out
-            await checkins.opt_out(session, client, f"asked in {msg.message_id}", now)
-            return await self._store_handled(session, msg, owner_mail.OwnerResult(decision.action, decision.reasons),
+        client = await self._stop_or_lift(session, msg, decision, ctx.owner, now, batch)  # before any answer
+        if decision.action == Action.OPT_OUT:  # a request to stop, and nothing else
+            assert client is not None, "`opt_out` is a client's request"
+            confirmed = await opt_outs.confirm(session, client, msg, None, self.settings, now) \
+                if decision.confirms_opt_out else None
+            return await self._store_handled(session, msg, owner_mail.OwnerResult(decision.action, decision.reasons,
+                                                                                  confirmed),
                                              raw, now, batch, decision.rules)
         if "circuit-breaker" in decision.rules.hit:
             log.warning("circuit breaker open: no automatic replies to %s for now (%d in %g h)",
@@ -202,17 +204,38 @@ class Pipeline:
         return Outcome(msg.message_id, decision.action, concern.token if concern else None,
                        decision.reasons, tuple(outbox_ids), label=verdict.label, summary=decision.summary)
 
+    async def _stop_or_lift(self, session: AsyncSession, msg: Inbound, decision: Decision, owner: OwnerFacts,
+                            now: datetime, batch: BatchState) -> Client | None:
+        """Opt the sender out, or lift their opt-out, as the rules decided; their client if either."""
+        if not (decision.opt_out or decision.lifts_opt_out):
+            return None
+        account = await self._accounts.sender_account(session, msg.from_addr)
+        client = await clients.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
+        await session.flush()  # a new client needs its id
+        if decision.opt_out:
+            # to their unsubscribe address: the client the signed address names (its From's)
+            named = unsubscribe_client(msg, owner)
+            client = (await session.get(Client, named) if named is not None else None) or client
+            await opt_outs.opt_out(session, client, opt_outs.stop_reason(msg, decision), now)
+        else:
+            await opt_outs.lift(session, client, msg, self.settings, now)
+            await session.flush()  # the way out's gate may read the client from the database
+        return client
+
     async def _context(self, session: AsyncSession, msg: Inbound, batch: BatchState, now: datetime) -> TriageContext:
         """What the rules read beyond the message: the batch's counts, its thread, an owner's authority."""
         s = self.settings
-        stored = msg.message_id in batch.stored  # then `duplicate` ends the chain: nothing more is read
+        stored, id_seen = batch.seen(msg)  # stored: `duplicate` ends the chain, nothing more is read
+        sender = batch.clients.get(msg.from_addr)
         return TriageContext(
             shared_address=s.shared_address,
             own_message_ids=frozenset([msg.message_id] if msg.message_id in batch.ours else []),
             thread_concern=None if stored else await messages.thread_concern(session, msg.concern_token,
-                                                                             msg.thread_ids),
+                                                                             msg.thread_ids, msg.from_addr),
             **batch.caps_of(msg, s, now),
             stored=stored,
+            message_id_seen=id_seen,
+            sender_opted_out=sender is not None and sender.opted_out_at is not None,
             owner=await owner_mail.authority(session, msg, s)
             if not stored and addressed_to_tag(msg) else OwnerFacts(),
         )
@@ -256,6 +279,9 @@ class Pipeline:
                 found = f"{p.verdict.label} {p.verdict.score:.2f} from {p.msg.from_addr}"
                 rows.events.append(concerns.change(concern, "created", "detector", now, found,
                                                    to_status=ConcernStatus.OPEN))
+                if p.decision.opt_out:  # the same message asked us to stop: the client is opted out already
+                    rows.events.append(concerns.change(concern, "opted_out", p.client.email, now,
+                                                       opt_outs.stop_reason(p.msg, p.decision)))
                 rows.jobs.append(jobs.job_row(f"{JobKind.ESCALATE}:{concern.token}", JobKind.ESCALATE,
                                               concern.respond_by))
                 rows.messages.append(await self._message_values(session, p.msg, p.verdict, p.decision, p.raw,
@@ -267,21 +293,24 @@ class Pipeline:
         await rows.write_messages(session)  # the events and jobs go in with the acknowledgements' own
         queued = dict(zip(requests, await outgoing.queue(session, list(requests.values()), self.settings, now,
                                                          composed=composed), strict=True))
-        replies: list[outgoing.Queued | None] = []
+        replies: list[tuple[int, ...]] = []
         for k, (p, concern) in enumerate(zip(planned, made_concerns, strict=True)):
             row = queued.get(k)
             if isinstance(row, outgoing.Queued):
                 self._acknowledged(concern, p.account, row, rows, now)
-                replies.append(row)
+                replies.append((row.id,))
                 continue
             if p.decision.reply_template:
                 batch.count_ack(p.msg, self.settings, -1)
-            replies.append(None)
+            confirmed = await opt_outs.confirm(session, p.client, p.msg, concern, self.settings, now) \
+                if p.decision.confirms_opt_out else None
+            if confirmed is not None:
+                batch.count_reply(confirmed.to_addr, confirmed.purpose)
+            replies.append((confirmed.id,) if confirmed is not None else ())
         await self._write_rows(session, rows)
-        for p, concern, row in zip(planned, made_concerns, replies, strict=True):
-            p.outcome = Outcome(p.msg.message_id, p.decision.action, concern.token, p.decision.reasons,
-                                (row.id,) if row is not None else (), label=p.verdict.label,
-                                summary=p.decision.summary)
+        for p, concern, ids in zip(planned, made_concerns, replies, strict=True):
+            p.outcome = Outcome(p.msg.message_id, p.decision.action, concern.token, p.decision.reasons, ids,
+                                label=p.verdict.label, summary=p.decision.summary)
 
     @staticmethod
     async def _write_rows(session: AsyncSession, rows: BatchRows) -> None:
@@ -291,25 +320,14 @@ class Pipeline:
     async def _message_values(self, session: AsyncSession, msg: Inbound, verdict: Verdict, decision: Decision,
                               raw: RawMessage, concern: Concern | None, client_id: int | None,
                               now: datetime) -> dict[str, Any]:
-        return self._inbound_row(
-            msg, raw, now, decision=decision.action, reasons=decision.reasons, rules=decision.rules,
+        return inbound_row(
+            msg, raw, now, self.settings.raw_keep_bytes, decision=decision.action, reasons=decision.reasons,
+            rules=decision.rules,
             concern_id=concern.id if concern else None, client_id=client_id,
             event_id=await messages.thread_event(session, msg.thread_ids),
             verdict={"label": verdict.label, "score": verdict.score,
                      "evidence": list(verdict.evidence), "scores": verdict.scores,
                      "evidence_by_label": {k: list(v) for k, v in verdict.evidence_by_label.items()}})
-
-    def _inbound_row(self, msg: Inbound, raw: RawMessage, now: datetime, *, decision: str, reasons: Sequence[str],
-                     rules: RuleRecord, concern_id: int | None = None, client_id: int | None = None,
-                     event_id: int | None = None, verdict: dict[str, Any] | None = None) -> dict[str, Any]:
-        """An inbound message's row, with what was decided about it and why."""
-        return dict(
-            message_id=msg.message_id, direction="in", concern_id=concern_id, client_id=client_id,
-            event_id=event_id, from_addr=msg.from_addr[:320], to_addr=",".join(msg.to)[:320],
-            subject=msg.subject[:500], text=msg.new_text[:20000], decision=decision, reasons=list(reasons),
-            rules=rules.as_json(), verdict=verdict or {},
-            raw=raw.data if len(raw.data) <= self.settings.raw_keep_bytes else None, created_at=now,
-        )
 
     async def _store_handled(self, session: AsyncSession, msg: Inbound, owner: owner_mail.OwnerResult,
                              raw: RawMessage, now: datetime, batch: BatchState, rules: RuleRecord) -> Outcome:
@@ -318,8 +336,8 @@ class Pipeline:
         if owner.outbox is not None:
             batch.count_reply(owner.outbox.to_addr, owner.outbox.purpose)
             outbox_ids.append(owner.outbox.id)
-        batch.rows.messages.append(self._inbound_row(msg, raw, now, decision=owner.decision, reasons=owner.reasons,
-                                                     rules=rules))
+        batch.rows.messages.append(inbound_row(msg, raw, now, self.settings.raw_keep_bytes, decision=owner.decision,
+                                               reasons=owner.reasons, rules=rules))
         batch.unwritten.add(msg.message_id)
         return Outcome(msg.message_id, owner.decision, reasons=owner.reasons, outbox_ids=tuple(outbox_ids))
 
@@ -338,6 +356,11 @@ class Pipeline:
         # the client's own concern: `follow-up` hit, and `client` is the sender's
         changed = await client_replies.apply_reply(session, concern, account, msg, verdict, self.settings, now)
         outbox_ids: list[int] = []
+        confirmed = await opt_outs.confirm(session, client, msg, concern, self.settings, now) \
+            if decision.confirms_opt_out else None
+        if confirmed is not None:
+            batch.count_reply(confirmed.to_addr, confirmed.purpose)
+            outbox_ids.append(confirmed.id)
         if decision.reply_template:
             rows = BatchRows()
             row = await self._reply(session, msg, concern, client, account, decision.reply_template, now, rows)

@@ -18,9 +18,11 @@ from typing import Any
 
 from service.adapters.inbox import RawMessage
 from service.core import letters
+from service.core.chain import RuleRecord
 from service.core.mailboxes import Cause, ack_cause, ack_recipient, mailbox_key, org_of
 from service.core.triage import Action, Decision
 from service.detector.detect import Verdict
+from service.mailformat.fingerprint import content_fingerprint
 from service.mailformat.parse import Inbound
 from service.settings import Settings
 from service.store import clients, messages, outbox
@@ -89,7 +91,9 @@ class BatchState:
     pipeline as it goes, so that no message needs a query of its own to be triaged.
     """
 
-    stored: set[str]  # Message-IDs stored, before or in this batch
+    # Message-IDs stored, before or in this batch, with the content fingerprints stored under each
+    # (None: a row from before they were kept, which any message of its Message-ID matches)
+    stored: dict[str, set[str | None]]
     ours: set[str]  # Message-IDs of messages we wrote (a loop back to us)
     replies: Counter[str]  # automatic messages queued per mailbox (`mailbox_key`) in the window, this batch's too
     domain_replies: Counter[str]  # the same per organisational domain, for the circuit breaker
@@ -114,7 +118,7 @@ class BatchState:
         senders = {c.sender for c in causes} if s.sender_ack_cap else set()
         sources = {c.source for c in causes} if s.source_ack_cap else set()
         return cls(
-            await messages.known_message_ids(session, ids),
+            await messages.stored_fingerprints(session, ids),
             await messages.our_message_ids(session, ids),
             Counter(await outbox.auto_replies_since(
                 session, {mailbox_key(a) for a in recipients}, now - timedelta(hours=s.auto_reply_window_h))),
@@ -126,6 +130,17 @@ class BatchState:
             Counter(await outbox.acks_from_sources_since(
                 session, sources, now - timedelta(hours=s.source_ack_window_h))),
         )
+
+    def seen(self, msg: Inbound) -> tuple[bool, bool]:
+        """Whether this message is stored (its Message-ID and its content), and whether its Message-ID is."""
+        found = self.stored.get(msg.message_id)
+        if found is None:
+            return False, False
+        return None in found or fingerprint_of(msg) in found, True
+
+    def remember(self, msg: Inbound) -> None:
+        """`msg` is stored in this batch: a second delivery of it later in the batch is a duplicate."""
+        self.stored.setdefault(msg.message_id, set()).add(fingerprint_of(msg))
 
     def count_reply(self, address: str, purpose: letters.Purpose, n: int = 1, cause: Cause | None = None) -> None:
         """A message to `address` is queued (n=-1: was expected, and is not after all); `cause`: the sender
@@ -160,6 +175,24 @@ class BatchState:
     def answers_pending(self, msg: Inbound) -> bool:
         """Whether `msg` replies to a message whose rows are not written yet."""
         return not self.unwritten.isdisjoint(msg.thread_ids)
+
+
+def inbound_row(msg: Inbound, raw: RawMessage, now: datetime, keep_bytes: int, *, decision: str,
+                reasons: Sequence[str], rules: RuleRecord, concern_id: int | None = None, client_id: int | None = None,
+                event_id: int | None = None, verdict: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An inbound message's row, with what was decided about it and why (its raw bytes up to `keep_bytes`)."""
+    return dict(
+        message_id=msg.message_id, fingerprint=fingerprint_of(msg), direction="in", concern_id=concern_id,
+        client_id=client_id, event_id=event_id, from_addr=msg.from_addr[:320], to_addr=",".join(msg.to)[:320],
+        subject=msg.subject[:500], text=msg.new_text[:20000], decision=decision, reasons=list(reasons),
+        rules=rules.as_json(), verdict=verdict or {}, raw=raw.data if len(raw.data) <= keep_bytes else None,
+        created_at=now,
+    )
+
+
+def fingerprint_of(msg: Inbound) -> str:
+    """The message's content fingerprint, stored with its row (`service.mailformat.fingerprint`)."""
+    return content_fingerprint(msg.from_addr, msg.date, msg.subject, msg.text)
 
 
 def outcome_of(result: Outcome | PlannedConcern) -> Outcome:

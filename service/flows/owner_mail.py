@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 from service.core import letters, routing
 from service.core.owner_commands import Command, Problem, parse_commands, tag_refs
 from service.core.rules.facts import OwnerFacts, Team
-from service.core.rules.owner_authority import author_of, authorised_teams, recipients, unsubscribe_client
+from service.core.rules.owner_authority import author_of, authorised_teams, recipients
 from service.core.triage import Action, Decision
 from service.errors import PlanError
-from service.flows import checkins, outgoing
+from service.flows import outgoing
 from service.mailformat.parse import Inbound
 from service.mailformat.quotes import KnownLines, message_texts
 from service.settings import Settings
@@ -40,7 +40,7 @@ _REFUSALS = {  # the reason a refusal is stored with -> the line logged
 
 @dataclass(frozen=True)
 class OwnerResult:
-    decision: Action  # owner_commands, refused_command or opt_out
+    decision: Action  # owner_commands, refused_command or (intake's) opt_out
     reasons: tuple[str, ...]
     outbox: outgoing.Queued | None = None  # the confirmation, queued
 
@@ -83,15 +83,12 @@ async def _known_lines(session: AsyncSession, msg: Inbound, facts: OwnerFacts, s
 
 async def carry_out(session: AsyncSession, msg: Inbound, decision: Decision, facts: OwnerFacts,
                     settings: Settings, now: datetime) -> OwnerResult:
-    """Do what the owner-mail rules decided: opt the client out, log the refusal, or record the commands."""
+    """Do what the owner-mail rules decided: log the refusal, or record the commands.
+
+    (A client's mail to their unsubscribe address is a client's message: `service.flows.intake` has it.)
+    """
     sender = author_of(msg).address  # the literal From: what the owner-mail rules checked
     extra = {"message_id": msg.message_id, "from": sender}
-    if decision.action == Action.OPT_OUT:
-        client_id = unsubscribe_client(msg, facts)
-        client = await session.get(Client, client_id) if client_id is not None else None
-        assert client is not None, "`unsubscribe-address` hit: the client exists"
-        await checkins.opt_out(session, client, "unsubscribe address", now)
-        return OwnerResult(decision.action, decision.reasons)
     if decision.action == Action.REFUSED_COMMAND:
         log.warning(_REFUSALS[decision.reasons[0]], extra=extra)
         return OwnerResult(decision.action, decision.reasons)

@@ -6,7 +6,6 @@ and notes what was wrong in `Inbound.defects`.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +16,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from functools import cached_property
 
 from service.mailformat.autoreply import SUBJECT_LIMIT, auto_reply_subject, bounce_notice, exchange_signals
+from service.mailformat.fingerprint import content_fingerprint
 from service.mailformat.headers import decode_words as decode_words  # re-exported: parse's since the first release
 from service.mailformat.headers import header_text
 from service.mailformat.readers import address_header, first_reply, html_to_text, mime_within_depth, strip_tags
@@ -311,9 +311,10 @@ _CHALLENGE_HEADERS = ("x-tmda-fingerprint", "x-tmda-confirm", "x-boxtrapper", "x
                       "x-challenge-response", "x-mailchannels-challenge")
 
 
-def synthetic_message_id(raw: bytes) -> str:
-    """A stable id for a message that has none, so reprocessing still deduplicates."""
-    return f"<sha256-{hashlib.sha256(raw).hexdigest()[:40]}@followup.invalid>"
+def synthetic_message_id(fingerprint: str) -> str:
+    """A stable id for a message that has none, from its content (`content_fingerprint`), so that
+    reprocessing it, or a second delivery with other trace headers, still deduplicates."""
+    return f"<sha256-{fingerprint[:40]}@followup.invalid>"
 
 
 def _all_values(msg: Message, name: str) -> list[str]:
@@ -340,7 +341,6 @@ def parse_message(raw: bytes, *, noreply_patterns: tuple[str, ...] = (),
     headers = _raw_headers(msg)
 
     ids = MSGID_RE.findall(headers.get("message-id", ""))
-    message_id = ids[0] if ids else synthetic_message_id(raw)
     # RFC 2047: the address is parsed first and only the display name decoded, so an encoded
     # CR/LF or a second address inside the name can never become the sender
     from_name, from_addr = _address(headers.get("from", ""))
@@ -367,6 +367,7 @@ def parse_message(raw: bytes, *, noreply_patterns: tuple[str, ...] = (),
         content_type = "text/plain"
     # PostgreSQL text cannot hold NUL; nothing a person wrote needs it
     text = _body_text(msg, defects).replace("\x00", "")[:MAX_TEXT_CHARS]
+    message_id = ids[0] if ids else synthetic_message_id(content_fingerprint(from_addr, date, subject, storable(text)))
     return Inbound(
         message_id=message_id,
         from_addr=from_addr,

@@ -30,9 +30,13 @@ class Rendered:
 
 @lru_cache(maxsize=8)
 def environment(directory: Path) -> SandboxedEnvironment:
-    """One environment per template folder, built once per process."""
+    """One environment per template folder, built once per process.
+
+    A template the operator's folder lacks (one added in a later release) is taken from the shipped ones.
+    """
+    folders = list(dict.fromkeys([str(directory), str(default_templates_dir())]))
     return SandboxedEnvironment(
-        loader=FileSystemLoader(str(directory)),
+        loader=FileSystemLoader(folders),
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html.j2", "html"), default=False),
         trim_blocks=True,

@@ -63,12 +63,17 @@ async def messages_of_concern(session: AsyncSession, concern_id: int) -> list[Me
     return list(rows.all())
 
 
-async def known_message_ids(session: AsyncSession, message_ids: Sequence[str]) -> set[str]:
-    """Which of these Message-IDs are stored already: one query for a whole batch."""
+async def stored_fingerprints(session: AsyncSession, message_ids: Sequence[str]) -> dict[str, set[str | None]]:
+    """Which of these Message-IDs are stored already, each with the content fingerprints stored under it
+    (None: a row without one, stored before they were kept): one query for a whole batch."""
+    found: dict[str, set[str | None]] = {}
     if not message_ids:
-        return set()
-    rows = await session.scalars(select(MessageRow.message_id).where(MessageRow.message_id.in_(set(message_ids))))
-    return set(rows.all())
+        return found
+    rows = await session.execute(select(MessageRow.message_id, MessageRow.fingerprint).where(
+        MessageRow.message_id.in_(set(message_ids))))
+    for message_id, fingerprint in rows.all():
+        found.setdefault(message_id, set()).add(fingerprint)
+    return found
 
 
 async def our_message_ids(session: AsyncSession, message_ids: Sequence[str]) -> set[str]:
@@ -79,22 +84,31 @@ async def our_message_ids(session: AsyncSession, message_ids: Sequence[str]) -> 
     return set(rows.all())
 
 
-async def thread_concern(session: AsyncSession, token: str | None,
-                         thread_ids: Sequence[str]) -> ThreadConcern | None:
-    """The concern a message belongs to: by its subject token, else by In-Reply-To/References."""
+async def thread_concern(session: AsyncSession, token: str | None, thread_ids: Sequence[str],
+                         sender: str = "") -> ThreadConcern | None:
+    """The concern a message belongs to: by its subject token, else by In-Reply-To/References.
+
+    Two stored messages may share a Message-ID (a different message reused it): the one whose
+    concern is `sender`'s own is the thread, else the later one.
+    """
     concern: Concern | None = None
     if token:
         concern = await session.get(Concern, parse_concern_id(token))
     if concern is None and thread_ids:
         rows = await session.execute(
-            select(MessageRow.message_id, MessageRow.concern_id).where(
-                MessageRow.message_id.in_(list(thread_ids)), MessageRow.concern_id.is_not(None)
-            )
+            select(MessageRow.message_id, Concern.id, Client.email)
+            .join(Concern, Concern.id == MessageRow.concern_id).join(Client, Client.id == Concern.client_id)
+            .where(MessageRow.message_id.in_(list(thread_ids))).order_by(MessageRow.id)
         )
-        by_id = {mid: cid for mid, cid in rows.all()}
+        latest: dict[str, int] = {}
+        senders: dict[str, int] = {}
+        for mid, cid, email in rows.all():
+            latest[mid] = cid
+            if email == sender:
+                senders[mid] = cid
         for mid in thread_ids:  # nearest ancestor wins
-            if mid in by_id:
-                concern = await session.get(Concern, by_id[mid])
+            if mid in latest:
+                concern = await session.get(Concern, senders.get(mid, latest[mid]))
                 break
     if concern is None:
         return None

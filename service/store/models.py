@@ -113,12 +113,20 @@ class Concern(Base):
 
 
 class MessageRow(Base):
-    """Every inbound and outbound message, by Message-ID."""
+    """Every inbound and outbound message: an inbound one by its Message-ID and its content.
+
+    Two rows may share a Message-ID: a different message that reused it is stored as the new
+    message it is; the same message delivered twice is not (the unique pair below).
+    """
 
     __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("message_id", "fingerprint", name="uq_messages_message_id_fingerprint"),)
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
-    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    message_id: Mapped[str] = mapped_column(String(255))  # as its header says (ours, for outbound)
+    # inbound: sha256 of its content (service.mailformat.fingerprint); None for outbound rows and for
+    # those stored before migration 0008 (any message of their Message-ID is taken as the same)
+    fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
     direction: Mapped[str] = mapped_column(String(3))  # "in" or "out"
     concern_id: Mapped[int | None] = mapped_column(ForeignKey("concerns.id"), index=True)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))

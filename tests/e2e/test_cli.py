@@ -224,12 +224,13 @@ def test_show_prints_the_rules_each_inbound_message_met(tmp_path: Path) -> None:
     rules = {m["message_id"]: m["rules"] for m in shown["messages"]}
     assert rules["<r1@client.example>"]["hit"] == ["concern-detected"]
     assert rules["<r2@client.example>"]["hit"] == ["follow-up", "already-acknowledged", "all-is-well"]
-    assert rules["<r2@client.example>"]["missed"][:3] == ["duplicate", "reply-tag", "opt-out-request"]
+    assert rules["<r2@client.example>"]["missed"][:4] == ["duplicate", "message-id-reused", "reply-tag",
+                                                          "own-address"]
     assert rules["<r2@client.example>"]["missed"][-2:] == ["reopen-resolved", "new-worry"]
     assert [r for mid, r in rules.items() if not mid.startswith("<r")] == [None]  # the acknowledgement
     text = followup("show", "C-1", env=env).stdout
     assert "      rules hit: follow-up, already-acknowledged, all-is-well\n" in text
-    assert "      rules missed: duplicate, reply-tag, opt-out-request, own-address," in text
+    assert "      rules missed: duplicate, message-id-reused, reply-tag, own-address," in text
     # a message stored before the record was kept shows none
     with sqlite3.connect(tmp_path / "d.db") as db:
         db.execute("UPDATE messages SET rules = NULL WHERE message_id = '<r1@client.example>'")

@@ -158,4 +158,4 @@ async def test_replies_raise_severity_suggest_resolving_and_unsubscribe(tmp_path
     # each reply is stored with the rules that decided what it changed
     hits = {m.message_id: m.rules["hit"] for m in await query(settings, MessageRow, MessageRow.direction == "in")}
     assert hits["<q2@client.example>"][-1] == "new-worry" and hits["<q3@client.example>"][-1] == "all-is-well"
-    assert hits["<q4@client.example>"] == ["reply-tag", "unsubscribe-address"]
+    assert hits["<q4@client.example>"] == ["reply-tag", "unsubscribe-address", "nothing-but-stop"]

@@ -48,3 +48,24 @@ async def test_messages_stored_before_0006_keep_no_rule_record(db_url: str) -> N
     finally:
         await engine.dispose()
     assert rules is None
+
+
+async def test_a_message_id_is_unique_with_its_content_from_0008(db_url: str) -> None:
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    engine = make_engine(db_url)
+    row = ("INSERT INTO messages (message_id, fingerprint, direction, from_addr, to_addr, subject, text, decision, "
+           "reasons, verdict, created_at) VALUES ('<m@x>', :fp, 'in', 'a@x', '', '', '', 'ignore', '[]', '{}', "
+           "CURRENT_TIMESTAMP)")
+    try:
+        await migrate(engine)
+        async with engine.begin() as conn:  # a different message that reused the Message-ID: stored
+            await conn.execute(text(row), {"fp": "a" * 64})
+            await conn.execute(text(row), {"fp": "b" * 64})
+        with pytest.raises(IntegrityError):  # the same message twice: refused
+            async with engine.begin() as conn:
+                await conn.execute(text(row), {"fp": "a" * 64})
+    finally:
+        await engine.dispose()

@@ -67,10 +67,13 @@ async def test_an_acknowledgement_carries_list_unsubscribe_and_mailing_it_opts_t
     assert (await Worker(settings, clock=clock).run_once()).outcomes == {"opt_out": 1}
     [client] = await query(settings, Client, Client.email == "ana@client.example")
     assert isinstance(client, Client) and client.opted_out_at is not None
+    # confirmed to the client, once (issue 17): threaded onto what they sent
+    [_, confirmation] = sent(tmp_path)
+    assert confirmation["In-Reply-To"] == "<u2@client.example>" and confirmation["Auto-Submitted"] == "auto-replied"
     # the check-in that was due two working days on never comes
     clock.current = datetime(2026, 11, 25, 10, 5, tzinfo=UTC)
     await Worker(settings, clock=clock).run_once()
-    assert len(sent(tmp_path)) == 1
+    assert len(sent(tmp_path)) == 2
 
 
 async def test_every_kind_writes_both_rows_and_the_gate_holds_back_the_rest(tmp_path: Path, db_url: str) -> None:

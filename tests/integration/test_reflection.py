@@ -126,12 +126,13 @@ async def test_an_opted_out_address_gets_no_acknowledgement(tmp_path: Path, db_u
     clock = ManualClock(T0)
     drop(tmp_path / "in", client_mail(sender="Ana <ana@client.example>", subject="stop", body="stop"))
     assert (await Worker(settings, clock=clock).run_once()).outcomes == {"opt_out": 1}
+    assert recipients(tmp_path) == ["ana@client.example"]  # the one note confirming her opt-out (issue 17, 1)
     clock.current += timedelta(hours=1)
     # a colleague's complaint asks for replies at Ana's address (same organisation: would be answered there)
     drop(tmp_path / "in", client_mail(sender="Bo <bo@client.example>", subject="Invoice wrong",
                                       headers={"Reply-To": "Ana <ana@client.example>"}))
     assert (await Worker(settings, clock=clock).run_once()).outcomes == {"new_concern": 1}
-    assert recipients(tmp_path) == []
+    assert recipients(tmp_path) == ["ana@client.example"]  # and nothing more
     worker = Worker(settings)
     try:
         async with worker.sessions() as s:

@@ -12,7 +12,6 @@ from service.core.businesstime import BusinessHours
 from service.core.checkin_policy import (
     CheckinPolicy,
     CheckinState,
-    asks_to_stop,
     decide,
     due_at,
     reminder_time,
@@ -90,21 +89,6 @@ def test_reminders_at_the_opening_of_a_working_day_never_late() -> None:
     assert reminder_time(utc(2026, 11, 30, 9), 1, LISBON) == utc(2026, 11, 27, 9)
     # across the spring DST change in Lisbon: 09:00 WEST is 08:00 UTC
     assert reminder_time(utc(2026, 4, 2, 12), 3, LISBON) == utc(2026, 3, 30, 8)
-
-
-@pytest.mark.parametrize(("text", "subject", "stop"), [
-    ("stop", "", True),
-    ("STOP", "Re: checking in", True),
-    ("Please stop these emails, I'm fine.", "", True),
-    ("unsubscribe", "", True),
-    ("", "unsubscribe", True),
-    ("Can you remove me from these updates?", "", True),
-    ("The leak won't stop and water is everywhere!", "", False),
-    ("We need the works to stop at 6pm because of the neighbours, can you tell the crew? " * 2, "", False),
-    ("Thanks for the update.", "", False),
-])
-def test_asks_to_stop(text: str, subject: str, stop: bool) -> None:
-    assert asks_to_stop(text, subject) is stop
 
 
 @pytest.mark.parametrize(("text", "well"), [

@@ -72,6 +72,10 @@ def request(purpose: Purpose) -> letters.LetterRequest:
                               subject=digest_subject(context), context=context, message_id="<d1@example.test>",
                               digest_id=1, reply_to=signed_address(SENDER.address, KEY, "boss@example.test", "d1"),
                               now=NOW)
+    if purpose is Purpose.OPTOUT_CONFIRM:
+        return letters.opt_out_confirmation(INBOUND, sender=SENDER, context=client_ctx(), to_addr=CLIENT,
+                                            to_name="Ana Lima", opted_out_at=NOW, concern="C-3", links=Links(3, 7),
+                                            now=NOW)
     assert purpose is Purpose.CONFIRM
     return letters.confirmation(OWNER_MAIL, sender=SENDER, now=NOW, context={
         "recorded": ["C-3 #1: call Ana"], "problems": [Problem("C-9 soon", "no such concern")],
@@ -86,9 +90,11 @@ def composed(purpose: Purpose) -> tuple[letters.LetterRequest, EmailMessage]:
 
 
 def test_the_stored_purposes_stay_as_they_were() -> None:
-    assert [p.value for p in Purpose] == ["ack", "checkin", "closing", "reminder", "digest", "alert", "confirm"]
+    assert [p.value for p in Purpose] == ["ack", "checkin", "closing", "reminder", "digest", "alert", "confirm",
+                                          "optout_confirm"]
     assert set(HANDLING) == set(Purpose)
-    assert letters.CLIENT_BOUND == (Purpose.ACK, Purpose.CHECKIN, Purpose.CLOSING, Purpose.REMINDER)
+    assert letters.CLIENT_BOUND == (Purpose.ACK, Purpose.CHECKIN, Purpose.CLOSING, Purpose.REMINDER,
+                                    Purpose.OPTOUT_CONFIRM)
     # only an acknowledgement's key is left to the outbox's unique index: its concern has no other
     assert [p for p in Purpose if not HANDLING[p].key_looked_up] == [Purpose.ACK]
 
@@ -102,6 +108,8 @@ def test_the_stored_purposes_stay_as_they_were() -> None:
     (Purpose.DIGEST, "auto-generated", None, None, None),
     (Purpose.ALERT, "auto-generated", None, None, None),
     (Purpose.CONFIRM, "auto-replied", "<own1@example.test>", "<own1@example.test>", None),
+    (Purpose.OPTOUT_CONFIRM, "auto-replied", "<in1@client.example>",
+     "<older@client.example> <in1@client.example>", "C-3"),
 ])
 def test_each_kind_gets_its_headers(purpose: Purpose, auto: str, in_reply_to: str | None,
                                     references: str | None, concern: str | None) -> None:
@@ -144,7 +152,8 @@ def test_a_request_cannot_leave_out_or_add_the_unsubscribe_address(purpose: Purp
         dataclasses.replace(req, unsubscribe=wrong)
 
 
-@pytest.mark.parametrize("purpose", [Purpose.ACK, Purpose.DIGEST, Purpose.ALERT, Purpose.CONFIRM])
+@pytest.mark.parametrize("purpose", [Purpose.ACK, Purpose.DIGEST, Purpose.ALERT, Purpose.CONFIRM,
+                                     Purpose.OPTOUT_CONFIRM])
 def test_only_check_ins_closing_notes_and_reminders_are_started_to_a_client(purpose: Purpose) -> None:
     with pytest.raises(ValueError, match="not a message we start"):
         letters.to_client(purpose, sender=SENDER, template="checkin", context=client_ctx(), to_addr=CLIENT,

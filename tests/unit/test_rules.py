@@ -71,11 +71,32 @@ OTHERS_THREAD = ThreadConcern(8, "someone@else.example", "complaint", "open", ac
 CASES: list[tuple[Rule[InboundFacts], InboundFacts, bool]] = [
     (screening.duplicate, facts(stored=True), True),
     (screening.duplicate, facts(), False),
-    (screening.opt_out_request, facts(inbound(body="stop")), True),
+    (screening.message_id_reused, facts(message_id_seen=True), True),
+    (screening.message_id_reused, facts(message_id_seen=True, stored=True), False),  # the same message again
+    (screening.message_id_reused, facts(), False),
+    (screening.opt_out_request, facts(inbound(body="stop"), NONE), True),
     (screening.opt_out_request, facts(inbound(body="Please stop these emails.")), True),
     (screening.opt_out_request, facts(inbound(subject="unsubscribe", body="")), True),
-    (screening.opt_out_request, facts(inbound("Auto-Submitted: auto-replied\r\n", body="stop")), False),
+    (screening.opt_out_request, facts(inbound(body="Stop sending me emails. You charged me twice!")), True),
+    (screening.opt_out_request, facts(inbound("Auto-Submitted: auto-replied\r\n", body="stop"), NONE), False),
+    # a person's request passed on by a list: the list's headers are no machine's
+    (screening.opt_out_request, facts(inbound("List-Id: <team.lists.client.example>\r\nPrecedence: list\r\n",
+                                              body="Please stop sending me these emails."), NONE), True),
     (screening.opt_out_request, facts(inbound(body="Why did the service stop working yesterday? " * 3)), False),
+    # "stop" inside a complaint about something else (issue 17, point 1)
+    (screening.opt_out_request, facts(inbound(body="Please stop charging my card twice! I am furious.")), False),
+    (screening.opt_out_request, facts(inbound(body="Stop sending me invoices for services I cancelled")), False),
+    (screening.opt_out_request, facts(inbound(body="Remove me from the Tuesday delivery schedule, your driver "
+                                                   "was rude")), False),
+    (screening.opt_out_request, facts(inbound(subject="Stop", body="The boiler is broken again, nobody came.")),
+     False),
+    (screening.opt_out_request, facts(inbound(body="No more of these billing errors please, I am really worried"),
+                                      WORRY), False),
+    # a bare "stop" under our check-in's subject: nothing else it could be about, whatever the detector says
+    (screening.opt_out_request, facts(inbound(subject="Re: Checking in [#C-7]", body="stop"), COMPLAINT), True),
+    (screening.opt_out_lifted, facts(inbound(body="The boiler broke again."), sender_opted_out=True), True),
+    (screening.opt_out_lifted, facts(inbound(body="Stop emailing me."), sender_opted_out=True), False),
+    (screening.opt_out_lifted, facts(), False),
     (screening.own_address, facts(inbound(sender=SHARED)), True),
     (screening.own_address, facts(), False),
     (screening.own_message_id, facts(own_message_ids=frozenset({"<in1@client.example>"})), True),
@@ -291,54 +312,56 @@ def test_client_reply_chain(given: ReplyFacts, change: ReplyChange, hit: list[st
     assert made == change and record.as_json() == {"hit": hit, "missed": missed}
 
 
-SCREENS = ["duplicate", "reply-tag", "opt-out-request", "own-address", "own-message-id", "followup-instance",
+SCREENS = ["duplicate", "message-id-reused", "reply-tag", "own-address", "own-message-id", "followup-instance",
            "relayed-by-list"]
 CAPS = ["sender-cap", "sender-ack-cap", "source-ack-cap", "circuit-breaker"]
 MACHINES = [r.name for r in screening.MACHINE_MAIL]
-CLIENT = [*SCREENS, *MACHINES, "no-reply-address"]
+CLIENT = [*SCREENS, *MACHINES, "no-reply-address", "opt-out-request", "opt-out-lifted"]
+OWNER_SCREENS = ["duplicate", "message-id-reused"]
 
 
 # (message, verdict, context, action, reasons, rules hit, rules missed): one row per way through the chains
 CHAIN_CASES: list[tuple[str, Inbound, Verdict, dict[str, Any], Action, tuple[str, ...], list[str], list[str]]] = [
     ("new complaint", inbound(), COMPLAINT, {}, Action.NEW_CONCERN, ("complaint:0.90",),
      ["concern-detected"],
-     [*CLIENT, "follow-up", "other-clients-thread", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS]),
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS]),
     ("urgent worry, sender capped", inbound(subject="urgent"), WORRY, {"recent_auto_replies": 3},
      Action.NEW_CONCERN, ("anxiety:0.80", "sender-cap:3/3"), ["concern-detected", "high-severity", "sender-cap"],
-     [*CLIENT, "follow-up", "other-clients-thread", "reply-to-elsewhere", "reply-suppressed"]),
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "reply-to-elsewhere", "reply-suppressed"]),
     ("domain breaker open", inbound(), COMPLAINT, {"recent_domain_replies": 5, "domain_reply_cap": 5},
      Action.NEW_CONCERN, ("complaint:0.90", "circuit-open:client.example:5/5"),
      ["concern-detected", "circuit-breaker"],
-     [*CLIENT, "follow-up", "other-clients-thread", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS[:3]]),
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS[:3]]),
     ("domain breaker open, a known client", inbound(), COMPLAINT,
      {"recent_domain_replies": 5, "domain_reply_cap": 5, "known_client": True}, Action.NEW_CONCERN,
      ("complaint:0.90",), ["concern-detected"],
-     [*CLIENT, "follow-up", "other-clients-thread", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS]),
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS]),
     ("sender caused its acknowledgements", inbound(), COMPLAINT, {"sender_acks": 5, "sender_ack_cap": 5},
      Action.NEW_CONCERN, ("complaint:0.90", "sender-ack-cap:5/5"), ["concern-detected", "sender-ack-cap"],
-     [*CLIENT, "follow-up", "other-clients-thread", "high-severity", "reply-to-elsewhere", "reply-suppressed",
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity", "reply-to-elsewhere", "reply-suppressed",
       "sender-cap"]),
     ("source caused its acknowledgements", inbound(), COMPLAINT, {"source_acks": 50, "source_ack_cap": 50},
      Action.NEW_CONCERN, ("complaint:0.90", "source-ack-cap:50/50"), ["concern-detected", "source-ack-cap"],
-     [*CLIENT, "follow-up", "other-clients-thread", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS[:2]]),
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS[:2]]),
     ("reply-to a stranger", inbound("Reply-To: victim@elsewhere.example\r\n"), COMPLAINT, {}, Action.NEW_CONCERN,
      ("complaint:0.90",), ["concern-detected", "reply-to-elsewhere"],
-     [*CLIENT, "follow-up", "other-clients-thread", "high-severity", "reply-suppressed", *CAPS]),
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity", "reply-suppressed", *CAPS]),
     ("sender asks for no automatic reply", inbound("X-Auto-Response-Suppress: All\r\n"), COMPLAINT, {},
      Action.NEW_CONCERN, ("complaint:0.90", "reply-suppressed:x-auto-response-suppress"),
      ["concern-detected", "reply-suppressed"],
-     [*CLIENT, "follow-up", "other-clients-thread", "high-severity", "reply-to-elsewhere"]),
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity", "reply-to-elsewhere"]),
     ("relayed by the client's own list", inbound("List-Id: <team.lists.client.example>\r\nPrecedence: list\r\n"
                                                  "List-Post: <mailto:team@lists.client.example>\r\n",
                                                  to="team@lists.client.example"),
      COMPLAINT, {}, Action.NEW_CONCERN, ("complaint:0.90",), ["relayed-by-list", "concern-detected"],
-     [*SCREENS[:-1], "no-reply-address", "follow-up", "other-clients-thread", "high-severity",
+     [*SCREENS[:-1], "no-reply-address", "opt-out-request", "opt-out-lifted", "follow-up", "other-clients-thread",
+      "nothing-but-stop", "high-severity",
       "reply-to-elsewhere", "reply-suppressed", *CAPS]),
     ("in another client's thread", inbound(), COMPLAINT, {"thread_concern": OTHERS_THREAD}, Action.NEW_CONCERN,
      ("complaint:0.90", "thread-belongs-to-another-client"), ["other-clients-thread", "concern-detected"],
-     [*CLIENT, "follow-up", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS]),
+     [*CLIENT, "follow-up", "nothing-but-stop", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS]),
     ("nothing detected", inbound(), NONE, {}, Action.NO_CONCERN, ("no-concern-detected",), [],
-     [*CLIENT, "follow-up", "other-clients-thread", "concern-detected"]),
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "concern-detected"]),
     ("follow-up, acknowledged", inbound(), NONE, {"thread_concern": THREAD}, Action.FOLLOW_UP,
      ("already-acknowledged",), ["follow-up", "already-acknowledged"], CLIENT),
     ("follow-up, first acknowledgement", inbound(), NONE,
@@ -354,34 +377,66 @@ CHAIN_CASES: list[tuple[str, Inbound, Verdict, dict[str, Any], Action, tuple[str
      [*CLIENT, "already-acknowledged", "reply-suppressed"]),
     ("seen before", inbound(), COMPLAINT, {"stored": True}, Action.DUPLICATE, ("message-id-seen",),
      ["duplicate"], []),
-    ("asks to stop", inbound(body="stop"), NONE, {}, Action.OPT_OUT, ("client-asked-to-stop",),
-     ["opt-out-request"], ["duplicate", "reply-tag"]),
+    ("asks to stop", inbound(subject="Stop", body="stop"), NONE, {}, Action.OPT_OUT, ("client-asked-to-stop",),
+     ["opt-out-request", "nothing-but-stop"],
+     [*(r for r in CLIENT if r != "opt-out-request"), "follow-up", "other-clients-thread", "reply-suppressed"]),
+    # the detector may read "STOP!!!" as a complaint: a request and nothing else files none
+    ("asks to stop, loudly", inbound(subject="STOP", body="STOP SENDING ME THESE EMAILS!!!"), COMPLAINT, {},
+     Action.OPT_OUT, ("client-asked-to-stop",), ["opt-out-request", "nothing-but-stop"],
+     [*(r for r in CLIENT if r != "opt-out-request"), "follow-up", "other-clients-thread", "reply-suppressed"]),
+    ("asks to stop, and complains", inbound(body="Stop emailing me. You charged me twice!"), COMPLAINT, {},
+     Action.NEW_CONCERN, ("complaint:0.90", "client-asked-to-stop"), ["opt-out-request", "concern-detected"],
+     [*(r for r in CLIENT if r != "opt-out-request"), "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity",
+      "reply-to-elsewhere", "reply-suppressed", *CAPS]),
+    ("stop charging me: a complaint", inbound(body="Please stop charging my card twice! I am furious."), COMPLAINT,
+     {}, Action.NEW_CONCERN, ("complaint:0.90",), ["concern-detected"],
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS]),
+    ("asks to stop in a thread", inbound(body="stop"), NONE, {"thread_concern": THREAD}, Action.FOLLOW_UP,
+     ("already-acknowledged", "client-asked-to-stop"), ["opt-out-request", "follow-up", "already-acknowledged"],
+     [*(r for r in CLIENT if r != "opt-out-request"), "reply-suppressed"]),
+    ("opted out, writes again", inbound(), COMPLAINT, {"sender_opted_out": True}, Action.NEW_CONCERN,
+     ("complaint:0.90",), ["opt-out-lifted", "concern-detected"],
+     [*(r for r in CLIENT if r != "opt-out-lifted"), "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity",
+      "reply-to-elsewhere", "reply-suppressed", *CAPS]),
+    ("opted out, asks to stop again", inbound(subject="Stop", body="stop"), NONE, {"sender_opted_out": True}, Action.OPT_OUT,
+     ("client-asked-to-stop",), ["opt-out-request", "nothing-but-stop"],
+     [*(r for r in CLIENT if r != "opt-out-request"), "follow-up", "other-clients-thread", "reply-suppressed"]),
+    ("a Message-ID reused by another message", inbound(), COMPLAINT, {"message_id_seen": True}, Action.NEW_CONCERN,
+     ("complaint:0.90",), ["message-id-reused", "concern-detected"],
+     [*(r for r in CLIENT if r != "message-id-reused"), "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity",
+      "reply-to-elsewhere", "reply-suppressed", *CAPS]),
     ("our own address", inbound(sender=SHARED), COMPLAINT, {}, Action.IGNORE, ("own-address",),
-     ["own-address"], ["duplicate", "reply-tag", "opt-out-request"]),
+     ["own-address"], ["duplicate", "message-id-reused", "reply-tag"]),
     ("auto-reply from a list", inbound("Auto-Submitted: auto-replied\r\nList-Id: <l.example>\r\n"), COMPLAINT, {},
      Action.IGNORE, ("auto:auto-submitted:auto-replied+list-id",), ["auto-submitted", "list-mail"],
      [*SCREENS, *(m for m in MACHINES if m not in {"auto-submitted", "list-mail"})]),
     ("owner's plan", tagged("d3", OWNER, OWNER), NONE, {"owner": OWNER_FACTS}, Action.OWNER_COMMANDS, (),
      ["reply-tag", "signed-for-sender", "authorised-sender"],
-     ["duplicate", "unsubscribe-address", "ambiguous-from", "forwarded-digest", "authentication-failed"]),
+     [*OWNER_SCREENS, "unsubscribe-address", "ambiguous-from", "forwarded-digest", "authentication-failed"]),
     ("digest forwarded to staff", tagged("d3", OWNER, "staff@firm.example"), NONE, {"owner": OWNER_FACTS},
      Action.OWNER_COMMANDS, (), ["reply-tag", "forwarded-digest", "authorised-sender"],
-     ["duplicate", "unsubscribe-address", "ambiguous-from", "signed-for-sender", "authentication-failed"]),
+     [*OWNER_SCREENS, "unsubscribe-address", "ambiguous-from", "signed-for-sender", "authentication-failed"]),
     ("client unsubscribes", tagged("u7", "ana@client.example", "ana@client.example"), NONE,
      {"owner": OWNER_FACTS}, Action.OPT_OUT, ("list-unsubscribe",), ["reply-tag", "unsubscribe-address"],
-     ["duplicate"]),
+     [*OWNER_SCREENS, "follow-up", "other-clients-thread", "nothing-but-stop", "concern-detected",
+      "reply-suppressed"]),
+    ("client unsubscribes, and complains", tagged("u7", "ana@client.example", "ana@client.example"), COMPLAINT,
+     {"owner": OWNER_FACTS}, Action.NEW_CONCERN, ("complaint:0.90", "list-unsubscribe"),
+     ["reply-tag", "unsubscribe-address", "concern-detected"],
+     [*OWNER_SCREENS, "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity",
+      "reply-suppressed"]),
     ("tag of someone else", tagged("d3", OWNER, "eve@evil.example"), NONE, {"owner": OWNER_FACTS},
      Action.REFUSED_COMMAND, ("tag-not-signed-for-sender",), ["reply-tag"],
-     ["duplicate", "unsubscribe-address", "ambiguous-from", "signed-for-sender", "forwarded-digest"]),
+     [*OWNER_SCREENS, "unsubscribe-address", "ambiguous-from", "signed-for-sender", "forwarded-digest"]),
     ("two addresses in From", owner_from(f"{OWNER} <eve@evil.example>"), NONE, {"owner": OWNER_FACTS},
-     Action.REFUSED_COMMAND, ("ambiguous-from",), ["reply-tag", "ambiguous-from"], ["duplicate", "unsubscribe-address"]),
+     Action.REFUSED_COMMAND, ("ambiguous-from",), ["reply-tag", "ambiguous-from"], [*OWNER_SCREENS, "unsubscribe-address"]),
     ("DMARC failed", tagged("d3", OWNER, OWNER, "Authentication-Results: mx; dmarc=fail\r\n"), NONE,
      {"owner": OWNER_FACTS}, Action.REFUSED_COMMAND, ("authentication-failed",),
      ["reply-tag", "signed-for-sender", "authentication-failed"],
-     ["duplicate", "unsubscribe-address", "ambiguous-from", "forwarded-digest"]),
+     [*OWNER_SCREENS, "unsubscribe-address", "ambiguous-from", "forwarded-digest"]),
     ("signed, but no account's", tagged("d3", "ex@firm.example", "ex@firm.example"), NONE, {"owner": OWNER_FACTS},
      Action.REFUSED_COMMAND, ("not-authorised",), ["reply-tag", "signed-for-sender"],
-     ["duplicate", "unsubscribe-address", "ambiguous-from", "forwarded-digest", "authentication-failed", "authorised-sender"]),
+     [*OWNER_SCREENS, "unsubscribe-address", "ambiguous-from", "forwarded-digest", "authentication-failed", "authorised-sender"]),
 ]
 
 
@@ -412,9 +467,27 @@ def every_rule(*chains: Chain[Any, Any]) -> dict[str, Rule[Any]]:
 
 def test_rule_names_are_kebab_case_and_each_is_documented_in_the_readme() -> None:
     rules = every_rule(INBOUND, CLIENT_REPLY)
-    assert len(rules) == 39
+    assert len(rules) == 42
     readme = (ROOT / "README.md").read_text()
     table = dict(re.findall(r"^\| `([a-z-]+)` \| (.+?) \|$", readme, re.MULTILINE))
     for name, r in rules.items():
         assert re.fullmatch(r"[a-z]+(-[a-z]+)*", name), name
         assert table.get(name) == r.description.replace("|", "\\|"), f"README: {name}"
+
+
+def test_a_request_to_stop_takes_the_acknowledgement_away_never_the_concern() -> None:
+    both = triage(inbound(body="Stop emailing me. You charged me twice!"), COMPLAINT, ctx())
+    assert (both.action, both.reply_template, both.opt_out) == (Action.NEW_CONCERN, None, True)
+    complaint = triage(inbound(body="Please stop charging my card twice! I am furious."), COMPLAINT, ctx())
+    assert (complaint.reply_template, complaint.opt_out) == ("ack_complaint", False)
+    lifted = triage(inbound(), COMPLAINT, ctx(sender_opted_out=True))
+    assert lifted.lifts_opt_out and lifted.reply_template == "ack_complaint" and not lifted.opt_out
+    unsubscribed = triage(tagged("u7", "ana@client.example", "ana@client.example"), COMPLAINT, ctx(owner=OWNER_FACTS))
+    assert unsubscribed.opt_out and unsubscribed.reply_template is None and not unsubscribed.owner_mail
+    assert triage(tagged("d3", OWNER, OWNER), NONE, ctx(owner=OWNER_FACTS)).owner_mail
+    # confirmed once, unless the request asks for no automatic replies (Outlook's X-Auto-Response-Suppress)
+    assert both.confirms_opt_out and "reply-suppressed" in both.rules.missed
+    quiet = triage(inbound("X-Auto-Response-Suppress: All\r\n", subject="Stop", body="stop"), NONE, ctx())
+    assert quiet.opt_out and not quiet.confirms_opt_out and quiet.rules.hit[-1] == "reply-suppressed"
+    # our own address or a machine saying "stop" opts nobody out
+    assert not triage(inbound(sender=SHARED, body="stop"), NONE, ctx()).opt_out

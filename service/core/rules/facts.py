@@ -65,7 +65,9 @@ class TriageContext:
     source_ack_cap: int = 0  # 0: no cap
     # the author was our client before the windows began: the caps strangers trip do not silence them
     known_client: bool = False
-    stored: bool = False  # a message of this Message-ID is stored already
+    stored: bool = False  # this message is stored already: its Message-ID and its content
+    message_id_seen: bool = False  # a message of this Message-ID is stored, whatever its content
+    sender_opted_out: bool = False  # the sender is a client who asked us to stop
     owner: OwnerFacts = field(default_factory=OwnerFacts)
 
 

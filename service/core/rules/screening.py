@@ -1,25 +1,48 @@
-"""Rules that screen a message before anything is filed: seen already, ours, a machine's, a request to stop."""
+"""Rules that screen a message before anything is filed: seen already, ours, a machine's, a request to stop.
+
+A request to stop is recorded and the chain goes on: it stops our automatic mail to the
+client, never the filing of a concern in the same message nor the owner's view of it.
+"""
 
 from __future__ import annotations
 
 from service.core.chain import Rule, rule
-from service.core.checkin_policy import asks_to_stop
 from service.core.mailboxes import meant_for_us
 from service.core.rules.facts import InboundFacts
+from service.core.stop_request import says_only_stop, stop_requested
 from service.mailformat.autoreply import EXCHANGE_HEADERS
 
 # what a list adds to every message it passes on (`parse.auto_signals`): no sign of a machine by itself
 LIST_SIGNALS = frozenset({"precedence:list", "list-id", "list-unsubscribe", "list-post"})
 
 
-@rule("duplicate", "Is a message with this Message-ID stored already?")
+@rule("duplicate", "Is this message stored already: a message with this Message-ID and the same content?")
 def duplicate(f: InboundFacts) -> bool:
     return f.ctx.stored
 
 
-@rule("opt-out-request", "Does a person (no machine signal) ask us to stop writing, as in 'stop' or 'unsubscribe'?")
+@rule("message-id-reused", "Was another message with this Message-ID stored before (it is stored too, as a new "
+      "message)?")
+def message_id_reused(f: InboundFacts) -> bool:
+    return f.ctx.message_id_seen and not f.ctx.stored
+
+
+@rule("opt-out-request", "Does a person (no machine signal but a list's) ask us to stop our automatic mail: is our "
+      "mail what their 'stop', 'unsubscribe', 'remove me' or 'no more' is about?")
 def opt_out_request(f: InboundFacts) -> bool:
-    return not f.msg.auto_signals and asks_to_stop(f.msg.new_text, f.msg.subject)
+    return LIST_SIGNALS.issuperset(f.msg.auto_signals) and stop_requested(f.msg, concern=f.verdict.label != "none")
+
+
+@rule("nothing-but-stop", "Does a message that asks us to stop say nothing else (so no concern is read into the "
+      "request itself)?")
+def nothing_but_stop(f: InboundFacts) -> bool:
+    return says_only_stop(f.msg)
+
+
+@rule("opt-out-lifted", "Is the sender a client who asked us to stop, writing to us again without asking to stop "
+      "(which lifts it)?")
+def opt_out_lifted(f: InboundFacts) -> bool:
+    return f.ctx.sender_opted_out and not opt_out_request.check(f)
 
 
 @rule("relayed-by-list", "Did a list or group pass on a person's message meant for us (to our address, or the list "
