@@ -207,7 +207,7 @@ class Settings(DetectorSettings):
     # Like the circuit breaker, these never hold back a client known from before the window
     sender_ack_cap: int = Field(default=5, ge=0)
     sender_ack_window_h: float = Field(default=24.0, gt=0)
-    source_ack_cap: int = Field(default=50, ge=0)
+    source_ack_cap: int = Field(default=200, ge=0)
     source_ack_window_h: float = Field(default=24.0, gt=0)
     noreply_patterns: list[str] = [
         "noreply", "no-reply", "donotreply", "do-not-reply", "mailer-daemon", "postmaster", "bounce",

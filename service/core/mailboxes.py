@@ -10,6 +10,7 @@ new release of the package), so no message ever waits on, or leaks to, the netwo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -91,23 +92,35 @@ class Cause:
     """Whom an acknowledgement is counted against: the per-sender and the per-source caps."""
 
     sender: str  # a mailbox (`mailbox_key`)
-    source: str  # an organisational domain
+    source: str  # the host that handed the message to our receiving server ("" when unrecorded)
 
 
 def ack_cause(msg: Inbound, own_address: str) -> Cause:
     """The sender and the source an acknowledgement of `msg` is counted against, whoever it goes to.
 
-    The sender is the From header's mailbox, so that one From cannot reach many mailboxes, and
-    the source its organisational domain. Our own group rewriting From to our own address is the
-    one exception for the sender: there the author it names is the sender, or every client
-    writing through it would share one cap; the source stays our own domain, so that mail
-    forging such a rewrite reaches at most `source_ack_cap` mailboxes.
+    The sender is the From header's mailbox, so that one From cannot reach many mailboxes; our
+    own group rewriting From to our own address is the exception, where the author it names is
+    the sender, or every client writing through it would share one cap. The source is the host
+    that handed the message to our receiving server, as the topmost Received header records it:
+    not the From's domain, which every client of one mail provider shares (a cap per gmail.com
+    would silence new clients there), and not a header the sender writes.
     """
     header_from = msg.header_from or msg.from_addr
     sender = header_from
     if msg.relay is not None and mailbox_key(header_from) == mailbox_key(own_address):
         sender = msg.from_addr
-    return Cause(mailbox_key(sender), org_of(header_from))
+    return Cause(mailbox_key(sender), sending_host(msg.headers.get("received", "")))
+
+
+# "from helo (rdns [192.0.2.7])" or "from helo ([IPv6:2001:db8::7])": the address our server saw;
+# bounded, so a hostile header costs no more than its first few hundred characters
+_RECEIVED_FROM_RE = re.compile(r"^\s*from\s[^;\[]{0,300}\[(?:ipv6:)?([0-9a-f:.]{3,45})\]", re.IGNORECASE)
+
+
+def sending_host(received: str) -> str:
+    """The connecting host's address in a Received header, or "" when it records none."""
+    found = _RECEIVED_FROM_RE.match(received[:1000])
+    return found.group(1).lower() if found else ""
 
 
 def meant_for_us(msg: Inbound, own_address: str) -> bool:

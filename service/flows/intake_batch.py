@@ -116,7 +116,7 @@ class BatchState:
         domains = {org_of(a) for a in recipients} if s.domain_reply_cap else set()
         causes = [ack_cause(m, s.shared_address) for m in msgs]
         senders = {c.sender for c in causes} if s.sender_ack_cap else set()
-        sources = {c.source for c in causes} if s.source_ack_cap else set()
+        sources = {c.source for c in causes if c.source} if s.source_ack_cap else set()
         return cls(
             await messages.stored_fingerprints(session, ids),
             await messages.our_message_ids(session, ids),
@@ -169,7 +169,7 @@ class BatchState:
             recent_domain_replies=self.domain_replies[org_of(recipient)] if s.domain_reply_cap else 0,
             domain_reply_cap=s.domain_reply_cap,
             sender_acks=self.sender_acks[cause.sender], sender_ack_cap=s.sender_ack_cap,
-            source_acks=self.source_acks[cause.source], source_ack_cap=s.source_ack_cap,
+            source_acks=self.source_acks[cause.source] if cause.source else 0, source_ack_cap=s.source_ack_cap,
             known_client=client is not None and client.created_at < since)
 
     def answers_pending(self, msg: Inbound) -> bool:

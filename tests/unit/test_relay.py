@@ -133,12 +133,29 @@ def test_a_reply_to_is_answered_only_within_the_authors_organisation(reply_to: s
     msg = direct(reply_to)
     assert ack_recipient(msg) == answered
     # the From that caused it, whoever is answered
-    assert ack_cause(msg, lm.OURS) == Cause("ana@client.example", "client.example")
+    assert ack_cause(msg, lm.OURS) == Cause("ana@client.example", "")  # no Received header: no source
 
 
 def test_the_sender_of_a_relayed_message_is_the_from_header_unless_the_group_is_ours() -> None:
     foreign = parse(lm.mailman2(munged=True, addr="ola@aol.example"))
-    assert ack_cause(foreign, lm.OURS) == Cause("team@client.example", "client.example")  # the list that rewrote From
-    # our own group: each author is a sender of their own, and all share our own domain as the source
+    assert ack_cause(foreign, lm.OURS).sender == "team@client.example"  # the list that rewrote From
+    # our own group: each author is a sender of their own
     ours = parse(lm.google_group(rewritten=True, addr="rui@outlook.example"))
-    assert ack_cause(ours, lm.OURS) == Cause("rui@outlook.example", "example.test")
+    assert ack_cause(ours, lm.OURS).sender == "rui@outlook.example"
+
+
+@pytest.mark.parametrize(("received", "source"), [
+    ("from mail.evil.example (mail.evil.example [192.0.2.7]) by mx.example.test (Postfix) with ESMTPS id 4F; "
+     "Tue, 1 Dec 2026 09:00:00 +0000", "192.0.2.7"),
+    ("from mail-wr1-f41.google.com (mail-wr1-f41.google.com [IPv6:2a00:1450:4864:20::441])\r\n\tby mx.example.test",
+     "2a00:1450:4864:20::441"),
+    ("from [198.51.100.3] (helo=laptop) by mx.example.test with esmtpa", "198.51.100.3"),
+    ("by mx.example.test (Postfix, from userid 1000) id 4F; Tue, 1 Dec 2026", ""),  # local submission
+    ("from x " + "a" * 100_000 + " [192.0.2.1]", ""),  # beyond what is read: no source, and no cost
+])
+def test_the_source_is_the_host_our_server_recorded_not_the_senders_domain(received: str, source: str) -> None:
+    """Every client of one mail provider shares its domain; the per-source cap counts the sending host."""
+    msg = parse(f"Received: {received}\r\nReceived: from forged.example ([203.0.113.9])\r\nFrom: Ana <ana@gmail.example>"
+                f"\r\nTo: {lm.OURS}\r\nSubject: x\r\nMessage-ID: <s1@gmail.example>\r\n\r\nThis is unacceptable.\r\n"
+                .encode())
+    assert ack_cause(msg, lm.OURS) == Cause("ana@gmail.example", source)

@@ -83,8 +83,8 @@ def sender_ack_cap(f: InboundFacts) -> bool:
     return bool(ctx.sender_ack_cap) and not ctx.known_client and ctx.sender_acks >= ctx.sender_ack_cap
 
 
-@rule("source-ack-cap", "Has the sender's organisational domain caused its cap of acknowledgements in the window "
-      "(source_ack_cap), and is the client new to us?")
+@rule("source-ack-cap", "Has the host that handed it to our server (topmost Received) caused its cap of "
+      "acknowledgements in the window (source_ack_cap), and is the client new to us?")
 def source_ack_cap(f: InboundFacts) -> bool:
     ctx = f.ctx
     return bool(ctx.source_ack_cap) and not ctx.known_client and ctx.source_acks >= ctx.source_ack_cap
