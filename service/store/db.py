@@ -73,6 +73,12 @@ async def migrate(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         if is_postgres(engine):
             await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATE_LOCK_KEY})
+        else:
+            # the sqlite3 module opens a transaction only before DML, so each CREATE TABLE would commit
+            # alone and a worker killed during the first migration left half a schema that no later
+            # start could upgrade ("table accounts already exists"); one explicit transaction makes the
+            # upgrade all or nothing, and IMMEDIATE makes workers starting together take turns
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
         await conn.run_sync(lambda c: command.upgrade(_alembic_config(c), "head"))
     log.debug("schema is at head")
 
