@@ -324,8 +324,8 @@ async def test_out_of_office_replies_in_many_languages_get_no_answer(folders: tu
     drop(inbox, raw([("From", "postmaster@mx.other.example"), ("To", SHARED),
                      ("Subject", "Returned mail: see transcript for details"), ("Message-ID", "<b2@mx.other.example>")],
                     "The original message was received but could not be delivered: user unknown. Angry."))
-    await run(settings_for(folders, db_url))
-    assert sent(outbox) == []
+    store = await run(settings_for(folders, db_url))
+    assert sent(outbox) == [], (recipients(outbox), store.decisions())
 
 
 async def test_x_auto_response_suppress_silences_the_reply_not_the_concern(
