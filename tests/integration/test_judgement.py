@@ -158,7 +158,7 @@ async def test_a_plain_request_to_stop_is_an_opt_out_confirmed_once(
 
 async def test_a_complaint_that_also_opts_out_reaches_the_owner_and_nothing_automatic_goes_out(
         folders: tuple[Path, Path], db_url: str) -> None:
-    inbox, outbox = folders
+    inbox, _ = folders
     drop(inbox, person("Ruth <ruth@kite.example>", "Refund",
                        "My refund still has not arrived after six weeks and I am furious about it. "
                        "And unsubscribe me from your automated emails, I only want a human to answer.",
@@ -172,7 +172,7 @@ async def test_a_complaint_that_also_opts_out_reaches_the_owner_and_nothing_auto
 
 
 async def test_writing_again_after_an_opt_out_lifts_it(folders: tuple[Path, Path], db_url: str) -> None:
-    inbox, outbox = folders
+    inbox, _ = folders
     settings = settings_for(folders, db_url)
     drop(inbox, person("Omar <omar@lift.example>", "unsubscribe", "unsubscribe", "<l1@lift.example>"))
     assert (await run(settings)).opted_out["omar@lift.example"] is True
