@@ -366,17 +366,3 @@ async def test_plus_and_case_variants_share_one_mailbox_cap(folders: tuple[Path,
                            f"<v{n}@target.example>"))
     await run(settings_for(folders, db_url, auto_reply_cap=3))
     assert len(sent(outbox)) <= 3
-
-
-# -- 9. floods --------------------------------------------------------------------------------------
-
-async def test_a_flood_from_one_client_is_one_concern(folders: tuple[Path, Path], db_url: str) -> None:
-    inbox, outbox = folders
-    for n in range(40):
-        drop(inbox, person("Flo <flo@flood.example>", f"URGENT complaint {n}",
-                           f"URGENT: this is complaint number {n}, the service is terrible and I am furious.",
-                           f"<f{n}@flood.example>"))
-    store = await run(settings_for(folders, db_url))
-    assert len(store.concerns) == 1
-    assert len(store.inbound) == 40
-    assert len(sent(outbox)) == 1
