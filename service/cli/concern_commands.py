@@ -38,9 +38,11 @@ def cmd_concerns(args: argparse.Namespace) -> int:
 
     async def work(session: AsyncSession) -> list[dict[str, Any]]:
         rows = await concerns.list_concerns(session, args.status)
+        counts = await concerns.inbound_counts(session, [c.id for c, _ in rows])
         return [{
             "id": c.token, "client": cl.email, "kind": c.kind, "severity": c.severity,
             "status": c.status, "escalation_level": c.escalation_level, "subject": c.subject,
+            "messages": counts.get(c.id, 0),  # the client's messages in it: a flood joins one concern
             "created_at": c.created_at.isoformat(), "respond_by": c.respond_by.isoformat(),
         } for c, cl in rows]
 
@@ -51,8 +53,8 @@ def cmd_concerns(args: argparse.Namespace) -> int:
     if not items:
         print("no concerns")
         return 0
-    cols = ("id", "status", "kind", "severity", "escalation_level", "client", "subject")
-    heads = ("ID", "STATUS", "KIND", "SEVERITY", "ESC", "CLIENT", "SUBJECT")
+    cols = ("id", "status", "kind", "severity", "escalation_level", "messages", "client", "subject")
+    heads = ("ID", "STATUS", "KIND", "SEVERITY", "ESC", "MSGS", "CLIENT", "SUBJECT")
     widths = [max(len(h), *(len(shown(str(i[c]), 50)) for i in items)) for c, h in zip(cols, heads, strict=True)]
     print("  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)))
     for item in items:
@@ -140,7 +142,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"client   {client_label(data['client_name'], data['client'])}  account {data['account']} "
           f"(owner {data['owner']})")
     print(f"subject  {shown(data['subject'])}\nopened   {data['created_at']}  plan due by {data['respond_by']}")
-    print("\nmessages:")
+    inbound = sum(1 for m in data["messages"] if m["direction"] == "in")
+    print(f"\nmessages ({inbound} from the client):")
     for m in data["messages"]:
         arrow = "<-" if m["direction"] == "in" else "->"
         extra = f" [{m['delivery']}]" if m["delivery"] else ""

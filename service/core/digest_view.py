@@ -33,6 +33,7 @@ class Entry:
     words: tuple[str, ...]  # the client's own sentences (escaped by the HTML template)
     missing: tuple[str, ...]  # why it is here: no plan, overdue items
     items: tuple[str, ...] = ()
+    messages: int = 1  # the client's messages in it: those that joined it while it was open, and the first
 
 
 def shown(value: str, limit: int = 500) -> str:
@@ -75,7 +76,7 @@ def digest_context(owner: str, entries: list[Entry], now: datetime, *, alert: bo
             "token": e.token, "client": shown(e.client), "kind": e.kind, "severity": e.severity,
             "status": e.status, "level": e.level, "age": age(e.created_at, now), "subject": shown(e.subject),
             "words": [shown(w, 1000) for w in e.words], "missing": [shown(m) for m in e.missing],
-            "plan": [shown(i, 1000) for i in e.items],
+            "plan": [shown(i, 1000) for i in e.items], "messages": e.messages,
         })
     example = ordered[0].token if ordered else "C-1"
     local = now.astimezone(hours.tz)

@@ -26,7 +26,9 @@ from service.core.rules.concern_rules import (
     circuit_breaker,
     concern_detected,
     follow_up,
+    followed,
     high_severity,
+    joins_open_concern,
     other_clients_thread,
     reply_suppressed,
     reply_to_elsewhere,
@@ -121,8 +123,9 @@ def _ends(action: Action, *reasons: str) -> _End:
 
 
 def _thread(f: InboundFacts) -> ThreadConcern:
-    assert f.ctx.thread_concern is not None, "asked only after `follow-up` hit"
-    return f.ctx.thread_concern
+    concern = followed(f)
+    assert concern is not None, "asked only after `follow-up` or `joins-open-concern` hit"
+    return concern
 
 
 def _new_concern_reasons(f: InboundFacts) -> tuple[str, ...]:
@@ -148,6 +151,7 @@ def _new_concern_unanswered(f: InboundFacts) -> Decision:
 
 
 SUPPRESSED = "reply-suppressed:x-auto-response-suppress"  # the reason a filed concern got no acknowledgement
+JOINED = "joined-open-concern"  # the reason a client's new message went to their open concern
 
 # the caps on acknowledging, in the order asked: the mailbox, the sender, the sender's domain, the breaker
 CAPS = (sender_cap, sender_ack_cap, source_ack_cap, circuit_breaker)
@@ -160,6 +164,7 @@ UNSUBSCRIBED: Chain[InboundFacts, Decision] = Chain("unsubscribed", (
     _link(other_clients_thread),
     _link(nothing_but_stop, hit=_ends(Action.OPT_OUT, "list-unsubscribe")),
     _link(concern_detected, miss=_ends(Action.OPT_OUT, "list-unsubscribe")),
+    _link(joins_open_concern, hit=lambda f: Decision(Action.FOLLOW_UP, None, (JOINED,), _thread(f).id)),
     _link(high_severity),
 ), otherwise=_new_concern)
 
@@ -173,14 +178,25 @@ OWNER_MAIL: Chain[InboundFacts, Decision] = Chain("owner-mail", (
     _link(authorised_sender, miss=_ends(Action.REFUSED_COMMAND, "not-authorised")),
 ), otherwise=_ends(Action.OWNER_COMMANDS))
 
+def _following(name: str, *lead: str) -> Chain[InboundFacts, Decision]:
+    """The rules for a message that follows up a concern: it is acknowledged once, as the caps allow.
+    `lead`: the reasons every decision of the chain starts with."""
+    def ends(reason: str) -> _End:
+        return lambda f: Decision(Action.FOLLOW_UP, None, (*lead, reason), _thread(f).id)
+    return Chain(name, (
+        _link(already_acknowledged, hit=ends("already-acknowledged")),
+        _link(reply_suppressed, hit=ends(SUPPRESSED)),
+        *(_link(cap, hit=lambda f: Decision(Action.FOLLOW_UP, None, (*lead, cap_reason(f)), _thread(f).id))
+          for cap in CAPS),
+    ), otherwise=lambda f: Decision(Action.FOLLOW_UP, f"ack_{_thread(f).kind}", (*lead, "first-acknowledgement"),
+                                    _thread(f).id))
+
+
 # a client's message in the thread of one of their concerns: reached by `follow-up`
-FOLLOW_UP: Chain[InboundFacts, Decision] = Chain("follow-up", (
-    _link(already_acknowledged,
-          hit=lambda f: Decision(Action.FOLLOW_UP, None, ("already-acknowledged",), _thread(f).id)),
-    _link(reply_suppressed, hit=lambda f: Decision(Action.FOLLOW_UP, None, (SUPPRESSED,), _thread(f).id)),
-    *(_link(cap, hit=lambda f: Decision(Action.FOLLOW_UP, None, (cap_reason(f),), _thread(f).id)) for cap in CAPS),
-), otherwise=lambda f: Decision(Action.FOLLOW_UP, f"ack_{_thread(f).kind}", ("first-acknowledgement",),
-                                _thread(f).id))
+FOLLOW_UP = _following("follow-up")
+# a client's new message while a concern of theirs is open: reached by `joins-open-concern`. A flood
+# of messages is one concern with every message attached, acknowledged once, escalated once
+JOINS = _following("joins", JOINED)
 
 # a person's message, directly or passed on by a list: reached once the screening rules all missed
 CLIENT_MAIL: Chain[InboundFacts, Decision] = Chain("client-mail", (
@@ -190,6 +206,7 @@ CLIENT_MAIL: Chain[InboundFacts, Decision] = Chain("client-mail", (
     _link(follow_up, hit=FOLLOW_UP),
     _link(other_clients_thread),  # recorded, and named in a new concern's reasons
     _link(nothing_but_stop, hit=_ends(Action.NO_CONCERN, "no-concern-detected")),  # `opt_out`, by `_stopping`
+    _link(joins_open_concern, hit=JOINS),  # whatever it says: the owner sees all the client wrote
     _link(concern_detected, miss=_ends(Action.NO_CONCERN, "no-concern-detected")),
     _link(high_severity),  # recorded; the new concern carries its severity
     _link(reply_to_elsewhere),  # recorded; the acknowledgement goes to the author (`mailboxes.ack_recipient`)

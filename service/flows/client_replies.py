@@ -12,6 +12,7 @@ from datetime import datetime, time
 from service.core.businesstime import next_local_time
 from service.core.chain import RuleRecord
 from service.core.rules.client_reply import ReplyChange, ReplyFacts, reply_change
+from service.core.rules.concern_rules import severity_of
 from service.core.states import JobKind
 from service.detector.detect import Verdict
 from service.flows import checkins
@@ -23,17 +24,20 @@ from service.store.models import Account, Concern, EscalationRow
 
 
 async def apply_reply(session: AsyncSession, concern: Concern, account: Account, msg: Inbound, verdict: Verdict,
-                      settings: Settings, now: datetime) -> RuleRecord:
-    """Change `concern` as the client's reply `msg` calls for; the record of the rules asked."""
+                      settings: Settings, now: datetime, *, joined: bool = False) -> RuleRecord:
+    """Change `concern` as the client's reply `msg` calls for (`joined`: a new message of theirs that joined
+    it, not a reply in its thread); the record of the rules asked."""
+    urgent = joined and severity_of(verdict, msg) == "high"
     change, record = reply_change(ReplyFacts(concern.status, concern.severity, verdict, msg.new_text,
-                                             account.owner_email))
+                                             account.owner_email, urgent))
     if change == ReplyChange.REOPEN:
         await concerns.reopen(session, concern, msg.from_addr, now, f"new message {msg.message_id} from the client")
         await checkins.schedule_next(session, concern, settings)
     elif change == ReplyChange.RAISE_SEVERITY:
         concern.severity = "high"
         await concerns.record(session, concern, "severity", msg.from_addr, now,
-                              f"raised to high: a new worry in {msg.message_id}")
+                              f"raised to high: {'an urgent message' if urgent else 'a new worry'} in "
+                              f"{msg.message_id}")
         await jobs.schedule(session, f"{JobKind.ESCALATE}:{concern.token}", JobKind.ESCALATE, now)
         await checkins.schedule_next(session, concern, settings)
     elif change == ReplyChange.SUGGEST_RESOLVE:

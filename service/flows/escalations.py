@@ -95,6 +95,7 @@ async def _contents(session: AsyncSession, recipient: str, rows: list[Escalation
     """Subject and template context for these escalations, or None when none still needs an answer."""
     entries: dict[int, Entry] = {}
     hours = None
+    counts = await concerns.inbound_counts(session, {row.concern_id for row in rows})
     for row in rows:
         concern = await session.get(Concern, row.concern_id)
         if concern is None or concern.status == ConcernStatus.RESOLVED:
@@ -111,6 +112,7 @@ async def _contents(session: AsyncSession, recipient: str, rows: list[Escalation
             subject=concern.subject, words=tuple(str(w) for w in concern.evidence[:3]), missing=missing,
             items=tuple(f"#{i.number} {i.text} ({i.owner}, due {i.due_at:%Y-%m-%d %H:%M} UTC)"
                         + (" done" if i.done_at else "") for i in items),
+            messages=counts.get(concern.id, 1),
         )
     if not entries or hours is None:
         return None

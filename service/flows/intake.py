@@ -26,10 +26,10 @@ from service.core import letters
 from service.core.chain import RuleRecord
 from service.core.escalation_policy import ConcernState, deadlines
 from service.core.mailboxes import ack_recipient, org_of
-from service.core.rules.facts import OwnerFacts, TriageContext
-from service.core.rules.owner_authority import addressed_to_tag, unsubscribe_client
+from service.core.rules.facts import OwnerFacts
+from service.core.rules.owner_authority import unsubscribe_client
 from service.core.states import ConcernStatus, JobKind
-from service.core.triage import Action, Decision, triage
+from service.core.triage import JOINED, Action, Decision, triage
 from service.detector.detect import Verdict
 from service.flows import account_setup, checkins, client_replies, opt_outs, outgoing, owner_mail
 from service.flows.escalations import escalation_policy_of
@@ -42,6 +42,7 @@ from service.flows.intake_batch import (
     inbound_row,
     log_outcome,
     outcome_of,
+    triage_context,
 )
 from service.flows.prepared import BatchPreparer, Prepared, Unprepared, reason
 from service.mailformat.parse import Inbound
@@ -113,7 +114,7 @@ class Pipeline:
                     if verdict is None or isinstance(verdict, Exception):
                         raise StoreApart
                     if batch.answers_pending(item):
-                        await self._write(session, batch, now)  # its thread must be found
+                        await self._write(session, batch, now)  # its thread, or the concern it joins, must be found
                     results.append(await self._store(session, item, verdict, raw, now, batch))
                     batch.remember(item)
                 await self._write(session, batch, now)
@@ -168,7 +169,7 @@ class Pipeline:
     async def _store(self, session: AsyncSession, msg: Inbound, verdict: Verdict, raw: RawMessage,
                      now: datetime, batch: BatchState) -> Outcome | PlannedConcern:
         """Decide on one message; a new concern is only planned here, and written by `_write`."""
-        ctx = await self._context(session, msg, batch, now)
+        ctx = await triage_context(session, msg, batch, self.settings, now)
         decision = triage(msg, verdict, ctx)
         if decision.action == Action.DUPLICATE:
             return Outcome(msg.message_id, decision.action, reasons=decision.reasons)
@@ -221,24 +222,6 @@ class Pipeline:
             await opt_outs.lift(session, client, msg, self.settings, now)
             await session.flush()  # the way out's gate may read the client from the database
         return client
-
-    async def _context(self, session: AsyncSession, msg: Inbound, batch: BatchState, now: datetime) -> TriageContext:
-        """What the rules read beyond the message: the batch's counts, its thread, an owner's authority."""
-        s = self.settings
-        stored, id_seen = batch.seen(msg)  # stored: `duplicate` ends the chain, nothing more is read
-        sender = batch.clients.get(msg.from_addr)
-        return TriageContext(
-            shared_address=s.shared_address,
-            own_message_ids=frozenset([msg.message_id] if msg.message_id in batch.ours else []),
-            thread_concern=None if stored else await messages.thread_concern(session, msg.concern_token,
-                                                                             msg.thread_ids, msg.from_addr),
-            **batch.caps_of(msg, s, now),
-            stored=stored,
-            message_id_seen=id_seen,
-            sender_opted_out=sender is not None and sender.opted_out_at is not None,
-            owner=await owner_mail.authority(session, msg, s)
-            if not stored and addressed_to_tag(msg) else OwnerFacts(),
-        )
 
     async def _write(self, session: AsyncSession, batch: BatchState, now: datetime) -> None:
         """Write the planned new concerns: a few INSERTs for all of them, not a dozen statements each."""
@@ -309,6 +292,7 @@ class Pipeline:
             replies.append((confirmed.id,) if confirmed is not None else ())
         await self._write_rows(session, rows)
         for p, concern, ids in zip(planned, made_concerns, replies, strict=True):
+            batch.opened(concern, p.client.email)
             p.outcome = Outcome(p.msg.message_id, p.decision.action, concern.token, p.decision.reasons, ids,
                                 label=p.verdict.label, summary=p.decision.summary)
 
@@ -354,7 +338,8 @@ class Pipeline:
         concern = await concerns.concern_by_token(session, f"C-{decision.concern_id}")
         concern.updated_at = now
         # the client's own concern: `follow-up` hit, and `client` is the sender's
-        changed = await client_replies.apply_reply(session, concern, account, msg, verdict, self.settings, now)
+        changed = await client_replies.apply_reply(session, concern, account, msg, verdict, self.settings, now,
+                                                   joined=JOINED in decision.reasons)
         outbox_ids: list[int] = []
         confirmed = await opt_outs.confirm(session, client, msg, concern, self.settings, now) \
             if decision.confirms_opt_out else None

@@ -20,14 +20,17 @@ from service.adapters.inbox import RawMessage
 from service.core import letters
 from service.core.chain import RuleRecord
 from service.core.mailboxes import Cause, ack_cause, ack_recipient, mailbox_key, org_of
+from service.core.rules.facts import OwnerFacts, ThreadConcern, TriageContext
+from service.core.rules.owner_authority import addressed_to_tag
 from service.core.triage import Action, Decision
 from service.detector.detect import Verdict
+from service.flows import owner_mail
 from service.mailformat.fingerprint import content_fingerprint
 from service.mailformat.parse import Inbound
 from service.settings import Settings
-from service.store import clients, messages, outbox
+from service.store import clients, concerns, messages, outbox
 from service.store.db import AsyncSession
-from service.store.models import Account, Client
+from service.store.models import Account, Client, Concern
 
 log = logging.getLogger("followup.message")
 
@@ -100,6 +103,8 @@ class BatchState:
     clients: dict[str, Client]  # the senders' clients, new ones included
     sender_acks: Counter[str] = field(default_factory=Counter)  # acknowledgements per sender (`ack_cause`)
     source_acks: Counter[str] = field(default_factory=Counter)  # the same per sender's organisational domain
+    # each sender's latest concern not resolved, those this batch writes included (`joins-open-concern`)
+    open_concerns: dict[str, ThreadConcern] = field(default_factory=dict)
     pending: list[PlannedConcern] = field(default_factory=list)
     # rows written with the planned concerns, among them the inbound rows of messages that made
     # no concern: one INSERT for all, where SQLite would otherwise take one per message (autoflush)
@@ -129,6 +134,7 @@ class BatchState:
                 session, senders, now - timedelta(hours=s.sender_ack_window_h))),
             Counter(await outbox.acks_from_sources_since(
                 session, sources, now - timedelta(hours=s.source_ack_window_h))),
+            await concerns.open_concerns_of(session, {m.from_addr for m in msgs}),
         )
 
     def seen(self, msg: Inbound) -> tuple[bool, bool]:
@@ -173,8 +179,35 @@ class BatchState:
             known_client=client is not None and client.created_at < since)
 
     def answers_pending(self, msg: Inbound) -> bool:
-        """Whether `msg` replies to a message whose rows are not written yet."""
-        return not self.unwritten.isdisjoint(msg.thread_ids)
+        """Whether `msg` replies to a message whose rows are not written yet, or its sender has a concern
+        planned and not written yet (which it joins: the concern needs its id)."""
+        return not self.unwritten.isdisjoint(msg.thread_ids) or any(p.client.email == msg.from_addr
+                                                                    for p in self.pending)
+
+    def opened(self, concern: Concern, email: str) -> None:
+        """`concern` of the client at `email` is written: their next message joins it."""
+        self.open_concerns[email] = ThreadConcern(concern.id, email, concern.kind, concern.status,
+                                                  concern.acknowledged_at is not None)
+
+
+async def triage_context(session: AsyncSession, msg: Inbound, batch: BatchState, settings: Settings,
+                         now: datetime) -> TriageContext:
+    """What the rules read beyond the message: the batch's counts, its thread, an owner's authority."""
+    s = settings
+    stored, id_seen = batch.seen(msg)  # stored: `duplicate` ends the chain, nothing more is read
+    sender = batch.clients.get(msg.from_addr)
+    return TriageContext(
+        shared_address=s.shared_address,
+        own_message_ids=frozenset([msg.message_id] if msg.message_id in batch.ours else []),
+        thread_concern=None if stored else await messages.thread_concern(session, msg.concern_token,
+                                                                         msg.thread_ids, msg.from_addr),
+        **batch.caps_of(msg, s, now),
+        stored=stored,
+        message_id_seen=id_seen,
+        sender_opted_out=sender is not None and sender.opted_out_at is not None,
+        open_concern=batch.open_concerns.get(msg.from_addr),
+        owner=await owner_mail.authority(session, msg, s) if not stored and addressed_to_tag(msg) else OwnerFacts(),
+    )
 
 
 def inbound_row(msg: Inbound, raw: RawMessage, now: datetime, keep_bytes: int, *, decision: str,

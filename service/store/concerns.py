@@ -5,7 +5,7 @@ Every change is written with who or what caused it, in the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core.escalation_policy import ConcernState, Item
+from service.core.rules.facts import ThreadConcern
 from service.core.states import ConcernStatus, JobKind
 from service.errors import ConcernNotFound, PlanError
 from service.store.jobs import cancel_jobs, schedule
@@ -23,6 +24,7 @@ from service.store.models import (
     Concern,
     ConcernEvent,
     EscalationRow,
+    MessageRow,
 )
 
 
@@ -38,6 +40,31 @@ async def unresolved_of_client(session: AsyncSession, client_id: int) -> list[Co
     rows = await session.scalars(select(Concern).where(Concern.client_id == client_id,
                                                        Concern.status != ConcernStatus.RESOLVED))
     return list(rows.all())
+
+
+async def open_concerns_of(session: AsyncSession, emails: Collection[str]) -> dict[str, ThreadConcern]:
+    """Each of these clients' latest concern not resolved yet, by client address; one query for all."""
+    if not emails:
+        return {}
+    rows = await session.execute(
+        select(Client.email, Concern.id, Concern.kind, Concern.status, Concern.acknowledged_at)
+        .join(Concern, Concern.client_id == Client.id)
+        .where(Client.email.in_(set(emails)), Concern.status != ConcernStatus.RESOLVED)
+        .order_by(Concern.id))
+    # the latest wins: rows come oldest first
+    return {email: ThreadConcern(cid, email, kind, status, acknowledged is not None)
+            for email, cid, kind, status, acknowledged in rows.all()}
+
+
+async def inbound_counts(session: AsyncSession, concern_ids: Collection[int]) -> dict[int, int]:
+    """How many messages each of these concerns has from its client; one query for all."""
+    if not concern_ids:
+        return {}
+    rows = await session.execute(
+        select(MessageRow.concern_id, func.count()).where(MessageRow.concern_id.in_(set(concern_ids)),
+                                                          MessageRow.direction == "in")
+        .group_by(MessageRow.concern_id))
+    return {cid: n for cid, n in rows.all() if cid is not None}
 
 
 async def concern_by_token(session: AsyncSession, token: str) -> Concern:

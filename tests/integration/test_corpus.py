@@ -40,7 +40,7 @@ async def test_every_broken_message_is_filed_or_quarantined_and_the_next_one_is_
     assert len(messages) >= 28
     for data in messages.values():
         drop(inbox, data)
-    drop(inbox, client_mail(message_id="<valid-after@client.example>",
+    drop(inbox, client_mail(message_id="<valid-after@client.example>", sender="Val <val.after@client.example>",
                             body="We were charged twice and nobody has called back. This is unacceptable."))
     settings = Settings(inbox_url=f"maildir://{inbox}", outbox_url=f"maildir://{tmp_path / 'out'}",
                         database_url=f"sqlite:///{tmp_path / 'f.db'}", shared_address="care@example.test")

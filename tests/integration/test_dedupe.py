@@ -109,10 +109,11 @@ async def test_a_message_without_message_id_delivered_twice_re_encoded_is_one_me
     assert await run(settings) == {"new_concern": 1}
     drop(tmp_path / "in", reencoded("Ana <ana@client.example>", "Invoice", text.replace("\n", "\r\n"), None, date))
     assert await run(settings) == {"duplicate": 1}
-    # another message without a Message-ID, from the same sender: not the same one
+    # another message without a Message-ID, from the same sender: not the same one (stored, and it joins
+    # the concern still open)
     drop(tmp_path / "in", reencoded("Ana <ana@client.example>", "Invoice", "Still nothing. This is unacceptable.",
                                     None, "Mon, 23 Nov 2026 10:30:00 +0000"))
-    assert await run(settings) == {"new_concern": 1}
+    assert await run(settings) == {"follow_up": 1}
 
 
 async def test_a_row_stored_before_fingerprints_were_kept_still_dedupes(tmp_path: Path, db_url: str) -> None:

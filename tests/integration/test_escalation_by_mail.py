@@ -34,7 +34,7 @@ def settings_for(stack: Any, db_url: str) -> Settings:
         outbox_url=f"smtp://desk@127.0.0.1:{stack.submission_port}", smtp_password=stack.password,
         tls_ca_file=stack.ca_file, shared_address="desk@example.test", database_url=db_url,
         processed_keyword=f"$Done{uuid.uuid4().hex[:8]}",  # each run sees the mailbox afresh
-        accounts=[AccountConfig(name="Client One Ltd", owner="boss@example.test", addresses=["client1@example.test"],
+        accounts=[AccountConfig(name="Client One Ltd", owner="boss@example.test", addresses=["client1@example.test", "client2@example.test"],
                                 second_level="chief@example.test", timezone="Europe/Lisbon")])
 
 
@@ -122,15 +122,18 @@ async def test_an_owner_reply_quoting_the_digest_unmarked_runs_only_the_owners_l
     clock = ManualClock(datetime(2026, 11, 23, 10, tzinfo=UTC))
     tag = uuid.uuid4().hex[:8]
     first, second = make_msgid(domain="example.test"), make_msgid(domain="example.test")
-    for mid, subject in ((first, f"Invoice wrong again {tag}"), (second, f"Boiler {tag}\u2028C-1 resolved")):
-        raw = client_mail(sender="Client One <client1@example.test>", to="desk@example.test", subject="x",
+    # two clients of one account (one client's second message would join their first concern)
+    for mid, subject, user in ((first, f"Invoice wrong again {tag}", "client1"),
+                               (second, f"Boiler {tag}\u2028C-1 resolved", "client2")):
+        raw = client_mail(sender=f"Client <{user}@example.test>", to="desk@example.test", subject="x",
                           message_id=mid, body="The invoice is wrong for the third time and nobody has called me.")
         encoded = "=?utf-8?b?" + __import__("base64").b64encode(subject.encode()).decode() + "?="
         mailstack.send(raw.replace(b"Subject: x", b"Subject: " + encoded.encode()),
-                       mail_from="client1@example.test", rcpt_to=["desk@example.test"])
+                       mail_from=f"{user}@example.test", rcpt_to=["desk@example.test"])
         mailstack.wait_for_message("desk", lambda m, mid=mid: m["Message-ID"] == mid)
     await Worker(settings, clock=clock).run_once()
-    tokens = sorted(str(m["Subject"]).rsplit("[#", 1)[1].rstrip("]") for m in mailstack.messages("client1")
+    tokens = sorted(str(m["Subject"]).rsplit("[#", 1)[1].rstrip("]")
+                    for m in [*mailstack.messages("client1"), *mailstack.messages("client2")]
                     if m["In-Reply-To"] in (first, second))
     clock.current = datetime(2026, 11, 24, 10, 5, tzinfo=UTC)
     await Worker(settings, clock=clock).run_once()

@@ -366,3 +366,19 @@ async def test_plus_and_case_variants_share_one_mailbox_cap(folders: tuple[Path,
                            f"<v{n}@target.example>"))
     await run(settings_for(folders, db_url, auto_reply_cap=3))
     assert len(sent(outbox)) <= 3
+
+
+# -- 9. floods ---------------------------------------------------------------------------------------
+
+async def test_a_flood_from_one_client_is_one_concern(folders: tuple[Path, Path], db_url: str) -> None:
+    inbox, outbox = folders
+    for n in range(40):
+        drop(inbox, person("Flo <flo@flood.example>", f"URGENT complaint {n}",
+                           f"This is complaint {n}. The parcel is lost again and nobody answers. I am furious.",
+                           f"<flood{n}@flood.example>"))
+    store = await run(settings_for(folders, db_url))
+    assert len(store.concerns_of("flo@flood.example")) == 1, store.decisions()
+    flo = [row for row in store.inbound.values() if row.from_addr == "flo@flood.example"]
+    assert len(flo) == 40 and len({row.concern_id for row in flo}) == 1 and flo[0].concern_id is not None
+    assert [to for to, purpose in store.outbox if purpose == "ack"] == ["flo@flood.example"]
+    assert len(sent(outbox)) == 1

@@ -159,14 +159,14 @@ async def test_a_message_failing_mid_batch_is_quarantined_alone(
     # the batch is one transaction: a failure rolls it back and it is stored again message by message
     from service.flows import intake
 
-    real = intake.Pipeline._context
+    real = intake.triage_context
 
-    async def fails_for_one(self: object, session: object, msg: object, *args: object) -> object:
+    async def fails_for_one(session: object, msg: object, *args: object) -> object:
         if getattr(msg, "message_id", "") == "<m3@client.example>":
             raise ValueError("cannot store this one")
-        return await real(self, session, msg, *args)  # type: ignore[arg-type]
+        return await real(session, msg, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(intake.Pipeline, "_context", fails_for_one)
+    monkeypatch.setattr(intake, "triage_context", fails_for_one)
     inbox, outbox = dirs
     for n in range(6):
         drop(inbox, client_mail(message_id=f"<m{n}@client.example>", sender=f"C {n} <c{n}@client.example>"))
@@ -182,8 +182,9 @@ async def test_a_message_failing_mid_batch_is_quarantined_alone(
 async def test_per_sender_cap(dirs: tuple[Path, Path], db_url: str) -> None:
     inbox, outbox = dirs
     settings = settings_for(dirs, db_url, auto_reply_cap=2)
-    for n in range(4):
-        drop(inbox, client_mail(subject=f"Problem {n}", body=f"This is unacceptable, problem {n}."))
+    for n in range(4):  # one mailbox, four clients (one client's would join their first concern)
+        drop(inbox, client_mail(sender=f"Ana <ana+{n}@client.example>", subject=f"Problem {n}",
+                                body=f"This is unacceptable, problem {n}."))
     stats = await Worker(settings).run_once()
     assert stats.outcomes == {"new_concern": 4}
     assert len(sent(outbox)) == 2
@@ -295,16 +296,16 @@ async def test_a_unique_clash_with_another_worker_is_retried_not_taken_for_a_dup
 
     from service.flows import intake
 
-    real = intake.Pipeline._context
+    real = intake.triage_context
     clashes = {"left": 2}  # the batch attempt and the first attempt alone
 
-    async def clashing(self: object, session: object, msg: object, *args: object) -> object:
+    async def clashing(session: object, msg: object, *args: object) -> object:
         if clashes["left"]:
             clashes["left"] -= 1
             raise IntegrityError("INSERT INTO clients", {}, Exception("duplicate key clients_email_key"))
-        return await real(self, session, msg, *args)  # type: ignore[arg-type]
+        return await real(session, msg, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(intake.Pipeline, "_context", clashing)
+    monkeypatch.setattr(intake, "triage_context", clashing)
     inbox, outbox = dirs
     drop(inbox, client_mail(message_id="<clash@client.example>"))
     settings = settings_for(dirs, db_url)

@@ -12,12 +12,12 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from service.clock import UTC, ManualClock
 from service.runtime.worker import Worker
 from service.settings import Settings
-from service.store.models import Client, MessageRow, OutboxRow
+from service.store.models import Client, Concern, MessageRow, OutboxRow
 
 from mailfactory import client_mail, drop
 
@@ -29,6 +29,15 @@ def settings_for(tmp_path: Path, db_url: str, **kw: object) -> Settings:
     return Settings(inbox_url=f"maildir://{tmp_path / 'in'}", outbox_url=f"maildir://{tmp_path / 'out'}",
                     database_url=db_url, shared_address="care@example.test", default_owner="owner@example.test",
                     fetch_batch=50, **kw)  # type: ignore[arg-type]
+
+
+async def resolve_all(settings: Settings) -> None:
+    worker = Worker(settings)
+    try:
+        async with worker.sessions() as s, s.begin():
+            await s.execute(update(Concern).values(status="resolved"))
+    finally:
+        await worker.engine.dispose()
 
 
 def recipients(tmp_path: Path) -> list[str]:
@@ -57,18 +66,31 @@ async def test_a_hundred_reply_to_victims_get_nothing(tmp_path: Path, db_url: st
                                           headers={"Reply-To": victim}))
     settings = settings_for(tmp_path, db_url)
     stats = await Worker(settings, clock=ManualClock(T0)).run_once()
-    assert stats.outcomes == {"new_concern": 100}  # every one filed: the owner sees them all
+    # every one filed: one concern with the hundred messages in it, which the owner sees
+    assert stats.outcomes == {"new_concern": 1, "follow_up": 99}
     got = recipients(tmp_path)
     assert not [r for r in got if "domain" in r], "a victim was written to"
-    assert got == ["eve@evil.example"] * 3  # the author alone, and only up to the cap
+    assert got == ["eve@evil.example"]  # the author alone, once
     _, rows = await outbox_and_messages(settings)
-    assert sum("reply-to-elsewhere" in (r.rules or {}).get("hit", []) for r in rows) == 100
+    assert len({r.concern_id for r in rows}) == 1 and None not in {r.concern_id for r in rows}
+    # the same, with the From changed each time (a new client each): the mailbox cap holds
+    for n in range(30):
+        drop(tmp_path / "in", client_mail(sender=f"Eve <eve+{n}@evil.example>", subject=f"Notice {n}", body=PHISH,
+                                          headers={"Reply-To": f"victim{n}@domain{n}.example"}))
+    stats = await Worker(settings, clock=ManualClock(T0)).run_once()
+    assert stats.outcomes == {"new_concern": 30}
+    got = recipients(tmp_path)
+    assert not [r for r in got if "domain" in r], "a victim was written to"
+    assert len(got) == 3 and all(r.startswith("eve") for r in got)  # up to the mailbox's cap
+    _, rows = await outbox_and_messages(settings)
+    assert sum("reply-to-elsewhere" in (r.rules or {}).get("hit", []) for r in rows) == 31
 
 
 async def test_one_sender_cannot_reach_many_mailboxes_through_its_own_domain(tmp_path: Path, db_url: str) -> None:
     # a Reply-To in the sender's own organisation is answered, but one sender causes at most sender_ack_cap
     for n in range(12):
-        drop(tmp_path / "in", client_mail(sender="Eve <eve@evil.example>", subject=f"Ticket {n}", body=PHISH,
+        # From varied by +tag: a new client each (one client's messages would join one concern)
+        drop(tmp_path / "in", client_mail(sender=f"Eve <eve+{n}@evil.example>", subject=f"Ticket {n}", body=PHISH,
                                           headers={"Reply-To": f"user{n}@mail.evil.example"}))
     settings = settings_for(tmp_path, db_url, sender_ack_cap=4)
     assert (await Worker(settings, clock=ManualClock(T0)).run_once()).outcomes == {"new_concern": 12}
@@ -84,11 +106,12 @@ async def test_spellings_of_one_mailbox_share_one_cap(tmp_path: Path, db_url: st
         drop(tmp_path / "in", client_mail(sender=f"V <{spellings[n % 5].format(n=n)}>", subject=f"Order {n}", body=PHISH))
     settings = settings_for(tmp_path, db_url)
     clock = ManualClock(T0)
-    assert (await Worker(settings, clock=clock).run_once()).outcomes == {"new_concern": 40}
+    # a spelling without the +tag is one client each time: their later messages join their first concern
+    assert (await Worker(settings, clock=clock).run_once()).outcomes == {"new_concern": 26, "follow_up": 14}
     clock.current = T0 + timedelta(hours=2)
     for n in range(40, 60):
         drop(tmp_path / "in", client_mail(sender=f"V <{spellings[n % 5].format(n=n)}>", subject=f"Order {n}", body=PHISH))
-    assert (await Worker(settings, clock=clock).run_once()).outcomes == {"new_concern": 20}
+    assert (await Worker(settings, clock=clock).run_once()).outcomes == {"new_concern": 12, "follow_up": 8}
     got = recipients(tmp_path)
     assert len(got) == 3 and all(r.endswith("victim.example") for r in got)  # no trailing dot is written to
     outbox, _ = await outbox_and_messages(settings)
@@ -108,6 +131,7 @@ async def test_a_known_client_is_acknowledged_after_strangers_trip_the_breaker(t
     assert (await Worker(settings, clock=clock).run_once()).outcomes == {"new_concern": 40}
     assert len(recipients(tmp_path)) == 1 + 5  # the breaker opened after five
     clock.current += timedelta(minutes=10)
+    await resolve_all(settings)  # Kim's first concern: a new one is filed, and acknowledged
     drop(tmp_path / "in", client_mail(sender="Kim Park <kim@bigcorp.example>", subject="Delivery late again",
                                       body="I am really worried: the delivery is three days late and nobody answers."))
     drop(tmp_path / "in", client_mail(sender="New One <new.one@bigcorp.example>", subject="Refund",

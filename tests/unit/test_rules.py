@@ -276,8 +276,8 @@ def test_no_sender_is_a_bounce() -> None:
 
 
 def reply(status: str = "acknowledged", severity: str = "normal", verdict: Verdict = NONE,
-          text: str = "All good now, thanks.", owner: str | None = OWNER) -> ReplyFacts:
-    return ReplyFacts(status, severity, verdict, text, owner)
+          text: str = "All good now, thanks.", owner: str | None = OWNER, urgent: bool = False) -> ReplyFacts:
+    return ReplyFacts(status, severity, verdict, text, owner, urgent)
 
 
 # (rule, facts, hits)
@@ -288,6 +288,9 @@ REPLY_CASES: list[tuple[Rule[ReplyFacts], ReplyFacts, bool]] = [
     (client_reply.new_worry, reply(verdict=BOTH), True),
     (client_reply.new_worry, reply(verdict=WORRY, severity="high"), False),
     (client_reply.new_worry, reply(verdict=COMPLAINT), False),
+    (client_reply.urgent_message, reply(verdict=COMPLAINT, urgent=True), True),
+    (client_reply.urgent_message, reply(verdict=COMPLAINT, urgent=True, severity="high"), False),
+    (client_reply.urgent_message, reply(verdict=COMPLAINT), False),
     (client_reply.all_is_well, reply(), True),
     (client_reply.all_is_well, reply(owner=None), False),
     (client_reply.all_is_well, reply(verdict=COMPLAINT), False),
@@ -304,8 +307,10 @@ def test_each_client_reply_rule(rule: Rule[ReplyFacts], given: ReplyFacts, hits:
 @pytest.mark.parametrize(("given", "change", "hit", "missed"), [
     (reply(status="resolved", verdict=WORRY), ReplyChange.REOPEN, ["reopen-resolved"], []),
     (reply(verdict=WORRY), ReplyChange.RAISE_SEVERITY, ["new-worry"], ["reopen-resolved"]),
-    (reply(), ReplyChange.SUGGEST_RESOLVE, ["all-is-well"], ["reopen-resolved", "new-worry"]),
-    (reply(owner=None), ReplyChange.NONE, [], ["reopen-resolved", "new-worry", "all-is-well"]),
+    (reply(verdict=COMPLAINT, urgent=True), ReplyChange.RAISE_SEVERITY, ["urgent-message"],
+     ["reopen-resolved", "new-worry"]),
+    (reply(), ReplyChange.SUGGEST_RESOLVE, ["all-is-well"], ["reopen-resolved", "new-worry", "urgent-message"]),
+    (reply(owner=None), ReplyChange.NONE, [], ["reopen-resolved", "new-worry", "urgent-message", "all-is-well"]),
 ])
 def test_client_reply_chain(given: ReplyFacts, change: ReplyChange, hit: list[str], missed: list[str]) -> None:
     made, record = reply_change(given)
@@ -324,44 +329,44 @@ OWNER_SCREENS = ["duplicate", "message-id-reused"]
 CHAIN_CASES: list[tuple[str, Inbound, Verdict, dict[str, Any], Action, tuple[str, ...], list[str], list[str]]] = [
     ("new complaint", inbound(), COMPLAINT, {}, Action.NEW_CONCERN, ("complaint:0.90",),
      ["concern-detected"],
-     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS]),
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "joins-open-concern", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS]),
     ("urgent worry, sender capped", inbound(subject="urgent"), WORRY, {"recent_auto_replies": 3},
      Action.NEW_CONCERN, ("anxiety:0.80", "sender-cap:3/3"), ["concern-detected", "high-severity", "sender-cap"],
-     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "reply-to-elsewhere", "reply-suppressed"]),
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "joins-open-concern", "reply-to-elsewhere", "reply-suppressed"]),
     ("domain breaker open", inbound(), COMPLAINT, {"recent_domain_replies": 5, "domain_reply_cap": 5},
      Action.NEW_CONCERN, ("complaint:0.90", "circuit-open:client.example:5/5"),
      ["concern-detected", "circuit-breaker"],
-     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS[:3]]),
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "joins-open-concern", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS[:3]]),
     ("domain breaker open, a known client", inbound(), COMPLAINT,
      {"recent_domain_replies": 5, "domain_reply_cap": 5, "known_client": True}, Action.NEW_CONCERN,
      ("complaint:0.90",), ["concern-detected"],
-     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS]),
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "joins-open-concern", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS]),
     ("sender caused its acknowledgements", inbound(), COMPLAINT, {"sender_acks": 5, "sender_ack_cap": 5},
      Action.NEW_CONCERN, ("complaint:0.90", "sender-ack-cap:5/5"), ["concern-detected", "sender-ack-cap"],
-     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity", "reply-to-elsewhere", "reply-suppressed",
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "joins-open-concern", "high-severity", "reply-to-elsewhere", "reply-suppressed",
       "sender-cap"]),
     ("source caused its acknowledgements", inbound(), COMPLAINT, {"source_acks": 50, "source_ack_cap": 50},
      Action.NEW_CONCERN, ("complaint:0.90", "source-ack-cap:50/50"), ["concern-detected", "source-ack-cap"],
-     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS[:2]]),
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "joins-open-concern", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS[:2]]),
     ("reply-to a stranger", inbound("Reply-To: victim@elsewhere.example\r\n"), COMPLAINT, {}, Action.NEW_CONCERN,
      ("complaint:0.90",), ["concern-detected", "reply-to-elsewhere"],
-     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity", "reply-suppressed", *CAPS]),
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "joins-open-concern", "high-severity", "reply-suppressed", *CAPS]),
     ("sender asks for no automatic reply", inbound("X-Auto-Response-Suppress: All\r\n"), COMPLAINT, {},
      Action.NEW_CONCERN, ("complaint:0.90", "reply-suppressed:x-auto-response-suppress"),
      ["concern-detected", "reply-suppressed"],
-     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity", "reply-to-elsewhere"]),
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "joins-open-concern", "high-severity", "reply-to-elsewhere"]),
     ("relayed by the client's own list", inbound("List-Id: <team.lists.client.example>\r\nPrecedence: list\r\n"
                                                  "List-Post: <mailto:team@lists.client.example>\r\n",
                                                  to="team@lists.client.example"),
      COMPLAINT, {}, Action.NEW_CONCERN, ("complaint:0.90",), ["relayed-by-list", "concern-detected"],
      [*SCREENS[:-1], "no-reply-address", "opt-out-request", "opt-out-lifted", "follow-up", "other-clients-thread",
-      "nothing-but-stop", "high-severity",
+      "nothing-but-stop", "joins-open-concern", "high-severity",
       "reply-to-elsewhere", "reply-suppressed", *CAPS]),
     ("in another client's thread", inbound(), COMPLAINT, {"thread_concern": OTHERS_THREAD}, Action.NEW_CONCERN,
      ("complaint:0.90", "thread-belongs-to-another-client"), ["other-clients-thread", "concern-detected"],
-     [*CLIENT, "follow-up", "nothing-but-stop", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS]),
+     [*CLIENT, "follow-up", "nothing-but-stop", "joins-open-concern", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS]),
     ("nothing detected", inbound(), NONE, {}, Action.NO_CONCERN, ("no-concern-detected",), [],
-     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "concern-detected"]),
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "joins-open-concern", "concern-detected"]),
     ("follow-up, acknowledged", inbound(), NONE, {"thread_concern": THREAD}, Action.FOLLOW_UP,
      ("already-acknowledged",), ["follow-up", "already-acknowledged"], CLIENT),
     ("follow-up, first acknowledgement", inbound(), NONE,
@@ -375,6 +380,17 @@ CHAIN_CASES: list[tuple[str, Inbound, Verdict, dict[str, Any], Action, tuple[str
      {"thread_concern": dataclasses.replace(THREAD, acknowledged=False), "recent_auto_replies": 4},
      Action.FOLLOW_UP, ("sender-cap:4/3",), ["follow-up", "sender-cap"],
      [*CLIENT, "already-acknowledged", "reply-suppressed"]),
+    ("a new message while a concern is open", inbound(), COMPLAINT, {"open_concern": THREAD}, Action.FOLLOW_UP,
+     ("joined-open-concern", "already-acknowledged"), ["joins-open-concern", "already-acknowledged"],
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop"]),
+    ("nothing detected, while a concern is open", inbound(), NONE,
+     {"open_concern": dataclasses.replace(THREAD, acknowledged=False)}, Action.FOLLOW_UP,
+     ("joined-open-concern", "first-acknowledgement"), ["joins-open-concern"],
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "already-acknowledged", "reply-suppressed",
+      *CAPS]),
+    ("own thread wins over the open concern", inbound(), COMPLAINT,
+     {"thread_concern": THREAD, "open_concern": dataclasses.replace(THREAD, id=99, acknowledged=False)},
+     Action.FOLLOW_UP, ("already-acknowledged",), ["follow-up", "already-acknowledged"], CLIENT),
     ("seen before", inbound(), COMPLAINT, {"stored": True}, Action.DUPLICATE, ("message-id-seen",),
      ["duplicate"], []),
     ("asks to stop", inbound(subject="Stop", body="stop"), NONE, {}, Action.OPT_OUT, ("client-asked-to-stop",),
@@ -386,24 +402,24 @@ CHAIN_CASES: list[tuple[str, Inbound, Verdict, dict[str, Any], Action, tuple[str
      [*(r for r in CLIENT if r != "opt-out-request"), "follow-up", "other-clients-thread", "reply-suppressed"]),
     ("asks to stop, and complains", inbound(body="Stop emailing me. You charged me twice!"), COMPLAINT, {},
      Action.NEW_CONCERN, ("complaint:0.90", "client-asked-to-stop"), ["opt-out-request", "concern-detected"],
-     [*(r for r in CLIENT if r != "opt-out-request"), "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity",
+     [*(r for r in CLIENT if r != "opt-out-request"), "follow-up", "other-clients-thread", "nothing-but-stop", "joins-open-concern", "high-severity",
       "reply-to-elsewhere", "reply-suppressed", *CAPS]),
     ("stop charging me: a complaint", inbound(body="Please stop charging my card twice! I am furious."), COMPLAINT,
      {}, Action.NEW_CONCERN, ("complaint:0.90",), ["concern-detected"],
-     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS]),
+     [*CLIENT, "follow-up", "other-clients-thread", "nothing-but-stop", "joins-open-concern", "high-severity", "reply-to-elsewhere", "reply-suppressed", *CAPS]),
     ("asks to stop in a thread", inbound(body="stop"), NONE, {"thread_concern": THREAD}, Action.FOLLOW_UP,
      ("already-acknowledged", "client-asked-to-stop"), ["opt-out-request", "follow-up", "already-acknowledged"],
      [*(r for r in CLIENT if r != "opt-out-request"), "reply-suppressed"]),
     ("opted out, writes again", inbound(), COMPLAINT, {"sender_opted_out": True}, Action.NEW_CONCERN,
      ("complaint:0.90",), ["opt-out-lifted", "concern-detected"],
-     [*(r for r in CLIENT if r != "opt-out-lifted"), "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity",
+     [*(r for r in CLIENT if r != "opt-out-lifted"), "follow-up", "other-clients-thread", "nothing-but-stop", "joins-open-concern", "high-severity",
       "reply-to-elsewhere", "reply-suppressed", *CAPS]),
     ("opted out, asks to stop again", inbound(subject="Stop", body="stop"), NONE, {"sender_opted_out": True}, Action.OPT_OUT,
      ("client-asked-to-stop",), ["opt-out-request", "nothing-but-stop"],
      [*(r for r in CLIENT if r != "opt-out-request"), "follow-up", "other-clients-thread", "reply-suppressed"]),
     ("a Message-ID reused by another message", inbound(), COMPLAINT, {"message_id_seen": True}, Action.NEW_CONCERN,
      ("complaint:0.90",), ["message-id-reused", "concern-detected"],
-     [*(r for r in CLIENT if r != "message-id-reused"), "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity",
+     [*(r for r in CLIENT if r != "message-id-reused"), "follow-up", "other-clients-thread", "nothing-but-stop", "joins-open-concern", "high-severity",
       "reply-to-elsewhere", "reply-suppressed", *CAPS]),
     ("our own address", inbound(sender=SHARED), COMPLAINT, {}, Action.IGNORE, ("own-address",),
      ["own-address"], ["duplicate", "message-id-reused", "reply-tag"]),
@@ -423,7 +439,7 @@ CHAIN_CASES: list[tuple[str, Inbound, Verdict, dict[str, Any], Action, tuple[str
     ("client unsubscribes, and complains", tagged("u7", "ana@client.example", "ana@client.example"), COMPLAINT,
      {"owner": OWNER_FACTS}, Action.NEW_CONCERN, ("complaint:0.90", "list-unsubscribe"),
      ["reply-tag", "unsubscribe-address", "concern-detected"],
-     [*OWNER_SCREENS, "follow-up", "other-clients-thread", "nothing-but-stop", "high-severity",
+     [*OWNER_SCREENS, "follow-up", "other-clients-thread", "nothing-but-stop", "joins-open-concern", "high-severity",
       "reply-suppressed"]),
     ("tag of someone else", tagged("d3", OWNER, "eve@evil.example"), NONE, {"owner": OWNER_FACTS},
      Action.REFUSED_COMMAND, ("tag-not-signed-for-sender",), ["reply-tag"],
@@ -467,7 +483,7 @@ def every_rule(*chains: Chain[Any, Any]) -> dict[str, Rule[Any]]:
 
 def test_rule_names_are_kebab_case_and_each_is_documented_in_the_readme() -> None:
     rules = every_rule(INBOUND, CLIENT_REPLY)
-    assert len(rules) == 42
+    assert len(rules) == 44
     readme = (ROOT / "README.md").read_text()
     table = dict(re.findall(r"^\| `([a-z-]+)` \| (.+?) \|$", readme, re.MULTILINE))
     for name, r in rules.items():

@@ -28,6 +28,9 @@ class ReplyFacts:
     verdict: Verdict
     text: str  # the client's new words
     owner_email: str | None  # the owner of the sender's account, who would get a suggestion
+    # a new message (not a reply in the thread) that joined the concern, and is high severity itself:
+    # a reply's subject repeats the first message's "URGENT", so only a joined message's is read
+    urgent: bool = False
 
 
 @rule("reopen-resolved", "Is the concern resolved, so that the client's new message reopens it?")
@@ -40,6 +43,12 @@ def new_worry(f: ReplyFacts) -> bool:
     return "anxiety" in f.verdict.labels and f.severity != "high"
 
 
+@rule("urgent-message", "Did a new message of the client that joined the concern come high severity (a complaint "
+      "with a worry, or marked urgent) while the concern is not (it is raised)?")
+def urgent_message(f: ReplyFacts) -> bool:
+    return f.urgent and f.severity != "high"
+
+
 @rule("all-is-well", "Does the client say all is well, with nothing detected, and has the account an owner to tell?")
 def all_is_well(f: ReplyFacts) -> bool:
     return f.verdict.label == "none" and says_all_is_well(f.text) and bool(f.owner_email)
@@ -48,6 +57,7 @@ def all_is_well(f: ReplyFacts) -> bool:
 CLIENT_REPLY: Chain[ReplyFacts, ReplyChange] = Chain("client-reply", (
     link(reopen_resolved, hit=lambda f: ReplyChange.REOPEN),
     link(new_worry, hit=lambda f: ReplyChange.RAISE_SEVERITY),
+    link(urgent_message, hit=lambda f: ReplyChange.RAISE_SEVERITY),
     link(all_is_well, hit=lambda f: ReplyChange.SUGGEST_RESOLVE),
 ), otherwise=lambda f: ReplyChange.NONE)
 

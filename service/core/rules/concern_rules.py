@@ -7,7 +7,7 @@ from typing import Literal
 
 from service.core.chain import rule
 from service.core.mailboxes import ack_recipient, foreign_reply_to, org_of
-from service.core.rules.facts import InboundFacts
+from service.core.rules.facts import InboundFacts, ThreadConcern
 from service.detector.detect import Verdict
 from service.mailformat.autoreply import suppresses_auto_replies
 from service.mailformat.parse import Inbound
@@ -37,9 +37,22 @@ def follow_up(f: InboundFacts) -> bool:
     return thread is not None and thread.client_email == f.msg.from_addr
 
 
-@rule("already-acknowledged", "Was the concern it follows up acknowledged already (one acknowledgement each)?")
+@rule("joins-open-concern", "Has the client a concern not yet resolved, which this new message of theirs joins "
+      "(one concern, its messages attached, rather than one per message)?")
+def joins_open_concern(f: InboundFacts) -> bool:
+    return f.ctx.open_concern is not None
+
+
+def followed(f: InboundFacts) -> ThreadConcern | None:
+    """The concern the message follows up: its thread's, when this client's, else the one it joins."""
+    return f.ctx.thread_concern if follow_up.check(f) else f.ctx.open_concern
+
+
+@rule("already-acknowledged", "Was the concern it follows up (or joins) acknowledged already "
+      "(one acknowledgement each)?")
 def already_acknowledged(f: InboundFacts) -> bool:
-    return f.ctx.thread_concern is not None and f.ctx.thread_concern.acknowledged
+    concern = followed(f)
+    return concern is not None and concern.acknowledged
 
 
 @rule("other-clients-thread", "Does it thread onto a concern of another client (so it cannot follow that one up)?")

@@ -68,6 +68,9 @@ class TriageContext:
     stored: bool = False  # this message is stored already: its Message-ID and its content
     message_id_seen: bool = False  # a message of this Message-ID is stored, whatever its content
     sender_opted_out: bool = False  # the sender is a client who asked us to stop
+    # the sender's latest concern not resolved yet, filed before this message or planned in its batch:
+    # a new message of theirs joins it rather than filing another (one concern per flood)
+    open_concern: ThreadConcern | None = None
     owner: OwnerFacts = field(default_factory=OwnerFacts)
 
 
