@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -27,6 +26,8 @@ from service.settings import Settings
 from service.store.models import Client, Concern, ConcernEvent, MessageRow, OutboxRow
 
 from mailfactory import client_mail, drop
+from support import maildir_settings as settings_for
+from support import sent
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = "care@example.test"
@@ -37,17 +38,6 @@ MONDAY = datetime(2026, 11, 23, 10, tzinfo=UTC)
 def folders(tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path / "inbox", tmp_path / "outbox"
 
-
-def settings_for(folders: tuple[Path, Path], db_url: str, **kw: object) -> Settings:
-    inbox, outbox = folders
-    return Settings(inbox_url=f"maildir://{inbox}", outbox_url=f"maildir://{outbox}", database_url=db_url,
-                    shared_address=SHARED, default_owner="owner@example.test", **kw)  # type: ignore[arg-type]
-
-
-def sent(outbox: Path) -> list[EmailMessage]:
-    new = outbox / "new"
-    return [message_from_bytes(p.read_bytes(), policy=policy.default)  # type: ignore[misc]
-            for p in sorted(new.iterdir())] if new.exists() else []
 
 
 def text_of(msg: EmailMessage) -> str:

@@ -9,8 +9,6 @@ no concern is lost, nobody is written to who should not be, and machine mail is 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from service.settings import Settings
 from service.store.models import Client, Concern, MessageRow, OutboxRow
 
 from mailfactory import drop
+from support import maildir_settings, sent
 
 SHARED = "care@example.test"
 
@@ -37,24 +36,14 @@ def raw(headers: Iterable[tuple[str, str]], body: str) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n" + body.replace("\n", "\r\n")).encode("utf-8")
 
 
+def settings_for(folders: tuple[Path, Path], db_url: str, **kw: object) -> Settings:
+    return maildir_settings(folders, db_url, fetch_batch=50, **kw)
+
+
 @pytest.fixture
 def folders(tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path / "inbox", tmp_path / "outbox"
 
-
-def settings_for(folders: tuple[Path, Path], db_url: str, **kw: object) -> Settings:
-    inbox, outbox = folders
-    return Settings(inbox_url=f"maildir://{inbox}", outbox_url=f"maildir://{outbox}", database_url=db_url,
-                    shared_address=SHARED, default_owner="owner@example.test", fetch_batch=50,
-                    **kw)  # type: ignore[arg-type]
-
-
-def sent(outbox: Path) -> list[EmailMessage]:
-    new = outbox / "new"
-    if not new.exists():
-        return []
-    return [message_from_bytes(p.read_bytes(), policy=policy.default)  # type: ignore[misc]
-            for p in sorted(new.iterdir())]
 
 
 def recipients(outbox: Path) -> list[str]:

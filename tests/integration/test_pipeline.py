@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -16,26 +14,14 @@ from service.settings import Settings
 from service.store.models import Concern, ConcernEvent, Job, MessageRow, OutboxRow, Quarantine
 
 from mailfactory import client_mail, deep_nesting, drop
+from support import maildir_settings as settings_for
+from support import sent
 
 
 @pytest.fixture
 def dirs(tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path / "inbox", tmp_path / "outbox"
 
-
-def settings_for(dirs: tuple[Path, Path], db_url: str, **kw: object) -> Settings:
-    inbox, outbox = dirs
-    return Settings(inbox_url=f"maildir://{inbox}", outbox_url=f"maildir://{outbox}",
-                    database_url=db_url, shared_address="care@example.test",
-                    default_owner="owner@example.test", **kw)  # type: ignore[arg-type]
-
-
-def sent(outbox: Path) -> list[EmailMessage]:
-    new = outbox / "new"
-    if not new.exists():
-        return []
-    return [message_from_bytes(p.read_bytes(), policy=policy.default)  # type: ignore[misc]
-            for p in sorted(new.iterdir())]
 
 
 async def count(db_url: str, settings: Settings, model: type, *where: object) -> int:
