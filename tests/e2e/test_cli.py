@@ -226,7 +226,7 @@ def test_show_prints_the_rules_each_inbound_message_met(tmp_path: Path) -> None:
     assert rules["<r2@client.example>"]["hit"] == ["follow-up", "already-acknowledged", "all-is-well"]
     assert rules["<r2@client.example>"]["missed"][:4] == ["duplicate", "message-id-reused", "reply-tag",
                                                           "own-address"]
-    assert rules["<r2@client.example>"]["missed"][-2:] == ["reopen-resolved", "new-worry"]
+    assert rules["<r2@client.example>"]["missed"][-3:] == ["reopen-resolved", "new-worry", "urgent-message"]
     assert [r for mid, r in rules.items() if not mid.startswith("<r")] == [None]  # the acknowledgement
     text = followup("show", "C-1", env=env).stdout
     assert "      rules hit: follow-up, already-acknowledged, all-is-well\n" in text
