@@ -333,9 +333,11 @@ class Pipeline:
             return None, None, [], RuleRecord()
         account = await self._accounts.sender_account(session, msg.from_addr)
         client = await clients.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
-        await session.flush()  # a new client's id
+        if client.id is None:
+            await session.flush()  # a new client's id
         assert decision.concern_id is not None
         concern = await concerns.concern_by_token(session, f"C-{decision.concern_id}")
+        batch.hold(account, concern)
         concern.updated_at = now
         # the client's own concern: `follow-up` hit, and `client` is the sender's
         changed = await client_replies.apply_reply(session, concern, account, msg, verdict, self.settings, now,

@@ -110,6 +110,9 @@ class BatchState:
     # no concern: one INSERT for all, where SQLite would otherwise take one per message (autoflush)
     rows: BatchRows = field(default_factory=BatchRows)
     unwritten: set[str] = field(default_factory=set)  # Message-IDs of planned concerns and of `rows`
+    # rows the batch read, held so that the session's identity map (weak references) keeps them: a
+    # flood's every message would otherwise load its concern and account again (cProfile, pipeline_only)
+    held: dict[tuple[type, int], object] = field(default_factory=dict)
 
     @classmethod
     async def load(cls, session: AsyncSession, msgs: Sequence[Inbound], settings: Settings,
@@ -183,6 +186,11 @@ class BatchState:
         planned and not written yet (which it joins: the concern needs its id)."""
         return not self.unwritten.isdisjoint(msg.thread_ids) or any(p.client.email == msg.from_addr
                                                                     for p in self.pending)
+
+    def hold(self, *rows: Account | Concern) -> None:
+        """Keep these rows loaded for the rest of the batch's transaction."""
+        for row in rows:
+            self.held[(type(row), row.id)] = row
 
     def opened(self, concern: Concern, email: str) -> None:
         """`concern` of the client at `email` is written: their next message joins it."""
