@@ -232,6 +232,9 @@ class Settings(DetectorSettings):
     escalate_high_second_after_h: float = Field(default=4.0, gt=0)
     escalate_after_days: float = Field(default=1.0, gt=0)
     escalate_second_after_days: float = Field(default=1.0, gt=0)
+    # at most one alert (high-severity escalations, sent at once) per owner per this many minutes: the
+    # escalations of a busier spell wait for the next alert, at the window's end, or the digest
+    alert_window_minutes: float = Field(default=60.0, gt=0)
     # signs the Reply-To of digests and alerts; unset: a random key kept in the database
     signing_key: SecretStr | None = None
     # the authserv-id(s) (comma-separated) your receiving server writes in Authentication-Results: only

@@ -26,6 +26,7 @@ class JobKind(StrEnum):
     CHECKIN = "checkin"
     CLOSING = "closing"
     REMIND = "remind"
+    ALERT = "alert"  # the held alerts of one owner, sent together when their window ends
 
     def subject_of(self, key: str) -> str:
         """The part of a job key after `<kind>:`, which the job's handler acts on."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from service.core import letters
@@ -72,12 +72,39 @@ async def escalate_concern(session: AsyncSession, token: str, settings: Settings
                                f"level {esc.level} to {recipient}: {esc.reason}")
         log.info("escalated", extra={"concern": concern.token, "escalation": esc.key, "to": recipient,
                                      "urgent": esc.urgent})
-        if esc.urgent:
-            await send_digest(session, recipient, settings, now, only=[row], alert=True)
-        else:
+        held_until = await alert_or_hold(session, recipient, settings, now, concern.token) if esc.urgent else None
+        if held_until is not None:
+            await jobs.schedule(session, f"{JobKind.ALERT}:{recipient}", JobKind.ALERT, held_until)
+        if not esc.urgent or held_until is not None:  # in the digest, or in the held alert if that comes first
             at = next_local_time(now, time.fromisoformat(account.digest_time), hours.tz)
             await jobs.schedule(session, f"{JobKind.DIGEST}:{recipient}", JobKind.DIGEST, at)
     return Escalated(tuple(levels), next_check(state, hours, policy, now))
+
+
+async def alert_or_hold(session: AsyncSession, recipient: str, settings: Settings, now: datetime,
+                        token: str = "") -> datetime | None:
+    """Alert `recipient` now to every urgent escalation not mailed yet, unless an alert went to them less than
+    `alert_window_minutes` ago: then they are held, and the end of that window is returned (when to alert).
+
+    A flood of high-severity concerns (another client each) makes one alert per window, not one each;
+    the held escalations go in that alert, or in the digest if it comes first. None is lost: the rows
+    stay unmailed until one of the two carries them.
+    """
+    last = await concerns.last_alert_at(session, recipient)
+    if last is not None and now < _aware(last) + timedelta(minutes=settings.alert_window_minutes):
+        at = _aware(last) + timedelta(minutes=settings.alert_window_minutes)
+        log.info("alert held: one alert per window", extra={"concern": token, "to": recipient,
+                                                             "alert_at": at.isoformat()})
+        return at
+    rows = await concerns.undigested_escalations(session, recipient, urgent_only=True)
+    if rows:
+        await send_digest(session, recipient, settings, now, only=rows, alert=True)
+    return None
+
+
+def _aware(when: datetime) -> datetime:
+    """SQLite gives back naive datetimes: they were written in UTC."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 async def build(session: AsyncSession, recipient: str, rows: list[EscalationRow], settings: Settings,

@@ -39,6 +39,11 @@ async def _digest(session: AsyncSession, owner: str, settings: Settings, now: da
     return JobOutcome()
 
 
+async def _alert(session: AsyncSession, owner: str, settings: Settings, now: datetime) -> JobOutcome:
+    # held once more if an alert went out meanwhile (a concern's own, at once): the job comes back then
+    return JobOutcome(await escalations.alert_or_hold(session, owner, settings, now))
+
+
 async def _checkin(session: AsyncSession, token: str, settings: Settings, now: datetime) -> JobOutcome:
     return JobOutcome(await checkins.run_checkin(session, token, settings, now))
 
@@ -59,6 +64,7 @@ HANDLERS: Mapping[JobKind, JobHandler] = {
     JobKind.CHECKIN: _checkin,
     JobKind.CLOSING: _closing,
     JobKind.REMIND: _remind,
+    JobKind.ALERT: _alert,
 }
 
 

@@ -23,6 +23,7 @@ from service.store.models import (
     Client,
     Concern,
     ConcernEvent,
+    Digest,
     EscalationRow,
     MessageRow,
 )
@@ -183,12 +184,21 @@ async def escalation_made(session: AsyncSession, key: str) -> bool:
     return await session.scalar(select(EscalationRow.id).where(EscalationRow.key == key)) is not None
 
 
-async def undigested_escalations(session: AsyncSession, recipient: str) -> list[EscalationRow]:
-    """The recipient's escalations waiting for their next digest (alerts went out on their own)."""
-    rows = await session.scalars(select(EscalationRow).where(
-        EscalationRow.recipient == recipient, EscalationRow.digest_id.is_(None),
-        EscalationRow.urgent.is_(False)).order_by(EscalationRow.id))
+async def undigested_escalations(session: AsyncSession, recipient: str, *,
+                                 urgent_only: bool = False) -> list[EscalationRow]:
+    """The recipient's escalations not mailed yet: those waiting for their digest, and urgent ones held
+    back by the alert window (`urgent_only`: those alone, for the next alert)."""
+    where = [EscalationRow.recipient == recipient, EscalationRow.digest_id.is_(None)]
+    if urgent_only:
+        where.append(EscalationRow.urgent.is_(True))
+    rows = await session.scalars(select(EscalationRow).where(*where).order_by(EscalationRow.id))
     return list(rows.all())
+
+
+async def last_alert_at(session: AsyncSession, recipient: str) -> datetime | None:
+    """When the recipient's last alert was written, if ever."""
+    return await session.scalar(select(func.max(Digest.created_at)).where(
+        Digest.recipient == recipient, Digest.kind == "alert"))
 
 
 async def history_of(session: AsyncSession, concern_id: int) -> list[ConcernEvent]:

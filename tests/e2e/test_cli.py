@@ -37,6 +37,9 @@ GOOD = {"FOLLOWUP_INBOX_URL": "maildir:///tmp/x-in", "FOLLOWUP_OUTBOX_URL": "mai
     ({"FOLLOWUP_INBOX_URL": "imaps://care@mail.example.com/INBOX"}, "FOLLOWUP_IMAP_PASSWORD"),
     ({"FOLLOWUP_POLL_INTERVAL_S": "-3"}, "FOLLOWUP_POLL_INTERVAL_S"),
     ({"FOLLOWUP_PREPARE_PROCESS": "sometimes"}, "FOLLOWUP_PREPARE_PROCESS"),
+    ({"FOLLOWUP_ALERT_WINDOW_MINUTES": "0"}, "FOLLOWUP_ALERT_WINDOW_MINUTES"),
+    ({"FOLLOWUP_ALERT_WINDOW_MINUTES": "-5"}, "FOLLOWUP_ALERT_WINDOW_MINUTES"),
+    ({"FOLLOWUP_ALERT_WINDOW_MINUTES": "an hour"}, "FOLLOWUP_ALERT_WINDOW_MINUTES"),
     ({"FOLLOWUP_CONFIG": "/nonexistent/followup.toml"}, "FOLLOWUP_CONFIG"),
 ])
 def test_bad_setting_names_itself_and_exits_2(env: dict[str, str | None], named: str) -> None:

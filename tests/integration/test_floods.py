@@ -180,3 +180,63 @@ async def test_a_client_with_an_open_concern_may_still_stop_us(folders: tuple[Pa
     finally:
         await worker.engine.dispose()
     assert client.opted_out_at is not None
+
+
+# -- alerts to one owner, coalesced -----------------------------------------------------------------
+
+def urgent_from_five(inbox: Path) -> None:
+    for n in range(5):  # five clients, one high-severity concern each, all the same owner's
+        drop(inbox, client_mail(sender=f"Client {n} <c{n}@clients.example>", to=SHARED, subject=f"URGENT order {n}",
+                                message_id=f"<urgent-{n}@clients.example>",
+                                body=f"Order {n} never arrived and nobody answers the phone. I am furious."))
+
+
+def alerts(outbox: Path) -> list[EmailMessage]:
+    return [m for m in sent(outbox) if "owner@example.test" in str(m["To"]) and str(m["Subject"]).startswith("Urgent")]
+
+
+def tokens_in(msgs: list[EmailMessage]) -> list[str]:
+    return sorted(t for m in msgs for t in ("C-1", "C-2", "C-3", "C-4", "C-5") if f"{t} " in text_of(m))
+
+
+@pytest.mark.parametrize(("window", "by_12_30"), [(60, 1), (10, 2)])
+async def test_alerts_to_one_owner_are_one_per_window_and_none_is_lost(
+        folders: tuple[Path, Path], db_url: str, window: int, by_12_30: int) -> None:
+    inbox, outbox = folders
+    urgent_from_five(inbox)
+    settings = settings_for(folders, db_url, alert_window_minutes=window)
+    clock = ManualClock(MONDAY)
+    await Worker(settings, clock=clock).run_once()
+    clock.current = datetime(2026, 11, 23, 12, 5, tzinfo=UTC)  # all five past their two working hours
+    await Worker(settings, clock=clock).run_once()
+    [first] = alerts(outbox)
+    assert str(first["Subject"]).startswith("Urgent: 1 concern needs"), first["Subject"]
+    clock.current = datetime(2026, 11, 23, 12, 30, tzinfo=UTC)
+    await Worker(settings, clock=clock).run_once()
+    assert len(alerts(outbox)) == by_12_30
+    clock.current = datetime(2026, 11, 23, 13, 10, tzinfo=UTC)
+    await Worker(settings, clock=clock).run_once()
+    sent_alerts = alerts(outbox)
+    assert len(sent_alerts) == 2, [str(m["Subject"]) for m in sent_alerts]
+    assert str(sent_alerts[1]["Subject"]).startswith("Urgent: 4 concerns need")
+    assert tokens_in(sent_alerts) == ["C-1", "C-2", "C-3", "C-4", "C-5"]  # each once, none lost
+
+
+async def test_held_alerts_go_in_the_digest_if_it_comes_first(folders: tuple[Path, Path], db_url: str) -> None:
+    inbox, outbox = folders
+    urgent_from_five(inbox)
+    settings = settings_for(folders, db_url, alert_window_minutes=24 * 60)
+    clock = ManualClock(MONDAY)
+    await Worker(settings, clock=clock).run_once()
+    clock.current = datetime(2026, 11, 23, 12, 5, tzinfo=UTC)
+    await Worker(settings, clock=clock).run_once()
+    clock.current = datetime(2026, 11, 24, 8, 31, tzinfo=UTC)  # Tuesday's digest, before the window ends
+    await Worker(settings, clock=clock).run_once()
+    to_owner = [m for m in sent(outbox) if "owner@example.test" in str(m["To"])]
+    digests = [m for m in to_owner if str(m["Subject"]).startswith("Digest")]
+    assert len(alerts(outbox)) == 1 and len(digests) == 1, [str(m["Subject"]) for m in to_owner]
+    assert tokens_in(alerts(outbox)) + tokens_in(digests) == tokens_in(to_owner)
+    assert sorted(tokens_in(alerts(outbox)) + tokens_in(digests)) == ["C-1", "C-2", "C-3", "C-4", "C-5"]
+    clock.current = datetime(2026, 11, 24, 12, 10, tzinfo=UTC)  # the held alert's time: nothing left to say
+    await Worker(settings, clock=clock).run_once()
+    assert len(alerts(outbox)) == 1
