@@ -159,7 +159,8 @@ def smtp_sink() -> Iterator[SmtpSink]:
 # one mailbox per purpose, so tests sharing the session's servers never see each other's mail
 USERS = ("support", "owner", "alice", "bob", "carol", "dave", "erin", "frank", "grace", "desk", "boss", "chief",
          "client1", "helpdesk", "client2", "crashdesk", "scaledesk", "rescan", "catchall", "preparesqlite", "preparepostgresql",
-         "autosqlite", "autopostgresql", "utf8desk", "replydesk", "replier")
+         "autosqlite", "autopostgresql", "utf8desk", "replydesk", "replier",
+         "readonce")
 
 
 @pytest.fixture(scope="session")

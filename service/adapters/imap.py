@@ -94,6 +94,9 @@ class ImapInbox:
         self._uidvalidity = 0
         self._last_uid = 0
         self._queue: list[int] = []
+        # UIDs fetched and not yet marked: the fetch-ahead searches again before the batch being stored is
+        # marked, and would read (and count as duplicates) every message of it once more
+        self._handed_out: set[int] = set()
         self._full_scan_done = False
         self.supports_push = False
 
@@ -173,6 +176,7 @@ class ImapInbox:
                             self.name, checkpoint.uidvalidity, self._uidvalidity)
             self._last_uid = 0
         self._queue = []
+        self._handed_out.clear()  # not marked: read again in this new session
         self._full_scan_done = False
 
     def _require(self) -> aioimaplib.IMAP4:
@@ -217,7 +221,7 @@ class ImapInbox:
                 uids += [int(x) for x in text.split()]
         self._full_scan_done = True
         # `n:*` always matches the newest message, even below n
-        return sorted(u for u in set(uids) if u not in self._queue)
+        return sorted(u for u in set(uids) if u not in self._queue and u not in self._handed_out)
 
     async def fetch_batch(self) -> list[RawMessage]:
         try:
@@ -234,6 +238,7 @@ class ImapInbox:
         if response.result != "OK":
             raise InboxError(f"{self.name}: FETCH failed: {_text(response.lines)}")
         found = parse_fetch(response.lines)
+        self._handed_out.update(uid for uid in take if uid in found)
         return [
             RawMessage(str(uid), found[uid], f"{self.name} uid {uid}")
             for uid in take
@@ -259,6 +264,7 @@ class ImapInbox:
         if response.result != "OK":
             raise InboxError(f"{self.name}: marking {uid_set} failed: {_text(response.lines)}")
         self._last_uid = max(self._last_uid, *(int(k) for k in keys))
+        self._handed_out.difference_update(int(k) for k in keys)
 
     async def wait(self, timeout_s: float) -> bool:
         """Until the server pushes news (IDLE) or `timeout_s` passes; True if there may be mail."""

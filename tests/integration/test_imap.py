@@ -65,6 +65,39 @@ async def test_fetch_mark_and_checkpoint(mailstack: Any, scheme: str) -> None:
         await again.close()
 
 
+async def test_a_message_fetched_and_not_yet_marked_is_not_fetched_again(mailstack: Any, tmp_path: Path) -> None:
+    # issue 18, point 3: the fetch-ahead searched again before the batch being stored was marked,
+    # so every message was read twice and counted as a duplicate
+    from service.runtime.metrics import METRICS
+    from service.runtime.worker import Worker
+    from service.settings import Settings
+
+    deliver(mailstack, "readonce", 5, "read-once")
+    inbox = inbox_for(mailstack, "readonce", batch=2)
+    await inbox.open(None)
+    try:
+        handed = [await inbox.fetch_batch() for _ in range(4)]
+        assert [len(b) for b in handed] == [2, 2, 1, 0]
+        await inbox.mark_processed([m.key for m in handed[0]])
+        assert await inbox.fetch_batch() == []  # the other three are still being stored
+    finally:
+        await inbox.close()
+
+    def duplicates() -> float:
+        return METRICS.registry.get_sample_value("followup_messages_ingested_total", {"decision": "duplicate"}) or 0.0
+
+    deliver(mailstack, "readonce", 7, "read-once-worker")
+    settings = Settings(
+        inbox_url=f"imaps://readonce@127.0.0.1:{mailstack.imaps_port}/INBOX", imap_password=mailstack.password,
+        tls_ca_file=mailstack.ca_file, outbox_url=f"maildir://{tmp_path / 'out'}",
+        database_url=f"sqlite:///{tmp_path / 'f.db'}", shared_address="readonce@example.test", fetch_batch=2,
+        processed_keyword="$DoneReadOnce")
+    before = duplicates()
+    stats = await Worker(settings).run_once()
+    assert stats.processed == 12 and "duplicate" not in stats.outcomes, stats.outcomes
+    assert duplicates() == before
+
+
 async def test_uidvalidity_change_rescans(mailstack: Any) -> None:
     deliver(mailstack, "rescan", 1, "uidv")
     inbox = inbox_for(mailstack, "rescan")
