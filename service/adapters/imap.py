@@ -7,6 +7,7 @@ import logging
 import re
 import ssl
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import aioimaplib
@@ -19,39 +20,60 @@ log = logging.getLogger(__name__)
 
 _FETCH_HEAD_RE = re.compile(rb"^\d+ FETCH \(.*\{(\d+)\}$")
 _UID_RE = re.compile(rb"UID (\d+)")
+_INTERNALDATE_RE = re.compile(rb'INTERNALDATE "([^"]{1,40})"')
 _UIDVALIDITY_RE = re.compile(rb"UIDVALIDITY (\d+)")
 _LOST: list[bytes] = [b"connection lost"]
 _IMAP_ERRORS = (aioimaplib.AioImapException, OSError, asyncio.TimeoutError, ssl.SSLError)
 
 
-def parse_fetch(lines: Sequence[Any]) -> dict[int, bytes]:
-    """UID -> message bytes from a `UID FETCH (UID BODY.PEEK[])` response."""
-    out: dict[int, bytes] = {}
+def parse_fetch(lines: Sequence[Any]) -> dict[int, tuple[bytes, datetime | None]]:
+    """UID -> (message bytes, INTERNALDATE) from a `UID FETCH (UID INTERNALDATE BODY.PEEK[])` response.
+
+    The server may put UID and INTERNALDATE before the literal or after it, on the closing line;
+    the literal itself is never searched (a message may hold any text).
+    """
+    out: dict[int, tuple[bytes, datetime | None]] = {}
     pending_uid: int | None = None
+    pending_date: datetime | None = None
     expecting_literal = False
-    waiting_for_uid: bytes | None = None
+    waiting: bytes | None = None  # a literal whose UID comes after it
+    last: int | None = None  # the UID of the literal just read, when its UID came before it
     for item in lines:
         if expecting_literal:
             data = bytes(item)
             expecting_literal = False
             if pending_uid is not None:
-                out[pending_uid] = data
-            else:  # UID comes after the literal, on the closing line
-                waiting_for_uid = data
+                out[pending_uid] = (data, pending_date)
+                waiting, last = None, pending_uid
+            else:
+                waiting, last = data, None
             continue
         line = bytes(item)
         head = _FETCH_HEAD_RE.match(line)
         if head:
             uid = _UID_RE.search(line)
             pending_uid = int(uid.group(1)) if uid else None
+            pending_date, last = _internaldate(line), None
             expecting_literal = True
             continue
-        if waiting_for_uid is not None:
+        if waiting is not None:
             uid = _UID_RE.search(line)
             if uid:
-                out[int(uid.group(1))] = waiting_for_uid
-            waiting_for_uid = None
+                out[int(uid.group(1))] = (waiting, pending_date or _internaldate(line))
+            waiting = None
+        elif last is not None and pending_date is None and (date := _internaldate(line)) is not None:
+            out[last] = (out[last][0], date)  # INTERNALDATE after the literal, UID before it
     return out
+
+
+def _internaldate(line: bytes) -> datetime | None:
+    found = _INTERNALDATE_RE.search(line)
+    if not found:
+        return None
+    try:
+        return datetime.strptime(found.group(1).decode("ascii").strip(), "%d-%b-%Y %H:%M:%S %z").astimezone(UTC)
+    except ValueError:  # a server's odd date: the arrival is unknown, the message is read all the same
+        return None
 
 
 def tls_context(ca_file: str | None, verify: bool) -> ssl.SSLContext:
@@ -232,7 +254,7 @@ class ImapInbox:
             take, self._queue = self._queue[: self.batch], self._queue[self.batch :]
             imap = self._require()
             uid_set = ",".join(str(u) for u in take)
-            response = await imap.uid("fetch", uid_set, "(UID BODY.PEEK[])")
+            response = await imap.uid("fetch", uid_set, "(UID INTERNALDATE BODY.PEEK[])")
         except _IMAP_ERRORS as exc:
             raise InboxError(f"{self.name}: fetch failed: {type(exc).__name__}: {exc}") from exc
         if response.result != "OK":
@@ -240,7 +262,7 @@ class ImapInbox:
         found = parse_fetch(response.lines)
         self._handed_out.update(uid for uid in take if uid in found)
         return [
-            RawMessage(str(uid), found[uid], f"{self.name} uid {uid}")
+            RawMessage(str(uid), found[uid][0], f"{self.name} uid {uid}", found[uid][1])
             for uid in take
             if uid in found  # expunged meanwhile by someone else
         ]

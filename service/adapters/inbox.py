@@ -6,6 +6,7 @@ import asyncio
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -19,6 +20,7 @@ class RawMessage:
     key: str
     data: bytes
     source: str
+    arrived_at: datetime | None = None  # when it reached the mail server, if the mailbox says
 
 
 @dataclass(frozen=True)
@@ -81,13 +83,15 @@ class MaildirInbox:
         out: list[RawMessage] = []
         for name in self._pending()[: self.batch]:
             try:
-                data = (self.path / "new" / name).read_bytes()
+                path = self.path / "new" / name
+                data = path.read_bytes()
+                arrived = datetime.fromtimestamp(path.stat().st_mtime, UTC)  # the MDA wrote it then
             except FileNotFoundError:  # another worker took it
                 continue
             except OSError as exc:
                 raise InboxError(f"cannot read {name}: {exc}") from exc
             self._handed_out.add(name)
-            out.append(RawMessage(name, data, f"{self.name}/new/{name}"))
+            out.append(RawMessage(name, data, f"{self.name}/new/{name}", arrived))
         return out
 
     async def mark_processed(self, keys: Sequence[str]) -> None:

@@ -128,6 +128,8 @@ class LetterRequest:
     links: Links = field(default_factory=Links)
     # the sender whose message made us write, and their source (`mailboxes.ack_cause`): triage's caps count them
     cause: Cause | None = None
+    # an acknowledgement: when the message it answers reached our mail server (latency is counted from then)
+    answers_arrived_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if HANDLING[self.purpose].to_client != (self.unsubscribe is not None):
@@ -178,7 +180,7 @@ def client_context(*, client_name: str, token: str, subject: str, kind: str, tea
 
 def acknowledgement(msg: Inbound, *, sender: Sender, token: str, kind: str, evidence: Sequence[str],
                     respond_by: str, template: str, handler_name: str, unsubscribe: str, links: Links,
-                    now: datetime) -> LetterRequest:
+                    now: datetime, arrived_at: datetime | None = None) -> LetterRequest:
     """The acknowledgement of `msg`, filed as concern `token`: threaded onto it, quoting the client's words.
 
     It goes to the author (`mailboxes.ack_recipient`): never to a Reply-To outside their
@@ -196,7 +198,7 @@ def acknowledgement(msg: Inbound, *, sender: Sender, token: str, kind: str, evid
         to_name=msg.from_name, subject=composer.reply_subject(msg.subject, token), now=now,
         message_id=sender.next_message_id(), dedupe_key=f"ack:{token}", in_reply_to=msg.message_id,
         references=msg.references, concern=token, unsubscribe=unsubscribe, links=links,
-        cause=ack_cause(msg, sender.address))
+        cause=ack_cause(msg, sender.address), answers_arrived_at=arrived_at)
 
 
 def to_client(purpose: Purpose, *, sender: Sender, template: str, context: dict[str, Any], to_addr: str,

@@ -197,7 +197,8 @@ class Pipeline:
             batch.pending.append(planned)
             batch.unwritten.add(msg.message_id)
             return planned
-        concern, client_id, outbox_ids, changed = await self._apply(session, msg, verdict, decision, now, batch)
+        concern, client_id, outbox_ids, changed = await self._apply(session, msg, verdict, decision, now, batch,
+                                                                      raw.arrived_at)
         decision = replace(decision, rules=decision.rules + changed)
         batch.rows.messages.append(await self._message_values(session, msg, verdict, decision, raw, concern,
                                                               client_id, now))
@@ -253,7 +254,7 @@ class Pipeline:
         # that need no acknowledgement are added here
         key = await outgoing.signing_key(session, self.settings)  # of the clients' unsubscribe addresses
         requests = {k: self._ack_request(p.msg, concern, p.client, p.decision.reply_template, p.account.timezone,
-                                         key, now)
+                                         key, now, p.raw.arrived_at)
                     for k, (p, concern) in enumerate(zip(planned, made_concerns, strict=True))
                     if p.decision.reply_template}
         composing = asyncio.ensure_future(self._compose(list(requests.values())))
@@ -326,7 +327,8 @@ class Pipeline:
         return Outcome(msg.message_id, owner.decision, reasons=owner.reasons, outbox_ids=tuple(outbox_ids))
 
     async def _apply(self, session: AsyncSession, msg: Inbound, verdict: Verdict, decision: Decision, now: datetime,
-                     batch: BatchState) -> tuple[Concern | None, int | None, list[int], RuleRecord]:
+                     batch: BatchState,
+                     arrived_at: datetime | None) -> tuple[Concern | None, int | None, list[int], RuleRecord]:
         """A message that creates no concern: one in the thread of a known concern, or none at all; with the
         rules its concern's change asked."""
         if decision.action != Action.FOLLOW_UP:
@@ -350,7 +352,8 @@ class Pipeline:
             outbox_ids.append(confirmed.id)
         if decision.reply_template:
             rows = BatchRows()
-            row = await self._reply(session, msg, concern, client, account, decision.reply_template, now, rows)
+            row = await self._reply(session, msg, concern, client, account, decision.reply_template, now, rows,
+                                    arrived_at)
             await rows.write(session)
             if row is not None:
                 batch.count_ack(msg, self.settings)
@@ -359,10 +362,11 @@ class Pipeline:
         return concern, client.id, outbox_ids, changed
 
     async def _reply(self, session: AsyncSession, msg: Inbound, concern: Concern, client: Client,
-                     account: Account, template: str, now: datetime, rows: BatchRows) -> outgoing.Queued | None:
+                     account: Account, template: str, now: datetime, rows: BatchRows,
+                     arrived_at: datetime | None) -> outgoing.Queued | None:
         """Queue the acknowledgement of `msg` (None if it cannot be addressed); what follows it goes in `rows`."""
         request = self._ack_request(msg, concern, client, template, account.timezone,
-                                    await outgoing.signing_key(session, self.settings), now)
+                                    await outgoing.signing_key(session, self.settings), now, arrived_at)
         [row] = await outgoing.queue(session, [request], self.settings, now)
         if not isinstance(row, outgoing.Queued):
             return None
@@ -378,10 +382,10 @@ class Pipeline:
         rows.jobs.append(checkins.first_checkin(concern, accounts.hours_of(account), self.settings))
 
     def _ack_request(self, msg: Inbound, concern: Concern, client: Client, template: str, tz: str, key: bytes,
-                     now: datetime) -> letters.LetterRequest:
+                     now: datetime, arrived_at: datetime | None) -> letters.LetterRequest:
         s = self.settings
         return letters.acknowledgement(
             msg, sender=outgoing.sender_of(s), token=concern.token, kind=concern.kind, evidence=list(concern.evidence),
             respond_by=format_local(concern.respond_by, tz), template=template, handler_name=s.default_owner_name,
             unsubscribe=outgoing.client_unsubscribe_address(s, key, client),
-            links=letters.Links(concern.id, client.id), now=now)
+            links=letters.Links(concern.id, client.id), now=now, arrived_at=arrived_at)

@@ -227,7 +227,7 @@ def inbound_row(msg: Inbound, raw: RawMessage, now: datetime, keep_bytes: int, *
         client_id=client_id, event_id=event_id, from_addr=msg.from_addr[:320], to_addr=",".join(msg.to)[:320],
         subject=msg.subject[:500], text=msg.new_text[:20000], decision=decision, reasons=list(reasons),
         rules=rules.as_json(), verdict=verdict or {}, raw=raw.data if len(raw.data) <= keep_bytes else None,
-        created_at=now,
+        created_at=now, arrived_at=raw.arrived_at,
     )
 
 

@@ -155,6 +155,9 @@ class SenderRunner:
         ctx.stats.sent += 1
         METRICS.sent.labels(row.purpose).inc()
         if row.purpose == Purpose.ACK:
-            METRICS.ack_latency.observe(max(0.0, (ctx.clock.now() - row.created_at).total_seconds()))
+            # from the client's side: since their message reached our server (a row from before that
+            # was kept, or a mailbox that does not say, counts from when the acknowledgement was queued)
+            since = row.answers_arrived_at or row.created_at
+            METRICS.ack_latency.observe(max(0.0, (ctx.clock.now() - since).total_seconds()))
         log.info("sent %s to %s", row.purpose, row.to_addr, extra={"message_id": row.message_id, "concern": concern})
         return 1

@@ -142,6 +142,8 @@ class MessageRow(Base):
     rules: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
+    # inbound: when it reached our mail server (IMAP INTERNALDATE, the Maildir file's time); None if unknown
+    arrived_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 def _domain_of_recipient(context: Any) -> str:
@@ -188,6 +190,8 @@ class OutboxRow(Base):
     claimed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # an acknowledgement: when the message it answers reached our mail server (its latency is counted from then)
+    answers_arrived_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Checkpoint(Base):

@@ -72,6 +72,7 @@ async def add_letters(session: AsyncSession, letters: Sequence[tuple[LetterReque
         dedupe_key=req.dedupe_key, to_addr=made.to_addr, to_domain=org_of(made.to_addr),
         to_mailbox=mailbox_key(made.to_addr), cause=req.cause.sender if req.cause else None,
         cause_org=req.cause.source if req.cause else None,
+        answers_arrived_at=req.answers_arrived_at,
         raw=made.raw, status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now, last_error=None,
         claimed_at=None, created_at=now, sent_at=None) for req, made in letters])
     ids = {message_id: row_id for row_id, message_id in made_ids.all()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,9 @@ async def test_a_message_fetched_and_not_yet_marked_is_not_fetched_again(mailsta
     try:
         handed = [await inbox.fetch_batch() for _ in range(4)]
         assert [len(b) for b in handed] == [2, 2, 1, 0]
+        # each with the time Dovecot received it (INTERNALDATE): acknowledgement latency counts from it
+        assert all(m.arrived_at is not None and abs((datetime.now(UTC) - m.arrived_at).total_seconds()) < 600
+                   for b in handed for m in b)
         await inbox.mark_processed([m.key for m in handed[0]])
         assert await inbox.fetch_batch() == []  # the other three are still being stored
     finally:

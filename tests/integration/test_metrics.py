@@ -53,3 +53,41 @@ async def test_metrics_and_health_of_a_running_worker(tmp_path: Path) -> None:
     finally:
         worker.stop()
         await asyncio.wait_for(task, 10)
+
+
+async def test_acknowledgement_latency_counts_from_the_messages_arrival(tmp_path: Path) -> None:
+    # issue 18, point 3: it counted from the outbox row, so a client who waited half a minute showed as 0.05 s
+    import os
+    import time
+
+    from sqlalchemy import select
+
+    from service.runtime.metrics import METRICS
+    from service.store.models import MessageRow
+
+    settings = Settings(inbox_url=f"maildir://{tmp_path / 'in'}", outbox_url=f"maildir://{tmp_path / 'out'}",
+                        database_url=f"sqlite:///{tmp_path / 'f.db'}", shared_address="care@example.test")
+    path = drop(tmp_path / "in", client_mail(message_id="<waited@client.example>",
+                                             body="We were charged twice and nobody called back. Unacceptable."))
+    arrived = time.time() - 40  # delivered forty seconds ago, while the worker was busy or down
+    os.utime(path, (arrived, arrived))
+
+    def latency() -> tuple[float, float]:
+        get_sample = METRICS.registry.get_sample_value
+        return (get_sample("followup_ack_latency_seconds_sum") or 0.0,
+                get_sample("followup_ack_latency_seconds_count") or 0.0)
+
+    total, count = latency()
+    stats = await Worker(settings).run_once()
+    assert stats.sent == 1
+    new_total, new_count = latency()
+    assert new_count == count + 1
+    assert new_total - total >= 40, "measured from the queued reply, not from the message's arrival"
+    worker = Worker(settings)
+    try:
+        async with worker.sessions() as session:
+            stored = await session.scalar(select(MessageRow.arrived_at).where(
+                MessageRow.message_id == "<waited@client.example>"))
+    finally:
+        await worker.engine.dispose()
+    assert stored is not None and abs(stored.timestamp() - arrived) < 1
