@@ -187,6 +187,9 @@ class Settings(DetectorSettings):
     processed_folder: str | None = None
     poll_interval_s: float = Field(default=60.0, gt=0)
     idle_renew_s: float = Field(default=25 * 60.0, gt=0, lt=29 * 60)
+    # IDLE is ended and begun again this often: a server that does not answer DONE within 5 s is taken
+    # for dead and reconnected, so a connection that died silently is noticed within about 10 s
+    imap_heartbeat_s: float = Field(default=4.0, gt=0, le=600)
     fetch_batch: int = Field(default=50, ge=1, le=1000)
     # parse and score each fetched batch in a second process while the one before is stored and
     # answered: faster at volume on two or more cores, one more process (and model) in memory.

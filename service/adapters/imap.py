@@ -23,6 +23,7 @@ _UID_RE = re.compile(rb"UID (\d+)")
 _INTERNALDATE_RE = re.compile(rb'INTERNALDATE "([^"]{1,40})"')
 _UIDVALIDITY_RE = re.compile(rb"UIDVALIDITY (\d+)")
 _LOST: list[bytes] = [b"connection lost"]
+_DONE_TIMEOUT_S = 5.0
 _IMAP_ERRORS = (aioimaplib.AioImapException, OSError, asyncio.TimeoutError, ssl.SSLError)
 
 
@@ -99,6 +100,7 @@ class ImapInbox:
         batch: int = 50,
         poll_s: float = 60.0,
         idle_renew_s: float = 25 * 60.0,
+        heartbeat_s: float = 4.0,
         timeout_s: float = 30.0,
     ) -> None:
         self.url = url
@@ -111,6 +113,7 @@ class ImapInbox:
         self.batch = batch
         self.poll_s = poll_s
         self.idle_renew_s = idle_renew_s
+        self.heartbeat_s = heartbeat_s
         self.timeout_s = timeout_s
         self._imap: aioimaplib.IMAP4 | None = None
         self._uidvalidity = 0
@@ -296,20 +299,29 @@ class ImapInbox:
                 await asyncio.sleep(min(timeout_s, self.poll_s))
                 await imap.noop()
                 return True
-            idle = await imap.idle_start(timeout=min(timeout_s, self.idle_renew_s))
+            # IDLE in short spells: ending each one (DONE) is the heartbeat that finds a silent, dead server
+            spell = min(timeout_s, self.idle_renew_s, self.heartbeat_s)
+            idle = await imap.idle_start(timeout=spell)
             try:
-                push = await imap.wait_server_push(timeout=min(timeout_s, self.idle_renew_s) + 5)
+                push = await imap.wait_server_push(timeout=spell + _DONE_TIMEOUT_S)
             except TimeoutError:
                 push = []
-            if push is _LOST:  # before DONE: a dead connection would never answer it
+            if push is _LOST or _says_bye(push):  # before DONE: a dead connection would never answer it
                 raise InboxError(f"{self.name}: connection lost during IDLE")
             imap.idle_done()
-            await asyncio.wait_for(idle, self.timeout_s)
+            # a live server answers DONE at once: one that does not is gone (or half gone), and waiting
+            # the whole command timeout kept the worker (and /healthz) on a dead connection for 30 s
+            await asyncio.wait_for(idle, min(self.timeout_s, _DONE_TIMEOUT_S))
         except _IMAP_ERRORS as exc:
             raise InboxError(f"{self.name}: IDLE failed: {type(exc).__name__}: {exc}") from exc
         if push == aioimaplib.STOP_WAIT_SERVER_PUSH:  # renewal time, nothing new
             return False
         return any(b"EXISTS" in bytes(line) or b"RECENT" in bytes(line) for line in push)
+
+
+def _says_bye(push: Any) -> bool:
+    """Whether the server said BYE while we were idle (it is shutting down, or dropping us)."""
+    return isinstance(push, list) and any(bytes(line).lstrip(b"* ").upper().startswith(b"BYE") for line in push)
 
 
 def _text(lines: Sequence[Any]) -> str:

@@ -129,7 +129,9 @@ class Supervisor:
         settings = self.ctx.settings
         server = None
         if settings.metrics_port is not None:
-            stale = max(settings.idle_renew_s, settings.poll_interval_s, settings.scheduler_interval_s)
+            # the inbox loop reports in after every IDLE heartbeat or poll
+            stale = max(min(settings.idle_renew_s, settings.imap_heartbeat_s), settings.poll_interval_s,
+                        settings.scheduler_interval_s)
             server = serve(settings.metrics_host, settings.metrics_port, METRICS, stale + 60)
             self.metrics_port = server.server_port
         try:

@@ -26,6 +26,7 @@ def make_inbox(settings: Settings) -> Inbox:
         batch=settings.fetch_batch,
         poll_s=settings.poll_interval_s,
         idle_renew_s=settings.idle_renew_s,
+        heartbeat_s=settings.imap_heartbeat_s,
     )
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from email.message import Message
 from email.utils import make_msgid
@@ -100,16 +103,48 @@ def test_end_to_end_client_mail_to_threaded_acknowledgement(
     assert '"decision": "follow_up"' in text and mailstack.password not in text
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def health(port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except OSError:
+        return 0  # not serving yet
+
+
+def wait_health(port: int, status: int, timeout_s: float) -> float:
+    """Seconds until /healthz answers `status`; fails after `timeout_s`, a bound, not a measure."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout_s:
+        if health(port) == status:
+            return time.monotonic() - start
+        time.sleep(0.1)
+    raise AssertionError(f"/healthz did not answer {status} within {timeout_s} s")
+
+
 def test_worker_survives_dovecot_restart(mailstack: Any, tmp_path: Path) -> None:
+    # issue 18, point 3: a dead IDLE connection is noticed, /healthz says so while the inbox reconnects,
+    # and the next acknowledgement goes out once Dovecot is back
     log = tmp_path / "worker.log"
-    env = worker_env(mailstack, f"sqlite:///{tmp_path / 'f.db'}")
+    port = free_port()
+    env = worker_env(mailstack, f"sqlite:///{tmp_path / 'f.db'}", FOLLOWUP_METRICS_PORT=str(port))
     proc = start_worker(env, log)
     try:
         wait_log(log, "open (IDLE)")
+        wait_health(port, 200, 20)
         mailstack.stop_dovecot()
         try:
+            noticed = wait_health(port, 503, 20)
+            print(f"dead IDLE connection noticed by /healthz after {noticed:.1f} s")
             wait_log(log, "retrying in")
-            time.sleep(1.0)
+            assert health(port) == 503  # still reconnecting: Dovecot is down
         finally:
             mailstack.start_dovecot()
         mid = make_msgid(domain="client.example")
@@ -119,5 +154,50 @@ def test_worker_survives_dovecot_restart(mailstack: Any, tmp_path: Path) -> None
                        mail_from="alice@example.test", rcpt_to=["support@example.test"])
         ack_for(mailstack, "alice", mid, timeout_s=30)
         wait_log(log, "is back after")
+        wait_health(port, 200, 20)
     finally:
+        assert stop_worker(proc) == 0, log.read_text()[-3000:]
+
+
+def dovecot_processes(stack: Any) -> list[int]:
+    """Dovecot's master and every process under it."""
+    master = int(Path(stack._layout.dovecot_pidfile).read_text().split()[0])
+    found, todo = [], [master]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        todo.extend(int(c) for c in children)
+    return found
+
+
+def test_a_server_gone_silent_is_noticed_and_the_worker_carries_on(mailstack: Any, tmp_path: Path) -> None:
+    # issue 18, point 3: a connection that dies without a word (the server frozen, a network gone) sat in
+    # IDLE for its whole renewal time; the heartbeat (DONE every imap_heartbeat_s) finds it
+    log = tmp_path / "worker.log"
+    port = free_port()
+    env = worker_env(mailstack, f"sqlite:///{tmp_path / 'f.db'}", FOLLOWUP_METRICS_PORT=str(port))
+    proc = start_worker(env, log)
+    frozen: list[int] = []
+    try:
+        wait_log(log, "open (IDLE)")
+        wait_health(port, 200, 20)
+        frozen = dovecot_processes(mailstack)
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        noticed = wait_health(port, 503, 30)
+        print(f"silent IMAP server noticed by /healthz after {noticed:.1f} s")
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+        frozen = []
+        mid = make_msgid(domain="client.example")
+        mailstack.send(client_mail(sender="Alice <alice@example.test>", to="support@example.test",
+                                   subject="After the freeze", message_id=mid,
+                                   body="This is unacceptable, nobody called us back."),
+                       mail_from="alice@example.test", rcpt_to=["support@example.test"])
+        ack_for(mailstack, "alice", mid, timeout_s=60)
+        wait_health(port, 200, 30)
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
         assert stop_worker(proc) == 0, log.read_text()[-3000:]
