@@ -14,6 +14,10 @@ class SettingsError(FollowupError):
     """A setting is missing or wrong."""
 
 
+class StoreError(FollowupError):
+    """The database cannot be reached or used: one line naming it (password masked) and the setting."""
+
+
 class MailServerError(FollowupError):
     """The mail server failed; the caller retries with backoff."""
 

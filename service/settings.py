@@ -25,27 +25,10 @@ from pydantic_settings import (
 )
 
 from service.adapters.urls import MailURL, parse_mail_url
+from service.database_url import anchored_sqlite, default_database_url, normalise_database_url
 from service.errors import SettingsError
 
 ENV_PREFIX = "FOLLOWUP_"
-
-
-def normalise_database_url(raw: str) -> str:
-    """Accept plain sqlite:// and postgresql:// and pick the async drivers."""
-    url = raw.strip()
-    for plain, driver in (
-        ("sqlite://", "sqlite+aiosqlite://"),
-        ("postgresql://", "postgresql+asyncpg://"),
-        ("postgres://", "postgresql+asyncpg://"),
-    ):
-        if url.startswith(plain):
-            return driver + url[len(plain) :]
-    if url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-        return url
-    raise ValueError(
-        "must be sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db "
-        f"(plain sqlite:// and postgresql:// accepted), got {raw.split('@')[-1]!r}"
-    )
 
 
 def existing_file(value: Path | None) -> Path | None:
@@ -168,7 +151,7 @@ class Settings(DetectorSettings):
 
     inbox_url: str
     outbox_url: str
-    database_url: str = "sqlite+aiosqlite:///followup.db"
+    database_url: str = Field(default_factory=default_database_url)
     shared_address: str
     shared_name: str = "Client care"
 
@@ -281,7 +264,7 @@ class Settings(DetectorSettings):
     @field_validator("database_url")
     @classmethod
     def _database(cls, value: str) -> str:
-        return normalise_database_url(value)
+        return anchored_sqlite(normalise_database_url(value))
 
     @field_validator("shared_address", "default_owner", "default_second_level")
     @classmethod

@@ -78,5 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FollowupError as exc:
         print(f"followup: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a file or a server the command needed: what and why, in one line
+        print(f"followup {args.command}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130

@@ -10,7 +10,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from service.cli.session import in_transaction, load_cli_settings, read_only
+from service.cli.session import (
+    address_arg,
+    concern_id_arg,
+    in_transaction,
+    load_cli_settings,
+    read_only,
+    statuses_arg,
+)
 from service.errors import PlanError
 
 if TYPE_CHECKING:
@@ -133,7 +140,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                          "by": e.actor, "detail": e.detail} for e in events],
         }
 
-    data = in_transaction(settings, work)
+    data = in_transaction(settings, work, stored=True)
     if args.format == "json":
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return 0
@@ -196,7 +203,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return (f"{concern.token} #{item.number}: {item.text} (owner {item.owner}, due "
                 f"{item.due_at.astimezone(ZoneInfo(account.timezone)):%Y-%m-%d %H:%M %Z})")
 
-    print(in_transaction(settings, work))
+    print(in_transaction(settings, work, stored=True))
     return 0
 
 
@@ -212,7 +219,7 @@ def cmd_done(args: argparse.Namespace) -> int:
         item = await concerns.mark_done(session, concern, args.item, _actor(args), SystemClock().now())
         return f"{concern.token} #{item.number} done: {item.text}"
 
-    print(in_transaction(settings, work))
+    print(in_transaction(settings, work, stored=True))
     return 0
 
 
@@ -228,7 +235,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         await concerns.resolve(session, concern, _actor(args), SystemClock().now(), args.note or "")
         return f"{concern.token} resolved"
 
-    print(in_transaction(settings, work))
+    print(in_transaction(settings, work, stored=True))
     return 0
 
 
@@ -236,7 +243,8 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 def add_concerns(sub: Subparsers) -> None:
     """Register `followup concerns`."""
     p = sub.add_parser("concerns", help="list concerns")
-    p.add_argument("--status", help="comma-separated statuses, e.g. open,acknowledged")
+    p.add_argument("--status", type=statuses_arg,
+                   help="comma-separated statuses: open, acknowledged, planned, resolved")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_concerns)
 
@@ -252,7 +260,7 @@ def add_quarantine(sub: Subparsers) -> None:
 def add_show(sub: Subparsers) -> None:
     """Register `followup show`."""
     p = sub.add_parser("show", help="a concern's whole history")
-    p.add_argument("id", help="a concern id as `followup concerns` prints it, e.g. C-12")
+    p.add_argument("id", type=concern_id_arg, help="a concern id as `followup concerns` prints it, e.g. C-12")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_show)
 
@@ -260,9 +268,9 @@ def add_show(sub: Subparsers) -> None:
 def add_plan(sub: Subparsers) -> None:
     """Register `followup plan`."""
     p = sub.add_parser("plan", help="add an action item to a concern")
-    p.add_argument("id")
+    p.add_argument("id", type=concern_id_arg, help="a concern id, e.g. C-12")
     p.add_argument("text", help="what will be done")
-    p.add_argument("--owner", help="who does it (default: the account owner)")
+    p.add_argument("--owner", type=address_arg, help="who does it, an address (default: the account owner)")
     p.add_argument("--due", required=True, help="when: 2026-11-25, 'Friday', 'tomorrow 3pm' (account's zone)")
     p.add_argument("--by", help="who records it (default: cli:<user>)")
     p.set_defaults(func=cmd_plan)
@@ -271,7 +279,7 @@ def add_plan(sub: Subparsers) -> None:
 def add_done(sub: Subparsers) -> None:
     """Register `followup done`."""
     p = sub.add_parser("done", help="mark an action item done")
-    p.add_argument("id")
+    p.add_argument("id", type=concern_id_arg, help="a concern id, e.g. C-12")
     p.add_argument("--item", type=int, help="item number as `followup show` prints it (default: the only open one)")
     p.add_argument("--by")
     p.set_defaults(func=cmd_done)
@@ -280,7 +288,7 @@ def add_done(sub: Subparsers) -> None:
 def add_resolve(sub: Subparsers) -> None:
     """Register `followup resolve`."""
     p = sub.add_parser("resolve", help="resolve a concern")
-    p.add_argument("id")
+    p.add_argument("id", type=concern_id_arg, help="a concern id, e.g. C-12")
     p.add_argument("--note", help="what was done, for the history")
     p.add_argument("--by")
     p.set_defaults(func=cmd_resolve)

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeAlias, TypeVar
+
+from service.errors import StoreError
 
 if TYPE_CHECKING:
     from service.settings import Settings
@@ -18,6 +22,37 @@ if TYPE_CHECKING:
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 T = TypeVar("T")
+
+_CONCERN_ID = re.compile(r"#?[Cc]-?\d{1,18}|\d{1,18}")
+
+
+def address_arg(value: str) -> str:
+    """An option that names a person: a plain address (argparse says which option is wrong, exit 2)."""
+    from service.settings import plain_address
+
+    try:
+        return plain_address(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def statuses_arg(value: str) -> str:
+    """Comma-separated concern statuses, each one that exists."""
+    from service.core.states import ConcernStatus
+
+    known = [s.value for s in ConcernStatus]
+    asked = [part.strip().lower() for part in value.split(",") if part.strip()]
+    wrong = [part for part in asked if part not in known]
+    if wrong or not asked:
+        raise argparse.ArgumentTypeError(f"no status {', '.join(wrong) or repr(value)}: choose from {', '.join(known)}")
+    return ",".join(asked)
+
+
+def concern_id_arg(value: str) -> str:
+    """A concern id as `followup concerns` prints it (C-12; 12 and #C-12 are read too)."""
+    if not _CONCERN_ID.fullmatch(value.strip()):
+        raise argparse.ArgumentTypeError(f"not a concern id: {value!r} (expected e.g. C-12)")
+    return value.strip()
 
 
 def load_cli_settings(args: argparse.Namespace) -> Settings:
@@ -30,8 +65,36 @@ def load_cli_settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one committed transaction on a migrated store with the configured accounts."""
+@contextmanager
+def store_errors(database_url: str) -> Iterator[None]:
+    """Turn the database's failures (not there, refused, no such file or database) into one line that
+    names it, with its password masked, and the setting to change."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as exc:
+        shown = make_url(database_url).render_as_string(hide_password=True)
+        cause = getattr(exc, "orig", None) or exc
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        raise StoreError(f"database {shown}: {reason} (check FOLLOWUP_DATABASE_URL)") from exc
+
+
+def require_stored(database_url: str) -> None:
+    """A command that only reads: refuse a SQLite file that does not exist rather than make an empty one."""
+    from service.store.db import sqlite_path
+
+    path = sqlite_path(database_url)
+    if path is not None and not path.exists():
+        raise StoreError(f"no database at {path}: nothing is stored there yet (check FOLLOWUP_DATABASE_URL, "
+                         "or run `followup migrate` or the worker first)")
+
+
+def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]], *,
+                   stored: bool = False) -> T:
+    """Run `work` in one committed transaction on a migrated store with the configured accounts
+    (`stored`: on a database that exists already, as for commands about a concern)."""
     from service.flows import account_setup
     from service.store.db import make_engine, migrate, session_factory, transaction
 
@@ -45,7 +108,10 @@ def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[
         finally:
             await engine.dispose()
 
-    return asyncio.run(main())
+    if stored:
+        require_stored(settings.database_url)
+    with store_errors(settings.database_url):
+        return asyncio.run(main())
 
 
 def read_only(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -61,4 +127,6 @@ def read_only(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) 
         finally:
             await engine.dispose()
 
-    return asyncio.run(main())
+    require_stored(settings.database_url)
+    with store_errors(settings.database_url):
+        return asyncio.run(main())

@@ -6,17 +6,20 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from service.cli.session import load_cli_settings
+from service.cli.session import load_cli_settings, store_errors
 
 if TYPE_CHECKING:
     from service.cli.session import Subparsers
     from service.settings import Settings
 
 log = logging.getLogger("followup.cli")
+T = TypeVar("T")
 
 
 # -- run ---------------------------------------------------------------------------------
@@ -48,7 +51,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         await worker.run_forever()
         return 0
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except Exception as exc:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if not isinstance(exc, SQLAlchemyError):
+            raise
+        with store_errors(settings.database_url):  # the database failed the worker's start: one line
+            raise
 
 
 def add_run(sub: Subparsers) -> None:
@@ -75,7 +86,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             await engine.dispose()
         return 0
 
-    return asyncio.run(main())
+    with store_errors(settings.database_url):
+        return asyncio.run(main())
 
 
 def add_migrate(sub: Subparsers) -> None:
@@ -86,14 +98,29 @@ def add_migrate(sub: Subparsers) -> None:
 # -- check -------------------------------------------------------------------------------
 
 async def _probe_database(settings: Settings) -> str:
-    from service.store.db import current_revision, make_engine
+    from service.errors import StoreError
+    from service.store.db import current_revision, make_engine, sqlite_path
 
+    path = sqlite_path(settings.database_url)
+    if path is not None and not path.exists():
+        if not os.access(path.parent, os.W_OK):
+            raise StoreError(f"no database at {path}, and its folder cannot be written (FOLLOWUP_DATABASE_URL)")
+        return f"{path} (not made yet: the worker or `followup migrate` makes it)"
     engine = make_engine(settings.database_url)
     try:
-        revision = await asyncio.wait_for(current_revision(engine), 15)
+        revision = await _within(current_revision(engine), 15, "database")
     finally:
         await engine.dispose()
-    return f"reachable, schema revision {revision or 'none (run followup migrate)'}"
+    where = f"{path}, " if path is not None else ""
+    return f"{where}reachable, schema revision {revision or 'none (run followup migrate)'}"
+
+
+async def _within(step: Awaitable[T], seconds: float, what: str) -> T:
+    """`step`, or a TimeoutError that says what was waited for and how long (a silent server said nothing)."""
+    try:
+        return await asyncio.wait_for(step, seconds)
+    except TimeoutError:
+        raise TimeoutError(f"{what}: no answer within {seconds:g} s") from None
 
 
 async def _probe_inbox(settings: Settings) -> str:
@@ -101,7 +128,7 @@ async def _probe_inbox(settings: Settings) -> str:
 
     inbox = make_inbox(settings)
     try:
-        await asyncio.wait_for(inbox.open(None), 30)
+        await _within(inbox.open(None), 30, inbox.name)
         push = "IDLE" if inbox.supports_push else "polling"
         return f"{inbox.name} readable ({push})"
     finally:
@@ -115,7 +142,7 @@ async def _probe_outbox(settings: Settings) -> str:
     transport = make_transport(settings)
     try:
         if isinstance(transport, SmtpTransport):
-            smtp = await asyncio.wait_for(transport._connection(), 30)
+            smtp = await _within(transport._connection(), 30, transport.name)
             await smtp.noop()
             tls = smtp.transport is not None and smtp.transport.get_extra_info("ssl_object") is not None
             return f"{transport.name} accepts connections ({'TLS' if tls else 'no TLS, loopback'})"

@@ -32,6 +32,15 @@ def is_postgres(where: AsyncEngine | AsyncConnection | AsyncSession) -> bool:
     return bind is not None and bind.dialect.name == "postgresql"
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file a SQLite URL names (None: not SQLite, or in memory)."""
+    for prefix in ("sqlite+aiosqlite:///", "sqlite:///"):
+        if url.startswith(prefix):
+            path = url[len(prefix):].partition("?")[0]
+            return Path(path) if path and path != ":memory:" else None
+    return None
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """One engine per process; SQLite gets WAL and a busy timeout so readers never block writers."""
     if url.startswith("sqlite"):

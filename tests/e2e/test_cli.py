@@ -240,3 +240,50 @@ def test_show_prints_the_rules_each_inbound_message_met(tmp_path: Path) -> None:
     shown = json.loads(followup("show", "C-1", "--format", "json", env=env).stdout)
     assert {m["message_id"]: m["rules"] for m in shown["messages"]}["<r1@client.example>"] is None
     assert followup("show", "C-1", env=env).stdout.count("rules hit:") == 1
+
+
+# -- issue 18, point 5: one line for every failure, the database in a fixed place, options checked --
+
+@pytest.mark.parametrize(("args", "env", "code", "says"), [
+    (["concerns"], {"FOLLOWUP_DATABASE_URL": "postgresql://postgres:s3cret@127.0.0.1:9/x"}, 1,
+     ["database postgresql+asyncpg://postgres:***@127.0.0.1:9/x", "FOLLOWUP_DATABASE_URL"]),
+    (["migrate"], {"FOLLOWUP_DATABASE_URL": "sqlite:////nonexistent-folder/f.db"}, 1,
+     ["/nonexistent-folder/f.db", "unable to open database file", "FOLLOWUP_DATABASE_URL"]),
+    (["show", "C-1"], {"FOLLOWUP_DATABASE_URL": "sqlite:///{tmp}/never-made.db"}, 1,
+     ["no database at {tmp}/never-made.db"]),
+    (["classify", "--eml", "/nonexistent.eml"], {}, 1, ["/nonexistent.eml", "No such file"]),
+    (["concerns", "--status", "opne"], {}, 2, ["--status", "no status opne", "acknowledged"]),
+    (["plan", "C-1", "call", "--owner", "not an address", "--due", "friday"], {}, 2,
+     ["--owner", "plain address"]),
+    (["resolve", "twelve"], {}, 2, ["not a concern id: 'twelve'"]),
+], ids=["postgres refused", "sqlite folder missing", "no sqlite file", "missing eml", "bad status", "bad owner",
+        "bad concern id"])
+def test_a_failure_is_one_line_that_names_it(tmp_path: Path, args: list[str], env: dict[str, str], code: int,
+                                            says: list[str]) -> None:
+    merged = {**GOOD, **{k: v.format(tmp=tmp_path) for k, v in env.items()}}
+    result = followup(*args, env=merged, cwd=tmp_path)
+    assert result.returncode == code, result.stderr
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("usage:")]
+    assert len(lines) == 1, result.stderr
+    assert all(part.format(tmp=tmp_path) in lines[0] for part in says), lines[0]
+    assert "s3cret" not in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "never-made.db").exists()  # a read is never what makes a database
+
+
+def test_the_default_database_is_one_file_whatever_the_folder(tmp_path: Path) -> None:
+    env = {**GOOD, "XDG_DATA_HOME": str(tmp_path / "data")}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert followup("migrate", env=env, cwd=tmp_path / "a").returncode == 0
+    checked = followup("check", env=env, cwd=tmp_path / "b")
+    assert f"ok    database: {tmp_path / 'data' / 'followup' / 'followup.db'}, reachable" in checked.stdout
+    listed = followup("concerns", env=env, cwd=tmp_path / "b")
+    assert listed.returncode == 0 and listed.stdout.strip() == "no concerns", listed.stderr
+    assert not list((tmp_path / "a").iterdir()) and not list((tmp_path / "b").iterdir())
+    # with a settings file, next to it; a relative SQLite path in it is read from its folder too
+    config = tmp_path / "conf" / "followup.toml"
+    config.parent.mkdir()
+    config.write_text('database_url = "sqlite:///here.db"\n')
+    done = followup("--config", str(config), "migrate", env={**GOOD}, cwd=tmp_path / "b")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "conf" / "here.db").exists() and not list((tmp_path / "b").iterdir())
