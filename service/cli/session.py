@@ -69,16 +69,15 @@ def load_cli_settings(args: argparse.Namespace) -> Settings:
 def store_errors(database_url: str) -> Iterator[None]:
     """Turn the database's failures (not there, refused, no such file or database) into one line that
     names it, with its password masked, and the setting to change."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
+    from service.store.db import describe_failure
 
     try:
         yield
-    except (SQLAlchemyError, OSError) as exc:
-        shown = make_url(database_url).render_as_string(hide_password=True)
-        cause = getattr(exc, "orig", None) or exc
-        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-        raise StoreError(f"database {shown}: {reason} (check FOLLOWUP_DATABASE_URL)") from exc
+    except Exception as exc:
+        problem = describe_failure(exc, database_url)
+        if problem is None:
+            raise
+        raise StoreError(problem) from exc
 
 
 def require_stored(database_url: str) -> None:

@@ -53,11 +53,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         return asyncio.run(main())
-    except Exception as exc:
-        from sqlalchemy.exc import SQLAlchemyError
-
-        if not isinstance(exc, SQLAlchemyError):
-            raise
+    except OSError:
+        raise  # a mail folder or server: said in one line by the command line, not taken for the database
+    except Exception:
         with store_errors(settings.database_url):  # the database failed the worker's start: one line
             raise
 

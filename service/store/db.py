@@ -32,6 +32,20 @@ def is_postgres(where: AsyncEngine | AsyncConnection | AsyncSession) -> bool:
     return bind is not None and bind.dialect.name == "postgresql"
 
 
+def describe_failure(exc: BaseException, url: str) -> str | None:
+    """One line for a failure of the database at `url` (password masked, the setting named); None when
+    `exc` is not the database's (nor the network's, nor a file's, on the way to it)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if not isinstance(exc, (SQLAlchemyError, OSError)):
+        return None
+    shown = make_url(url).render_as_string(hide_password=True)
+    cause = getattr(exc, "orig", None) or exc
+    reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    return f"database {shown}: {reason} (check FOLLOWUP_DATABASE_URL)"
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file a SQLite URL names (None: not SQLite, or in memory)."""
     for prefix in ("sqlite+aiosqlite:///", "sqlite:///"):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from service.detector.detect import Verdict
-from service.mailformat.parse import Inbound
+if TYPE_CHECKING:  # only annotations: the store reads `ThreadConcern` without loading the detector (numpy)
+    from service.detector.detect import Verdict
+    from service.mailformat.parse import Inbound
 
 
 @dataclass(frozen=True)
