@@ -58,8 +58,6 @@ class Escalation:
     reason: str
     urgent: bool  # alert now rather than wait for the digest
     item_id: int | None = None
-    # when it fell due: a worker that was down then makes it later, and its digest is the first after this
-    due_at: datetime | None = None
 
 
 def deadlines(state: ConcernState, hours: BusinessHours, policy: Policy) -> tuple[datetime, datetime]:
@@ -82,15 +80,15 @@ def due(state: ConcernState, hours: BusinessHours, policy: Policy, now: datetime
         if now >= first:
             waited = _age(hours, state.created_at, first)
             out.append(Escalation(f"C-{state.id}:plan:1", state.id, 1,
-                                  f"no action plan {waited} after it arrived", urgent, due_at=first))
+                                  f"no action plan {waited} after it arrived", urgent))
         if now >= second and state.has_second_level:
             out.append(Escalation(f"C-{state.id}:plan:2", state.id, 2,
                                   f"still no action plan {_age(hours, state.created_at, second)} after it "
-                                  "arrived", urgent, due_at=second))
+                                  "arrived", urgent))
     for item in state.items:
         if not item.done and now >= item.due_at:
             out.append(Escalation(f"C-{state.id}:item:{item.id}", state.id, 1,
-                                  "an action item is past its due date", urgent, item.id, item.due_at))
+                                  "an action item is past its due date", urgent, item.id))
     return out
 
 

@@ -76,8 +76,7 @@ async def escalate_concern(session: AsyncSession, token: str, settings: Settings
         if held_until is not None:
             await jobs.schedule(session, f"{JobKind.ALERT}:{recipient}", JobKind.ALERT, held_until)
         if not esc.urgent or held_until is not None:  # in the digest, or in the held alert if that comes first
-            # the first digest after it fell due: one the worker missed, being down then, is sent now
-            at = next_local_time(esc.due_at or now, time.fromisoformat(account.digest_time), hours.tz)
+            at = next_local_time(now, time.fromisoformat(account.digest_time), hours.tz)
             await jobs.schedule(session, f"{JobKind.DIGEST}:{recipient}", JobKind.DIGEST, at)
     return Escalated(tuple(levels), next_check(state, hours, policy, now))
 

@@ -120,16 +120,6 @@ def test_due_reasons_say_how_long() -> None:
     assert first.reason == "no action plan 1 working day after it arrived"
 
 
-def test_each_escalation_says_when_it_fell_due_however_late_it_is_made() -> None:
-    # a worker down for days makes them late: their digest is the first after these moments
-    late = utc(2026, 12, 1, 9)
-    found = {e.key: e.due_at for e in due(state(items=(Item(5, utc(2026, 11, 26, 17), False),)), LISBON, POLICY,
-                                          late)}
-    assert found == {"C-12:item:5": utc(2026, 11, 26, 17)}
-    found = {e.key: e.due_at for e in due(state(), LISBON, POLICY, late)}
-    assert found == {"C-12:plan:1": utc(2026, 11, 24, 10), "C-12:plan:2": utc(2026, 11, 25, 10)}
-
-
 NOW = utc(2026, 11, 23, 10)  # Monday
 
 
