@@ -68,8 +68,9 @@ for layer in "${LAYERS[@]}"; do
   echo "=== $layer tests (tests/$layer/) ==="
   start=$(now_ms)
   set +e
-  # -rfEs: list failures, errors and every skip with its reason after the dots
-  .venv/bin/python -m pytest -p no:cacheprovider -q -rfEs --layer "$layer" "$@" 2>&1 | tee "$logs/$layer"
+  # a line per test file with its dots and the share of the layer done so far; -rfEs then lists
+  # failures, errors and every skip with its reason
+  .venv/bin/python -m pytest -p no:cacheprovider --no-header -rfEs --layer "$layer" "$@" 2>&1 | tee "$logs/$layer"
   rc=${PIPESTATUS[0]}
   set -e
   took=$(seconds $(( $(now_ms) - start )))
