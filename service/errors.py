@@ -52,3 +52,7 @@ class PlanError(FollowupError):
 
 class AccountError(FollowupError):
     """No such account, or the account change is invalid."""
+
+
+class TokenRenewalError(MailServerError):
+    """An OAuth2 access token could not be renewed; logins fail until it can."""

@@ -179,6 +179,35 @@ def mailstack() -> Iterator[Any]:
         stack.stop(remove_root=True)
 
 
+@pytest.fixture(scope="session")
+def oauth_stack() -> Iterator[Any]:
+    """A second Dovecot and Postfix that take XOAUTH2, and the OAuth2 provider whose tokens they check.
+
+    Apart from `mailstack`, so that the password logins of every other test meet the configuration
+    they always met. Access tokens live 3 s; refresh tokens rotate at every grant.
+    """
+    from oauth_provider import OAuthProvider
+
+    from mailstack import MailstackUnavailable, start_mailstack
+
+    provider = OAuthProvider(username="oauthdesk@example.test", lifetime_s=3.0)
+    try:
+        try:
+            stack = start_mailstack(users=("oauthdesk", "client1", "client2", "owner"),
+                                    oauth2_introspection_url=provider.introspection_url)
+        except MailstackUnavailable as exc:
+            if os.environ.get("CI"):
+                raise
+            pytest.skip(f"Dovecot/Postfix not available: {exc}")
+        provider.serve_tls(*stack.tls_files)
+        try:
+            yield stack, provider
+        finally:
+            stack.stop(remove_root=True)
+    finally:
+        provider.stop()
+
+
 # -- PostgreSQL ----------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import re
 import ssl
@@ -13,8 +14,9 @@ from typing import Any
 import aioimaplib
 
 from service.adapters.inbox import RawMessage, ReadPosition
+from service.adapters.oauth import StaticToken, TokenSource
 from service.adapters.urls import MailURL
-from service.errors import AuthenticationError, InboxError, TLSRequiredError
+from service.errors import AuthenticationError, InboxError, MailServerError, TLSRequiredError
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +104,14 @@ class ImapInbox:
         idle_renew_s: float = 25 * 60.0,
         heartbeat_s: float = 4.0,
         timeout_s: float = 30.0,
+        tokens: TokenSource | None = None,
     ) -> None:
         self.url = url
         self.name = url.redacted()
         self._secret = secret
         self._auth = auth
+        # xoauth2: the bearer token, renewed by its source; a fixed one when the settings give only that
+        self._tokens = tokens or StaticToken(secret)
         self._ssl = ssl_context
         self.keyword = processed_keyword
         self.folder = processed_folder
@@ -134,7 +139,7 @@ class ImapInbox:
         except _IMAP_ERRORS as exc:
             await self.close()
             raise InboxError(f"{self.name}: {type(exc).__name__}: {exc}") from exc
-        except InboxError:
+        except MailServerError:  # refused, no TLS, a token that cannot be renewed
             await self.close()
             raise
 
@@ -154,13 +159,36 @@ class ImapInbox:
         if not url.implicit_tls:
             await self._starttls(imap)
         if self._auth == "xoauth2":
-            response = await imap.xoauth2(url.user or "", self._secret)
+            response = await self._xoauth2(imap, await self._tokens.token())
+            if response.result != "OK":
+                # expired or revoked before its time: one more try with a renewed token
+                log.info("%s refused the OAuth2 token (%s); renewing it", self.name, _text(response.lines))
+                self._tokens.invalidate()
+                response = await self._xoauth2(imap, await self._tokens.token())
         else:
             response = await imap.login(url.user or "", self._secret)
         if response.result != "OK":
             raise AuthenticationError(f"{self.name}: login refused: {_text(response.lines)}")
         await imap.protocol.capability()
         self.supports_push = imap.has_capability("IDLE")
+
+    async def _xoauth2(self, imap: aioimaplib.IMAP4, token: str) -> aioimaplib.Response:
+        """AUTHENTICATE XOAUTH2, answering the continuation a refused token brings.
+
+        aioimaplib's own `xoauth2` never answers it, so a refused token (Dovecot, Gmail and Microsoft 365
+        all send their error that way) hung until the command's timeout instead of failing at once.
+        """
+        protocol = imap.protocol
+        sasl = base64.b64encode(f"user={self.url.user or ''}\1auth=Bearer {token}\1\1".encode()).decode("ascii")
+        command = _SaslCommand(protocol, "AUTHENTICATE", protocol.new_tag(), "XOAUTH2", sasl,
+                               loop=asyncio.get_running_loop())
+        async with protocol.state_condition:
+            response: aioimaplib.Response = await asyncio.wait_for(protocol.execute(command, scrub=sasl),
+                                                                   self.timeout_s)
+            if response.result == "OK":
+                protocol.state = aioimaplib.AUTH
+            protocol.state_condition.notify_all()
+        return response
 
     async def _starttls(self, imap: aioimaplib.IMAP4) -> None:
         # aioimaplib has no STARTTLS: issue the command, then upgrade the transport
@@ -317,6 +345,18 @@ class ImapInbox:
         if push == aioimaplib.STOP_WAIT_SERVER_PUSH:  # renewal time, nothing new
             return False
         return any(b"EXISTS" in bytes(line) or b"RECENT" in bytes(line) for line in push)
+
+
+class _SaslCommand(aioimaplib.Command):  # type: ignore[misc]
+    """An AUTHENTICATE whose server challenge (a refusal's error, in XOAUTH2) gets the empty answer it awaits."""
+
+    def __init__(self, protocol: aioimaplib.IMAP4ClientProtocol, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._protocol = protocol
+
+    def flush(self) -> None:
+        # aioimaplib calls this right after a continuation line is added to the command's response
+        self._protocol.transport.write(b"\r\n")
 
 
 def _says_bye(push: Any) -> bool:

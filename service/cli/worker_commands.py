@@ -8,13 +8,15 @@ import json
 import logging
 import os
 import signal
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from service.cli.session import load_cli_settings, store_errors
 
 if TYPE_CHECKING:
+    from service.adapters.oauth import TokenSource
     from service.cli.session import Subparsers
     from service.settings import Settings
 
@@ -121,10 +123,10 @@ async def _within(step: Awaitable[T], seconds: float, what: str) -> T:
         raise TimeoutError(f"{what}: no answer within {seconds:g} s") from None
 
 
-async def _probe_inbox(settings: Settings) -> str:
+async def _probe_inbox(settings: Settings, tokens: TokenSource | None) -> str:
     from service.runtime.wiring import make_inbox
 
-    inbox = make_inbox(settings)
+    inbox = make_inbox(settings, tokens)
     try:
         await _within(inbox.open(None), 30, inbox.name)
         push = "IDLE" if inbox.supports_push else "polling"
@@ -133,11 +135,11 @@ async def _probe_inbox(settings: Settings) -> str:
         await inbox.close()
 
 
-async def _probe_outbox(settings: Settings) -> str:
+async def _probe_outbox(settings: Settings, tokens: TokenSource | None) -> str:
     from service.adapters.transport import SmtpTransport
     from service.runtime.wiring import make_transport
 
-    transport = make_transport(settings)
+    transport = make_transport(settings, tokens)
     try:
         if isinstance(transport, SmtpTransport):
             smtp = await _within(transport._connection(), 30, transport.name)
@@ -151,17 +153,26 @@ async def _probe_outbox(settings: Settings) -> str:
 
 async def run_checks(settings: Settings) -> int:
     """Print one line per connection; return 0 when all work, 1 otherwise."""
+    from service.cli import oauth_check
     from service.errors import FollowupError
 
     failures = 0
-    for name, probe in (("database", _probe_database), ("inbox", _probe_inbox), ("outbox", _probe_outbox)):
-        try:
-            detail = await probe(settings)
-            print(f"ok    {name}: {detail}")
-        except (FollowupError, OSError, TimeoutError, Exception) as exc:  # noqa: BLE001 - reported, not raised
-            failures += 1
-            # str(exc) of our adapters never carries secrets: URLs are redacted there
-            print(f"FAIL  {name}: {type(exc).__name__}: {exc}")
+    async with AsyncExitStack() as exits:
+        # one OAuth2 token for the inbox and the outbox, as in the worker; None without OAuth2 renewal
+        tokens = await oauth_check.token_source(settings, exits)
+        probes: list[tuple[str, Callable[[], Awaitable[str]]]] = [("database", lambda: _probe_database(settings))]
+        if tokens is not None:
+            probes.append(("oauth2", lambda: oauth_check.describe(tokens)))
+        probes += [("inbox", lambda: _probe_inbox(settings, tokens)),
+                   ("outbox", lambda: _probe_outbox(settings, tokens))]
+        for name, probe in probes:
+            try:
+                detail = await probe()
+                print(f"ok    {name}: {detail}")
+            except (FollowupError, OSError, TimeoutError, Exception) as exc:  # noqa: BLE001 - reported, not raised
+                failures += 1
+                # str(exc) of our adapters never carries secrets: URLs are redacted there
+                print(f"FAIL  {name}: {type(exc).__name__}: {exc}")
     return 1 if failures else 0
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from service.adapters.inbox import Inbox, RawMessage, ReadPosition
-from service.errors import InboxError
+from service.errors import MailServerError
 from service.flows.intake import Pipeline
 from service.flows.prepared import Prepared
 from service.runtime.context import RunContext
@@ -37,8 +37,12 @@ class InboxRunner:
     # -- the steps the supervisor runs ------------------------------------------------
 
     def retryable(self, exc: Exception) -> bool:
-        """A mail server or database gone away: back off and reconnect."""
-        return isinstance(exc, InboxError) or is_infrastructure_error(exc)
+        """A mail server gone away or refusing us, or the database gone: back off and reconnect.
+
+        A refused login or a token that cannot be renewed is retried too: the operator (told by an
+        incident mail) may fix the credentials, and the worker must not need a restart for it.
+        """
+        return isinstance(exc, MailServerError) or is_infrastructure_error(exc)
 
     async def step(self) -> None:
         """Read the mailbox if this worker may (taking it over when free), filing everything new."""

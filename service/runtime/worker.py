@@ -16,7 +16,7 @@ from service.runtime.prepare import Preparer, recipe_of
 from service.runtime.scheduler_runner import SchedulerRunner
 from service.runtime.sender_runner import SenderRunner
 from service.runtime.supervisor import Supervisor
-from service.runtime.wiring import make_inbox, make_transport
+from service.runtime.wiring import make_inbox, make_token_source, make_transport
 from service.settings import Settings
 from service.store.db import AsyncEngine, AsyncSession, async_sessionmaker, is_postgres, make_engine, session_factory
 
@@ -37,9 +37,12 @@ class Worker(Supervisor):
         # sent reply's mark waits behind it (measured: SQLite 515 -> 407 msg/s, PostgreSQL 555 -> 592)
         pipeline = Pipeline(settings, ctx.sessions, preparer, compose_apart=is_postgres(engine))
         # one transport per SMTP connection the sender keeps (FOLLOWUP_SMTP_CONNECTIONS)
+        # the self-renewing OAuth2 token, when the settings ask for one: shared by the inbox and every
+        # SMTP connection, its rotated refresh token kept in the database
+        self.tokens = make_token_source(settings, ctx.sessions, ctx.clock.now)
         transports = [transport] if transport is not None else [
-            make_transport(settings) for _ in range(settings.smtp_connections)]
-        super().__init__(ctx, InboxRunner(ctx, inbox or make_inbox(settings), pipeline, preparer),
+            make_transport(settings, self.tokens) for _ in range(settings.smtp_connections)]
+        super().__init__(ctx, InboxRunner(ctx, inbox or make_inbox(settings, self.tokens), pipeline, preparer),
                          SenderRunner(ctx, transports), SchedulerRunner(ctx))
 
     # -- what `followup`, the tests and the benchmarks reach for -------------------------

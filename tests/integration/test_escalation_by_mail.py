@@ -132,9 +132,10 @@ async def test_an_owner_reply_quoting_the_digest_unmarked_runs_only_the_owners_l
                        mail_from=f"{user}@example.test", rcpt_to=["desk@example.test"])
         mailstack.wait_for_message("desk", lambda m, mid=mid: m["Message-ID"] == mid)
     await Worker(settings, clock=clock).run_once()
-    tokens = sorted(str(m["Subject"]).rsplit("[#", 1)[1].rstrip("]")
-                    for m in [*mailstack.messages("client1"), *mailstack.messages("client2")]
-                    if m["In-Reply-To"] in (first, second))
+    # Postfix delivers the two acknowledgements on its own time: wait for each, not for the first
+    acks = [mailstack.wait_for_message(user, lambda m, mid=mid: m["In-Reply-To"] == mid)
+            for user, mid in (("client1", first), ("client2", second))]
+    tokens = sorted(str(m["Subject"]).rsplit("[#", 1)[1].rstrip("]") for m in acks)
     clock.current = datetime(2026, 11, 24, 10, 5, tzinfo=UTC)
     await Worker(settings, clock=clock).run_once()
     clock.current = datetime(2026, 11, 25, 8, 31, tzinfo=UTC)

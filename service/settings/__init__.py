@@ -1,16 +1,21 @@
-"""Settings: environment variables `FOLLOWUP_*` over a TOML file over defaults."""
+"""Settings: environment variables `FOLLOWUP_*` over a TOML file over defaults.
+
+This package owns what an operator sets and how a bad setting is named (`SettingsError`, exit 2);
+`account_config` holds the `[[accounts]]` entries. It may import the adapters' URL parsing, the core's
+business hours and the errors; nothing here opens a connection or a file other than the TOML one.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+from datetime import date
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -24,73 +29,15 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from service.adapters.urls import MailURL, parse_mail_url
+from service.adapters.urls import MailURL, is_loopback, parse_mail_url
 from service.database_url import anchored_sqlite, default_database_url, normalise_database_url
 from service.errors import SettingsError
+from service.settings.account_config import AccountConfig, existing_file, plain_address
 
 ENV_PREFIX = "FOLLOWUP_"
 
-
-def existing_file(value: Path | None) -> Path | None:
-    """A settings path that must name a readable file, or be unset."""
-    if value is not None and not value.is_file():
-        raise ValueError(f"no such file: {value}")
-    return value
-
-
-def plain_address(value: str) -> str:
-    """A bare address, lower-cased; ValueError for anything that could smuggle a header or a list."""
-    value = value.strip()
-    local, sep, domain = value.rpartition("@")
-    if not sep or not local or "." not in domain or any(c in value for c in " \r\n<>,;"):
-        raise ValueError(f"must be a plain address like care@example.com, got {value!r}")
-    return value.lower()
-
-
-class AccountConfig(BaseModel):
-    """One account in the TOML file (`[[accounts]]`): whose clients, who owns them, when they work."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
-    owner: str
-    owner_name: str = ""
-    domains: list[str] = []
-    addresses: list[str] = []
-    staff: list[str] = []
-    second_level: str | None = None
-    timezone: str = "UTC"
-    business_hours: str = "09:00-17:00"
-    business_days: list[str] = ["mon", "tue", "wed", "thu", "fri"]
-    digest_time: str = "08:30"
-
-    @field_validator("owner", "second_level")
-    @classmethod
-    def _one(cls, value: str | None) -> str | None:
-        return None if value is None else plain_address(value)
-
-    @field_validator("addresses", "staff")
-    @classmethod
-    def _many(cls, value: list[str]) -> list[str]:
-        return [plain_address(v) for v in value]
-
-    @field_validator("domains")
-    @classmethod
-    def _domains(cls, value: list[str]) -> list[str]:
-        out = [v.strip().lower().lstrip("@") for v in value]
-        for domain in out:
-            if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", domain):
-                raise ValueError(f"not a domain: {domain!r}")
-        return out
-
-    @model_validator(mode="after")
-    def _hours(self) -> AccountConfig:
-        from service.core.businesstime import BusinessHours
-
-        BusinessHours.parse(self.timezone, self.business_hours, self.business_days)
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", self.digest_time):
-            raise ValueError(f"digest_time must be HH:MM, got {self.digest_time!r}")
-        return self
+__all__ = ["ENV_PREFIX", "AccountConfig", "DetectorSettings", "Settings", "existing_file", "load_detector_settings",
+           "load_settings", "plain_address"]
 
 
 class DetectorSettings(BaseSettings):
@@ -161,6 +108,21 @@ class Settings(DetectorSettings):
     imap_oauth2_token: SecretStr | None = None
     smtp_auth: Literal["password", "xoauth2"] = "password"
     smtp_oauth2_token: SecretStr | None = None
+    # OAuth2 for xoauth2 logins, renewed by followup itself (Gmail, Microsoft 365): the provider's token
+    # endpoint and the application registered there; without oauth2_token_url the fixed
+    # imap_oauth2_token / smtp_oauth2_token are presented as they are (and stop working when they expire)
+    oauth2_token_url: str | None = None
+    # refresh_token: Gmail and Microsoft 365 delegated; client_credentials: Microsoft 365 app-only
+    oauth2_grant: Literal["refresh_token", "client_credentials"] = "refresh_token"
+    oauth2_client_id: str | None = None
+    oauth2_client_secret: SecretStr | None = None
+    oauth2_refresh_token: SecretStr | None = None
+    oauth2_scope: str | None = None
+    # a new access token is asked for this long before the current one expires
+    oauth2_renew_before_s: float = Field(default=300.0, ge=0)
+    # when the client secret expires (Microsoft shows it where the secret was made): `followup check`
+    # says it, and the operator is told 14 days before
+    oauth2_client_secret_expires: date | None = None
     tls_ca_file: Path | None = None
     # Turning this off lets a test server with a self-signed certificate in;
     # the worker says so loudly at every start.
@@ -320,14 +282,46 @@ class Settings(DetectorSettings):
                 raise ValueError("inbox_url: needs a user, e.g. imaps://care@mail.example.com/INBOX")
             if self.imap_auth == "password" and self.imap_password is None:
                 raise ValueError("imap_password: required for an IMAP inbox with password login")
-            if self.imap_auth == "xoauth2" and self.imap_oauth2_token is None:
-                raise ValueError("imap_oauth2_token: required with imap_auth = xoauth2")
+            if self.imap_auth == "xoauth2" and self.imap_oauth2_token is None and not self.oauth2_token_url:
+                raise ValueError("imap_oauth2_token: required with imap_auth = xoauth2, "
+                                 "unless FOLLOWUP_OAUTH2_TOKEN_URL lets followup renew the token itself")
         if not outbox.is_maildir and outbox.user is not None:
             if self.smtp_auth == "password" and self.smtp_password is None:
                 raise ValueError("smtp_password: required when outbox_url names a user")
-            if self.smtp_auth == "xoauth2" and self.smtp_oauth2_token is None:
-                raise ValueError("smtp_oauth2_token: required with smtp_auth = xoauth2")
+            if self.smtp_auth == "xoauth2" and self.smtp_oauth2_token is None and not self.oauth2_token_url:
+                raise ValueError("smtp_oauth2_token: required with smtp_auth = xoauth2, "
+                                 "unless FOLLOWUP_OAUTH2_TOKEN_URL lets followup renew the token itself")
         return self
+
+    @model_validator(mode="after")
+    def _oauth2(self) -> Settings:
+        if not self.oauth2_token_url:
+            return self
+        if not self.oauth2_client_id:
+            raise ValueError("oauth2_client_id: required with oauth2_token_url (the application's id at the provider)")
+        if self.oauth2_grant == "refresh_token" and self.oauth2_refresh_token is None:
+            raise ValueError("oauth2_refresh_token: required with oauth2_grant = refresh_token "
+                             "(the one the provider gave when the mailbox's owner consented)")
+        if self.oauth2_grant == "client_credentials" and self.oauth2_client_secret is None:
+            raise ValueError("oauth2_client_secret: required with oauth2_grant = client_credentials")
+        return self
+
+    @field_validator("oauth2_token_url")
+    @classmethod
+    def _token_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(f"must be the provider's token endpoint, https://..., got {value!r}")
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
+            raise ValueError("must be https:// (the client secret and tokens travel in it) off loopback")
+        return value
+
+    @property
+    def oauth2_renews(self) -> bool:
+        """True when followup renews the XOAUTH2 token itself (an inbox or outbox logs in with it)."""
+        return bool(self.oauth2_token_url) and "xoauth2" in (self.imap_auth, self.smtp_auth)
 
     @property
     def inbox(self) -> MailURL:
