@@ -934,6 +934,9 @@ def _postfix_main_cf(lay: _Layout, fast: bool) -> str:
             "maximal_backoff_time = 2s",
             "transport_retry_time = 1s",
             "smtpd_error_sleep_time = 0s",
+            # an smtpd that dies at start (its SASL socket gone with Dovecot) makes the master throttle the
+            # service for service_throttle_time (60 s): submission would hang that long after Dovecot is back
+            "service_throttle_time = 1s",
             "in_flow_delay = 0s",
         ]
     return "\n".join(lines) + "\n"

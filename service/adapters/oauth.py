@@ -77,6 +77,7 @@ class TokenStatus:
     renewals: int
     last_error: str | None
     client_secret_expires: date | None
+    failing_since: datetime | None = None  # the first renewal of the current spell of failures
 
 
 class RenewingToken:
@@ -95,6 +96,7 @@ class RenewingToken:
         self._renewals = 0
         self._last_error: str | None = None
         self._rotated: str | None = None
+        self._failing_since: datetime | None = None
         self.name = endpoint_name(client.token_url)
 
     @property
@@ -108,7 +110,7 @@ class RenewingToken:
     @property
     def status(self) -> TokenStatus:
         return TokenStatus(self._expires_at, self._renewed_at, self._renewals, self._last_error,
-                           self.client.client_secret_expires)
+                           self.client.client_secret_expires, self._failing_since)
 
     def _fresh(self) -> bool:
         if self._access is None:
@@ -134,11 +136,13 @@ class RenewingToken:
             granted = await self._grant(refresh)
         except TokenRenewalError as exc:
             self._last_error = str(exc)
+            self._failing_since = self._failing_since or self._now()
             log.error("OAuth2 token renewal failed: %s", exc)
             raise
         access = granted.get("access_token")
         if not isinstance(access, str) or not access:
             self._last_error = f"{self.name}: the answer carries no access_token"
+            self._failing_since = self._failing_since or self._now()
             raise TokenRenewalError(self._last_error)
         now = self._now()
         expires_in = granted.get("expires_in")
@@ -147,6 +151,7 @@ class RenewingToken:
         self._renewed_at = now
         self._renewals += 1
         self._last_error = None
+        self._failing_since = None
         rotated = granted.get("refresh_token")
         if isinstance(rotated, str) and rotated and rotated != refresh:
             self._rotated = rotated

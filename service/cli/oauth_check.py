@@ -6,13 +6,13 @@ from contextlib import AsyncExitStack
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
+from service.core.incident_policy import SECRET_WARNING_DAYS
+
 if TYPE_CHECKING:
     from service.adapters.oauth import RenewingToken
     from service.runtime.wiring import StoredRefreshToken
     from service.settings import Settings
 
-# the operator is told (and `check` warns) this many days before the client secret expires
-SECRET_WARNING_DAYS = 14
 
 
 def _now() -> datetime:

@@ -39,6 +39,7 @@ class Purpose(StrEnum):
     ALERT = "alert"
     CONFIRM = "confirm"
     OPTOUT_CONFIRM = "optout_confirm"
+    INCIDENT = "incident"
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,10 @@ HANDLING: dict[Purpose, Handling] = {
     # names the opt-out); it answers their request, so no cap holds it back
     Purpose.OPTOUT_CONFIRM: Handling("auto-replied", to_client=True, honours_opt_out=False, client_capped=False,
                                      keeps_text=True),
+    # to the operator (FOLLOWUP_OPERATOR_ADDRESS): one when an incident opens and one when it ends, each
+    # keyed by the incident, so the outbox's unique key refuses a second from any worker
+    Purpose.INCIDENT: Handling("auto-generated", to_client=False, honours_opt_out=False, client_capped=False,
+                               keeps_text=True),
 }
 
 # the messages we start to clients: what the client cap and the per-domain circuit breaker count
@@ -249,6 +254,15 @@ def confirmation(msg: Inbound, *, sender: Sender, context: dict[str, Any], now: 
         to_name=msg.from_name, subject=composer.reply_subject(msg.subject, None), now=now,
         message_id=sender.next_message_id(), dedupe_key=f"confirm:{msg.message_id}"[:200],
         in_reply_to=msg.message_id, references=msg.references)
+
+
+def incident(*, sender: Sender, operator: str, incident_id: int, ended: bool, subject: str,
+             context: dict[str, Any], now: datetime) -> LetterRequest:
+    """The operator's mail about an incident opening (or ending): at most one of each per incident."""
+    return LetterRequest(
+        purpose=Purpose.INCIDENT, sender=sender, template="incident", context=context, to_addr=operator,
+        to_name="", subject=subject, now=now, message_id=sender.next_message_id(),
+        dedupe_key=f"incident:{incident_id}:{'ended' if ended else 'opened'}")
 
 
 # -- composing ---------------------------------------------------------------------------------

@@ -13,10 +13,12 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.adapters.oauth import RenewingToken
 from service.clock import Clock
 from service.core.triage import Action
 from service.flows.intake_batch import Outcome
 from service.runtime.metrics import METRICS
+from service.runtime.trouble_watch import TroubleWatch
 from service.settings import Settings
 from service.store.db import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -58,6 +60,10 @@ class RunContext:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
     rand: random.Random = field(default_factory=random.Random)
+    # what went wrong and since when, for the operator's incidents (`service.flows.incidents`)
+    watch: TroubleWatch = field(default_factory=TroubleWatch)
+    # the self-renewing OAuth2 token the inbox and the SMTP connections share, if the settings ask for one
+    tokens: RenewingToken | None = None
 
     async def sleep(self, seconds: float) -> None:
         """Wait `seconds`, or less when asked to stop."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from service.adapters.inbox import Inbox, RawMessage, ReadPosition
+from service.core.incident_policy import IncidentKind
 from service.errors import MailServerError
 from service.flows.intake import Pipeline
 from service.flows.prepared import Prepared
@@ -52,9 +53,11 @@ class InboxRunner:
         if not self._reading:
             if not await self.take_mailbox(quiet=self._standby_logged):
                 self._standby_logged = True  # standing by is healthy: said once, not at every try
+                self.ctx.watch.unseen(IncidentKind.INBOX)  # the worker reading it says how it is
                 return
             self._standby_logged = False
         await self.drain()
+        self.ctx.watch.ok(IncidentKind.INBOX)
 
     async def rest(self) -> None:
         """Wait for new mail (IDLE, or a poll's interval); standing by, wait before trying the lock again."""
@@ -71,8 +74,10 @@ class InboxRunner:
         """Back off for `seconds` (or until asked to stop)."""
         await self.ctx.sleep(seconds)
 
-    async def recover(self) -> None:
+    async def recover(self, exc: Exception) -> None:
         """After a failure: drop the connection, which the next step opens again."""
+        if isinstance(exc, MailServerError):  # the database being away is not the inbox's trouble
+            self.ctx.watch.failed(IncidentKind.INBOX, str(exc), self.ctx.clock.now())
         self.ctx.stats.reconnects += 1
         self._reading = False
         await self.inbox.close()

@@ -45,8 +45,24 @@ class Metrics:
         self.idle = Gauge("followup_inbox_idle", "1 while the inbox waits in IMAP IDLE", registry=r)
         self.loop_up = Gauge("followup_loop_up", "1 while the loop is running (not in backoff)", ["loop"],
                              registry=r)
+        self.incident_open = Gauge("followup_incident_open", "1 while an incident of this kind is open (since "
+                                   "the trouble was first seen)", ["kind"], registry=r)
+        self.incidents = Counter("followup_incidents", "Incidents the operator was told of, by kind", ["kind"],
+                                 registry=r)
         self._beats: dict[str, tuple[bool, float]] = {}
+        self._incidents: dict[str, str] = {}
         self._lock = threading.Lock()
+
+    def set_incidents(self, open_since: dict[str, str], kinds: Iterable[str]) -> None:
+        """The incidents open now (kind -> since), as the last review left them; `kinds`: every kind."""
+        with self._lock:
+            self._incidents = dict(open_since)
+        for kind in kinds:
+            self.incident_open.labels(kind).set(1 if kind in open_since else 0)
+
+    def open_incidents(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._incidents)
 
     def beat(self, loop: str, up: bool = True) -> None:
         """A loop reports in: alive and working (up) or backing off (down)."""
@@ -81,7 +97,8 @@ def app(metrics: Metrics, stale_s: float) -> Callable[..., Iterable[bytes]]:
             ok, states = metrics.health(stale_s)
             start_response("200 OK" if ok else "503 Service Unavailable",
                            [("Content-Type", "application/json")])
-            return [json.dumps({"ready": ok, "loops": states}).encode()]
+            # incidents do not make the worker unready (a restart cures none of them); they are shown
+            return [json.dumps({"ready": ok, "loops": states, "incidents": metrics.open_incidents()}).encode()]
         if environ.get("PATH_INFO") == "/metrics":
             result: Iterable[bytes] = prometheus(environ, start_response)
             return result

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from service.core.incident_policy import SECRET_WARNING_DAYS, IncidentKind, Trouble, secret_trouble
+from service.flows import incidents
 from service.runtime.context import RunContext
 from service.runtime.job_registry import JobOutcome, run_job
 from service.runtime.metrics import METRICS
@@ -45,14 +47,16 @@ class SchedulerRunner:
         """Back off for `seconds` (or until asked to stop)."""
         await self.ctx.sleep(seconds)
 
-    async def recover(self) -> None:
+    async def recover(self, exc: Exception) -> None:
         """Nothing to drop: a job cut off mid-run is claimed again after its lease."""
 
     # -- the part `run_once` uses too --------------------------------------------------
 
     async def run_due(self) -> int:
-        """Run every job due now, each in its own transaction; return how many."""
+        """Review the operator's incidents, then run every job due now, each in its own transaction; return
+        how many jobs ran."""
         ctx = self.ctx
+        await self.review_incidents()
         ran = 0
         skip_locked = is_postgres(ctx.engine)
         while not ctx.stopping.is_set():
@@ -70,6 +74,29 @@ class SchedulerRunner:
             ctx.outbox_ready.set()
         ctx.stats.jobs += ran
         return ran
+
+    async def review_incidents(self) -> None:
+        """Tell the operator of trouble that lasted, and of its end (`service.flows.incidents`)."""
+        ctx = self.ctx
+        now = ctx.clock.now()
+        seen = ctx.watch.seen()
+        if ctx.tokens is not None:
+            status = ctx.tokens.status
+            if status.failing_since is not None:
+                seen[IncidentKind.TOKEN] = Trouble(status.failing_since, status.last_error or "renewal failed")
+            elif status.renewals:  # not asked for yet in this process: nothing seen, nothing ended
+                seen[IncidentKind.TOKEN] = None
+            if ctx.tokens.client.client_secret is not None:
+                seen[IncidentKind.SECRET] = secret_trouble(status.client_secret_expires, now.date(),
+                                                           SECRET_WARNING_DAYS)
+        async with transaction(ctx.sessions) as session:
+            result = await incidents.review(session, ctx.settings, seen, now)
+        if result.told or result.ended:
+            ctx.outbox_ready.set()
+        for kind in result.told:
+            METRICS.incidents.labels(kind.value).inc()
+        METRICS.set_incidents({k.value: v.isoformat() for k, v in result.open_since.items()},
+                              [k.value for k in IncidentKind])
 
     async def _run(self, job_id: int, now: datetime) -> None:
         outcome: JobOutcome | None = None

@@ -8,6 +8,7 @@ import logging
 import time
 
 from service.adapters.transport import Transport
+from service.core.incident_policy import IncidentKind
 from service.core.letters import Purpose
 from service.core.retry import send_retry_decision
 from service.errors import SendError
@@ -54,7 +55,7 @@ class SenderRunner:
         """Back off for `seconds`, or less when the inbox queued something (the database is back)."""
         await self.ctx.until_outbox_ready(seconds)
 
-    async def recover(self) -> None:
+    async def recover(self, exc: Exception) -> None:
         """Nothing to drop: rows cut off mid-claim stay 'sending' and are claimed again after their lease."""
 
     # -- the parts `run_once` uses too -------------------------------------------------
@@ -137,6 +138,8 @@ class SenderRunner:
             await transport.send(row.raw, mail_from=s.shared_address, to=row.to_addr)
         except SendError as exc:
             ctx.stats.send_failures += 1
+            if not exc.permanent:  # the server, not this one recipient: mail cannot be sent
+                ctx.watch.failed(IncidentKind.SENDING, str(exc), ctx.clock.now())
             decision = send_retry_decision(
                 attempts=row.attempts, permanent=exc.permanent, error=str(exc),
                 now=ctx.clock.now(), max_attempts=s.send_max_attempts,
@@ -152,6 +155,7 @@ class SenderRunner:
             })
             return 0
         await marks.mark(row.id, ctx.clock.now())
+        ctx.watch.ok(IncidentKind.SENDING)
         ctx.stats.sent += 1
         METRICS.sent.labels(row.purpose).inc()
         if row.purpose == Purpose.ACK:

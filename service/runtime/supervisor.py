@@ -12,7 +12,9 @@ import logging
 import random
 from typing import Protocol
 
+from service.core.incident_policy import IncidentKind
 from service.core.retry import backoff_s
+from service.errors import MailServerError
 from service.flows import account_setup
 from service.runtime.context import RunContext, Stats
 from service.runtime.inbox_runner import InboxRunner
@@ -43,8 +45,8 @@ class Runner(Protocol):
     async def pause(self, seconds: float) -> None:
         """Back off for at most `seconds` after a failed round."""
 
-    async def recover(self) -> None:
-        """Drop what a failed round may have left broken (a connection), before backing off."""
+    async def recover(self, exc: Exception) -> None:
+        """Drop what a failed round (failing with `exc`) may have left broken, before backing off."""
 
 
 async def supervise(runner: Runner, stopping: asyncio.Event, *, cap_s: float, rand: random.Random,
@@ -72,7 +74,7 @@ async def supervise(runner: Runner, stopping: asyncio.Event, *, cap_s: float, ra
             delay = backoff_s(attempt, base_s=1.0, cap_s=cap_s, rand=rand)
             metrics.beat(runner.name, up=False)
             log.warning("%s loop: %s; retrying in %.1fs", runner.name, exc, delay, extra={"attempt": attempt})
-            await runner.recover()
+            await runner.recover(exc)
             await runner.pause(delay)
 
 
@@ -111,16 +113,26 @@ class Supervisor:
     async def run_once(self) -> Stats:
         """Drain the inbox, the due jobs and the outbox once, like a cron job."""
         await self.start()
+        inbox_failed: MailServerError | None = None
         try:
-            if await self.inbox.take_mailbox(quiet=True):
-                await self._drain_inbox_while_sending()
-            else:
-                log.info("mailbox %s is being read by another worker; running jobs and the outbox only",
-                         self.inbox.inbox.name)
+            try:
+                if await self.inbox.take_mailbox(quiet=True):
+                    await self._drain_inbox_while_sending()
+                    self.ctx.watch.ok(IncidentKind.INBOX)
+                else:
+                    log.info("mailbox %s is being read by another worker; running jobs and the outbox only",
+                             self.inbox.inbox.name)
+            except MailServerError as exc:
+                # the jobs and the outbox still run (and the incident review sees the inbox's trouble,
+                # which this run's exit status reports too)
+                inbox_failed = exc
+                self.ctx.watch.failed(IncidentKind.INBOX, str(exc), self.ctx.clock.now())
             await self.scheduler.run_due()
             await self.sender.drain()
         finally:
             await self.close()
+        if inbox_failed is not None:
+            raise inbox_failed
         return self.ctx.stats
 
     async def run_forever(self) -> Stats:

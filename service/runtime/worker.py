@@ -39,7 +39,7 @@ class Worker(Supervisor):
         # one transport per SMTP connection the sender keeps (FOLLOWUP_SMTP_CONNECTIONS)
         # the self-renewing OAuth2 token, when the settings ask for one: shared by the inbox and every
         # SMTP connection, its rotated refresh token kept in the database
-        self.tokens = make_token_source(settings, ctx.sessions, ctx.clock.now)
+        self.tokens = ctx.tokens = make_token_source(settings, ctx.sessions, ctx.clock.now)
         transports = [transport] if transport is not None else [
             make_transport(settings, self.tokens) for _ in range(settings.smtp_connections)]
         super().__init__(ctx, InboxRunner(ctx, inbox or make_inbox(settings, self.tokens), pipeline, preparer),

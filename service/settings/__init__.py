@@ -142,6 +142,12 @@ class Settings(DetectorSettings):
     prepare_process: bool | Literal["auto"] = "auto"
     reconnect_max_s: float = Field(default=300.0, gt=0)
 
+    # who is told, by mail, when the inbox cannot be read or mail cannot be sent for incident_after_minutes,
+    # when the OAuth2 token cannot be renewed or its client secret nears expiry, and when mail is
+    # quarantined: one mail when each incident begins and one when it ends (unset: logs and metrics only)
+    operator_address: str | None = None
+    incident_after_minutes: float = Field(default=10.0, gt=0)
+
     default_owner: str | None = None
     default_owner_name: str = "our client care team"
 
@@ -228,7 +234,7 @@ class Settings(DetectorSettings):
     def _database(cls, value: str) -> str:
         return anchored_sqlite(normalise_database_url(value))
 
-    @field_validator("shared_address", "default_owner", "default_second_level")
+    @field_validator("shared_address", "default_owner", "default_second_level", "operator_address")
     @classmethod
     def _address(cls, value: str | None) -> str | None:
         return None if value is None else plain_address(value)

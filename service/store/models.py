@@ -1,5 +1,5 @@
 """SQLAlchemy 2 tables: accounts, clients, concerns and their history, plans, escalations, jobs,
-messages, outbox, checkpoints, quarantine."""
+messages, outbox, checkpoints, quarantine, incidents."""
 
 from __future__ import annotations
 
@@ -292,6 +292,24 @@ class Job(Base):
     claimed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Incident(Base):
+    """One spell of trouble the operator is told about (`service.core.incident_policy`): told once, ended once.
+
+    `open_kind` holds the kind while the incident is open and NULL after: its unique index lets only
+    one incident of a kind be open, whichever worker opens it.
+    """
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    open_kind: Mapped[str | None] = mapped_column(String(40), unique=True)
+    since: Mapped[datetime]  # the trouble first seen
+    told_at: Mapped[datetime | None]  # the operator mailed (NULL: it ended before it lasted long enough)
+    ended_at: Mapped[datetime | None]
+    detail: Mapped[str] = mapped_column(Text)  # the last thing that went wrong
 
 
 class KeyValue(Base):

@@ -3,6 +3,7 @@ and a Dovecot restart survived."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -129,12 +130,34 @@ def wait_health(port: int, status: int, timeout_s: float) -> float:
     raise AssertionError(f"/healthz did not answer {status} within {timeout_s} s")
 
 
+def health_body(port: int) -> dict[str, Any]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            return dict(json.load(response))
+    except urllib.error.HTTPError as exc:
+        return dict(json.load(exc))
+
+
+def operator_mail(stack: Any, subject: str) -> list[Message]:
+    return [m for m in stack.messages("owner") if m["Subject"] == subject
+            and m["X-Followup-Instance"] == "support@example.test"]
+
+
+INCIDENT = "[followup] Incident: the inbox cannot be read"
+RESOLVED = "[followup] Resolved: the inbox cannot be read"
+
+
 def test_worker_survives_dovecot_restart(mailstack: Any, tmp_path: Path) -> None:
     # issue 18, point 3: a dead IDLE connection is noticed, /healthz says so while the inbox reconnects,
-    # and the next acknowledgement goes out once Dovecot is back
+    # and the next acknowledgement goes out once Dovecot is back. Point 2: the operator is told once the
+    # inbox has been unreadable for FOLLOWUP_INCIDENT_AFTER_MINUTES (3 s here), and once when it is over
     log = tmp_path / "worker.log"
     port = free_port()
-    env = worker_env(mailstack, f"sqlite:///{tmp_path / 'f.db'}", FOLLOWUP_METRICS_PORT=str(port))
+    env = worker_env(mailstack, f"sqlite:///{tmp_path / 'f.db'}", FOLLOWUP_METRICS_PORT=str(port),
+                     FOLLOWUP_OPERATOR_ADDRESS="owner@example.test", FOLLOWUP_INCIDENT_AFTER_MINUTES="0.05",
+                     FOLLOWUP_SCHEDULER_INTERVAL_S="0.5", FOLLOWUP_SEND_BACKOFF_S="1",
+                     FOLLOWUP_SEND_BACKOFF_MAX_S="2")
+    before = len(operator_mail(mailstack, INCIDENT)), len(operator_mail(mailstack, RESOLVED))
     proc = start_worker(env, log)
     try:
         wait_log(log, "open (IDLE)")
@@ -145,6 +168,8 @@ def test_worker_survives_dovecot_restart(mailstack: Any, tmp_path: Path) -> None
             print(f"dead IDLE connection noticed by /healthz after {noticed:.1f} s")
             wait_log(log, "retrying in")
             assert health(port) == 503  # still reconnecting: Dovecot is down
+            wait_log(log, "operator told")
+            assert "inbox-unreadable" in health_body(port)["incidents"]
         finally:
             mailstack.start_dovecot()
         mid = make_msgid(domain="client.example")
@@ -155,6 +180,13 @@ def test_worker_survives_dovecot_restart(mailstack: Any, tmp_path: Path) -> None
         ack_for(mailstack, "alice", mid, timeout_s=30)
         wait_log(log, "is back after")
         wait_health(port, 200, 20)
+        # the incident mail waited in the outbox (Postfix's logins go through Dovecot too) and went out
+        # with the one saying it is over: one of each, however long the outage and however many retries
+        mailstack.wait_for_message("owner", lambda m: m["Subject"] == RESOLVED, timeout_s=30)
+        time.sleep(1.5)  # a second of either would arrive by now
+        assert (len(operator_mail(mailstack, INCIDENT)), len(operator_mail(mailstack, RESOLVED))) == \
+            (before[0] + 1, before[1] + 1)
+        assert "inbox-unreadable" not in health_body(port)["incidents"]
     finally:
         assert stop_worker(proc) == 0, log.read_text()[-3000:]
 

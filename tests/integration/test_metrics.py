@@ -40,7 +40,7 @@ async def test_metrics_and_health_of_a_running_worker(tmp_path: Path) -> None:
         assert port, "the metrics server did not start"
         status, body = await asyncio.to_thread(get, port, "/healthz")
         assert status == 200 and json.loads(body) == {"ready": True, "loops": {
-            "inbox": "up", "sender": "up", "scheduler": "up"}}
+            "inbox": "up", "sender": "up", "scheduler": "up"}, "incidents": {}}
         status, text = await asyncio.to_thread(get, port, "/metrics")
         assert status == 200
         for line in ('followup_messages_ingested_total{decision="new_concern"}',

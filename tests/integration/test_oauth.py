@@ -207,3 +207,30 @@ def test_settings_need_what_the_grant_needs() -> None:
         load_settings(**{**base, "oauth2_client_id": None})
     ok = load_settings(**base, oauth2_token_url="https://oauth2.example.com/token", oauth2_refresh_token="r")
     assert make_token_source(ok, None, now) is not None
+
+
+async def test_the_operator_is_told_when_the_token_cannot_be_renewed_and_when_it_can(
+        oauth_stack: Any, tmp_path: Path) -> None:
+    stack, provider = oauth_stack
+    settings = settings_for(stack, provider, f"sqlite:///{tmp_path / 'f.db'}", provider.issue_refresh_token(),
+                            operator_address="owner@example.test", send_backoff_s=0.05, send_backoff_max_s=0.1)
+    subjects = ("[followup] Incident: the OAuth2 access token cannot be renewed",
+                "[followup] Resolved: the OAuth2 access token cannot be renewed")
+
+    def told() -> list[str]:
+        return [str(m["Subject"]) for m in stack.messages("owner") if m["Subject"] in subjects]
+
+    before = len(told())
+    provider.state.down = True
+    try:
+        with pytest.raises(TokenRenewalError, match=r"503|temporarily_unavailable"):
+            await Worker(settings).run_once()  # the inbox cannot log in; jobs, incidents and the outbox still ran
+        with pytest.raises(TokenRenewalError):
+            await Worker(settings).run_once()  # still down: no second mail about it
+    finally:
+        provider.state.down = False
+    await asyncio.sleep(0.2)
+    await Worker(settings).run_once()  # renewed: the incident ends, and both mails leave (SMTP needs the token)
+    stack.wait_for_message("owner", lambda m: m["Subject"] == subjects[1])
+    await asyncio.sleep(1)
+    assert sorted(told()[before:]) == sorted(subjects)

@@ -76,6 +76,12 @@ def request(purpose: Purpose) -> letters.LetterRequest:
         return letters.opt_out_confirmation(INBOUND, sender=SENDER, context=client_ctx(), to_addr=CLIENT,
                                             to_name="Ana Lima", opted_out_at=NOW, concern="C-3", links=Links(3, 7),
                                             now=NOW)
+    if purpose is Purpose.INCIDENT:
+        return letters.incident(sender=SENDER, operator="ops@example.test", incident_id=4, ended=False,
+                                subject="[followup] Incident: the inbox cannot be read", now=NOW, context={
+                                    "title": "the inbox cannot be read", "detail": "login refused", "ended": False,
+                                    "advice": "run followup check", "since": "2026-11-20 10:00 UTC",
+                                    "ended_at": "", "lasted": "", "instance": SENDER.address})
     assert purpose is Purpose.CONFIRM
     return letters.confirmation(OWNER_MAIL, sender=SENDER, now=NOW, context={
         "recorded": ["C-3 #1: call Ana"], "problems": [Problem("C-9 soon", "no such concern")],
@@ -91,7 +97,7 @@ def composed(purpose: Purpose) -> tuple[letters.LetterRequest, EmailMessage]:
 
 def test_the_stored_purposes_stay_as_they_were() -> None:
     assert [p.value for p in Purpose] == ["ack", "checkin", "closing", "reminder", "digest", "alert", "confirm",
-                                          "optout_confirm"]
+                                          "optout_confirm", "incident"]
     assert set(HANDLING) == set(Purpose)
     assert letters.CLIENT_BOUND == (Purpose.ACK, Purpose.CHECKIN, Purpose.CLOSING, Purpose.REMINDER,
                                     Purpose.OPTOUT_CONFIRM)
@@ -110,6 +116,7 @@ def test_the_stored_purposes_stay_as_they_were() -> None:
     (Purpose.CONFIRM, "auto-replied", "<own1@example.test>", "<own1@example.test>", None),
     (Purpose.OPTOUT_CONFIRM, "auto-replied", "<in1@client.example>",
      "<older@client.example> <in1@client.example>", "C-3"),
+    (Purpose.INCIDENT, "auto-generated", None, None, None),
 ])
 def test_each_kind_gets_its_headers(purpose: Purpose, auto: str, in_reply_to: str | None,
                                     references: str | None, concern: str | None) -> None:

@@ -90,7 +90,7 @@ class FakeRunner:
         self.calls.append("pause")
         self.pauses.append(seconds)
 
-    async def recover(self) -> None:
+    async def recover(self, exc: Exception) -> None:
         self.calls.append("recover")
 
 
