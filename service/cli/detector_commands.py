@@ -61,8 +61,22 @@ def add_classify(sub: Subparsers) -> None:
 
 # -- train -------------------------------------------------------------------------------
 
+def _training_installed() -> bool:
+    """True when scikit-learn is here; else says how to get it (the worker's install leaves it out)."""
+    try:  # imported, not looked up: training imports it next anyway, and a broken install fails here too
+        import joblib  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError:
+        print("followup: training needs the `train` extra (scikit-learn): pip install 'followup[train]' "
+              "(from a checkout: pip install '.[train]')", file=sys.stderr)
+        return False
+    return True
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a model on the given labelled data and write it where `--out` says."""
+    if not _training_installed():
+        return 2
     from service.detector.model import LABELS
     from service.detector.training.datasets import DatasetError, read_any
     from service.detector.training.train import TrainConfig, train
@@ -122,6 +136,8 @@ def add_train(sub: Subparsers) -> None:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Measure the detector on the labelled data sets; 1 when there was nothing to measure."""
+    if not _training_installed():
+        return 2
     from service.detector.detect import Thresholds
     from service.detector.model import load_model, model_file
     from service.detector.training.evaluate import run_all

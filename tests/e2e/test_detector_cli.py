@@ -26,6 +26,23 @@ def test_train_refuses_transformer_without_the_extra(tmp_path: Path) -> None:
     assert "transformer extra" in done.stderr and not (tmp_path / "m.joblib").exists()
 
 
+def test_train_and_eval_without_scikit_learn_say_which_extra(tmp_path: Path) -> None:
+    # the worker's install leaves the `train` extra out: an interpreter where scikit-learn cannot be found
+    code = ("import sys, importlib.abc\n"
+            "class Hide(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.split('.')[0] in ('sklearn', 'joblib'): raise ModuleNotFoundError(name)\n"
+            "        return None\n"
+            "sys.meta_path.insert(0, Hide())\n"
+            "from service.cli.app import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    for args in (["train", "--data", str(toy_training_file(tmp_path)), "--out", str(tmp_path / "m.npz")], ["eval"]):
+        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, done.stderr
+        assert "pip install 'followup[train]'" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "m.npz").exists()
+
+
 MINILM = Path(__file__).resolve().parents[2] / "service" / "detector" / "artefacts" / "detector-minilm.npz"
 
 
