@@ -101,3 +101,10 @@ def next_local_time(now: datetime, at: time, tz: ZoneInfo) -> datetime:
         if candidate > now:
             return candidate
     raise AssertionError("unreachable: a wall-clock time recurs within two days")
+
+
+def digest_slot(fell_due: datetime | None, now: datetime, at: time, tz: ZoneInfo) -> datetime:
+    """When a digest carries an escalation that fell due at `fell_due` and is made `now`: the first slot
+    (`at` in `tz`) after it fell due, or `now` when that slot has passed (the worker was down at it)."""
+    since = fell_due if fell_due is not None and fell_due < now else now
+    return max(next_local_time(since, at, tz), now)

@@ -58,6 +58,9 @@ class Escalation:
     reason: str
     urgent: bool  # alert now rather than wait for the digest
     item_id: int | None = None
+    # when it fell due: a worker that was down then (cron's `run --once`, a machine off) makes it later,
+    # and the digest it goes in is the first one after this moment, not after the late run
+    due_at: datetime | None = None
 
 
 def deadlines(state: ConcernState, hours: BusinessHours, policy: Policy) -> tuple[datetime, datetime]:
@@ -80,15 +83,15 @@ def due(state: ConcernState, hours: BusinessHours, policy: Policy, now: datetime
         if now >= first:
             waited = _age(hours, state.created_at, first)
             out.append(Escalation(f"C-{state.id}:plan:1", state.id, 1,
-                                  f"no action plan {waited} after it arrived", urgent))
+                                  f"no action plan {waited} after it arrived", urgent, due_at=first))
         if now >= second and state.has_second_level:
             out.append(Escalation(f"C-{state.id}:plan:2", state.id, 2,
                                   f"still no action plan {_age(hours, state.created_at, second)} after it "
-                                  "arrived", urgent))
+                                  "arrived", urgent, due_at=second))
     for item in state.items:
         if not item.done and now >= item.due_at:
             out.append(Escalation(f"C-{state.id}:item:{item.id}", state.id, 1,
-                                  "an action item is past its due date", urgent, item.id))
+                                  "an action item is past its due date", urgent, item.id, due_at=item.due_at))
     return out
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from service.core import letters
-from service.core.businesstime import next_local_time
+from service.core.businesstime import digest_slot
 from service.core.digest_view import Entry, client_label, digest_context, digest_subject
 from service.core.escalation_policy import Policy, due, next_check
 from service.core.owner_commands import signed_address
@@ -76,7 +76,7 @@ async def escalate_concern(session: AsyncSession, token: str, settings: Settings
         if held_until is not None:
             await jobs.schedule(session, f"{JobKind.ALERT}:{recipient}", JobKind.ALERT, held_until)
         if not esc.urgent or held_until is not None:  # in the digest, or in the held alert if that comes first
-            at = next_local_time(now, time.fromisoformat(account.digest_time), hours.tz)
+            at = digest_slot(esc.due_at, now, time.fromisoformat(account.digest_time), hours.tz)
             await jobs.schedule(session, f"{JobKind.DIGEST}:{recipient}", JobKind.DIGEST, at)
     return Escalated(tuple(levels), next_check(state, hours, policy, now))
 

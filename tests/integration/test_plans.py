@@ -73,11 +73,13 @@ async def test_unplanned_concern_escalates_once_into_the_owners_digest(tmp_path:
     assert "C-1" in text and "charged twice" in text and "no action plan 1 working day" in text
     clock.current = datetime(2026, 11, 25, 9, 31, tzinfo=UTC)  # nothing new: no second digest
     assert (await run(settings, clock))["sent"] == 0
-    # still no plan a working day after the first deadline: level 2, in the second level's next digest
+    # still no plan a working day after the first deadline (25 Nov 10:00): level 2. No worker ran at the
+    # 26 Nov 08:30 digest that would have carried it (cron was off): the next run sends it at once,
+    # not at the next day's (issue 18, point 4), and that slot sends nothing again
     clock.current = datetime(2026, 11, 26, 14, 31, tzinfo=UTC)
-    assert (await run(settings, clock))["sent"] == 0
-    clock.current = datetime(2026, 11, 27, 8, 31, tzinfo=UTC)
     assert (await run(settings, clock))["sent"] == 1
+    clock.current = datetime(2026, 11, 27, 8, 31, tzinfo=UTC)
+    assert (await run(settings, clock))["sent"] == 0
     clock.current = datetime(2026, 12, 10, 8, 31, tzinfo=UTC)  # and then nothing, ever
     assert (await run(settings, clock))["sent"] == 0
     assert len([m for m in sent(tmp_path) if m["To"] == "boss@example.test"]) == 1
@@ -196,10 +198,10 @@ async def test_digest_preview_and_accounts_cli(tmp_path: Path, db_url: str, monk
 
     code, out = await call("digest", "--owner", "boss@example.test", "--preview")
     assert code == 0 and "nothing to send" in out
-    clock = ManualClock(datetime.now(UTC) - timedelta(days=10))
+    clock = ManualClock(MONDAY_10)
     drop(tmp_path / "in", client_mail(body="We were charged twice <script>alert(1)</script> and nobody called."))
     await run(settings, clock)
-    clock.current = datetime.now(UTC)
+    clock.current = datetime(2026, 11, 24, 10, 5, tzinfo=UTC)  # just past the deadline: the digest slot is ahead
     worker = Worker(settings, clock=clock)
     await worker.start()
     await worker.run_due_jobs()  # escalates; the digest itself waits for 08:30

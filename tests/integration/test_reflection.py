@@ -44,7 +44,10 @@ def recipients(tmp_path: Path) -> list[str]:
     new = tmp_path / "out" / "new"
     msgs: list[EmailMessage] = [message_from_bytes(p.read_bytes(), policy=policy.default)  # type: ignore[misc]
                                 for p in sorted(new.iterdir())] if new.exists() else []
-    return [a.addr_spec.lower() for m in msgs for a in m["To"].addresses]
+    # the clients' mail only: an owner's digest (the late runs here stand for a worker that was down
+    # at the digest hour, so it goes out at once) is not what the caps count
+    return [a.addr_spec.lower() for m in msgs for a in m["To"].addresses
+            if not a.addr_spec.lower().endswith("@example.test")]
 
 
 async def outbox_and_messages(settings: Settings) -> tuple[list[OutboxRow], list[MessageRow]]:
