@@ -38,10 +38,10 @@ def _iso(value: datetime | None) -> str | None:
 
 def cmd_concerns(args: argparse.Namespace) -> int:
     """List concerns (those in `--status`, or all) as a table or JSON."""
+    # the settings first: a bad one is named before the database layer is imported
+    settings = load_cli_settings(args)
     from service.core.digest_view import shown
     from service.store import concerns
-
-    settings = load_cli_settings(args)
 
     async def work(session: AsyncSession) -> list[dict[str, Any]]:
         rows = await concerns.list_concerns(session, args.status)
@@ -73,9 +73,8 @@ def cmd_concerns(args: argparse.Namespace) -> int:
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
     """List the messages that could not be processed, or write one's raw bytes (`--show ID`)."""
-    from service.store import messages
-
     settings = load_cli_settings(args)
+    from service.store import messages
 
     async def work(session: AsyncSession) -> list[Quarantine]:
         return await messages.list_quarantine(session)
@@ -106,10 +105,9 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Print a concern's whole history: messages, verdicts, plan, escalations, status changes."""
+    settings = load_cli_settings(args)
     from service.core.digest_view import client_label, shown
     from service.store import accounts, concerns, messages, outbox
-
-    settings = load_cli_settings(args)
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         concern = await concerns.concern_by_token(session, args.id)
@@ -183,11 +181,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """Add an action item to a concern, owned by someone, due at a time read in the account's zone."""
+    settings = load_cli_settings(args)
     from service.clock import SystemClock
     from service.core.owner_commands import parse_due
     from service.store import accounts, concerns
-
-    settings = load_cli_settings(args)
 
     async def work(session: AsyncSession) -> str:
         now = SystemClock().now()
@@ -209,10 +206,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_done(args: argparse.Namespace) -> int:
     """Mark an action item done (the only open one when no `--item` is given)."""
+    settings = load_cli_settings(args)
     from service.clock import SystemClock
     from service.store import concerns
-
-    settings = load_cli_settings(args)
 
     async def work(session: AsyncSession) -> str:
         concern = await concerns.concern_by_token(session, args.id)
@@ -225,10 +221,9 @@ def cmd_done(args: argparse.Namespace) -> int:
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     """Resolve a concern, with an optional note for its history."""
+    settings = load_cli_settings(args)
     from service.clock import SystemClock
     from service.store import concerns
-
-    settings = load_cli_settings(args)
 
     async def work(session: AsyncSession) -> str:
         concern = await concerns.concern_by_token(session, args.id)

@@ -15,10 +15,10 @@ if TYPE_CHECKING:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     """Render the owner's next digest (`--preview`, optionally its HTML to a file) or queue it now."""
+    # the settings first: a bad one is named before the database layer is imported
+    settings = load_cli_settings(args)
     from service.clock import SystemClock
     from service.flows import escalations
-
-    settings = load_cli_settings(args)
     owner = args.owner.strip().lower()
 
     async def work(session: AsyncSession) -> tuple[str, str] | None:

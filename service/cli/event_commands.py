@@ -27,12 +27,12 @@ def _event_id(text: str) -> int:
 
 def cmd_events(args: argparse.Namespace) -> int:
     """Add, list, import, tick off or cancel the events clients worry about."""
+    # the settings first: a bad one is named before the database layer is imported
+    settings = load_cli_settings(args)
     from service.clock import SystemClock
     from service.core.owner_commands import parse_due
     from service.flows import event_reminders
     from service.store import events
-
-    settings = load_cli_settings(args)
     data = b""
     if args.action == "import":
         path = Path(args.target)

@@ -7,7 +7,6 @@ module loads: `followup --help` and a mistyped option answer without them.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -94,13 +93,15 @@ def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[
                    stored: bool = False) -> T:
     """Run `work` in one committed transaction on a migrated store with the configured accounts
     (`stored`: on a database that exists already, as for commands about a concern)."""
+    import asyncio
+
     from service.flows import account_setup
-    from service.store.db import make_engine, migrate, session_factory, transaction
+    from service.store.db import ensure_current, make_engine, session_factory, transaction
 
     async def main() -> T:
         engine = make_engine(settings.database_url)
         try:
-            await migrate(engine)
+            await ensure_current(engine)
             async with transaction(session_factory(engine)) as session:
                 await account_setup.sync_accounts(session, settings)
                 return await work(session)
@@ -115,12 +116,14 @@ def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[
 
 def read_only(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run `work` in a session on a migrated store that commits nothing (listings)."""
-    from service.store.db import make_engine, migrate, session_factory
+    import asyncio
+
+    from service.store.db import ensure_current, make_engine, session_factory
 
     async def main() -> T:
         engine = make_engine(settings.database_url)
         try:
-            await migrate(engine)
+            await ensure_current(engine)
             async with session_factory(engine)() as session:
                 return await work(session)
         finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
@@ -28,6 +27,8 @@ T = TypeVar("T")
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the worker until stopped, or drain inbox and outbox once (`--once`) and print the counts."""
+    import asyncio
+
     # a stop asked for while the worker is still starting (imports, the model) is kept and
     # honoured once it runs: a service manager's SIGTERM always ends in a clean exit
     early: list[int] = []
@@ -73,6 +74,8 @@ def add_run(sub: Subparsers) -> None:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Bring the database to the newest schema and print its revision."""
+    import asyncio
+
     from service.store.db import current_revision, make_engine, migrate
 
     settings = load_cli_settings(args)
@@ -117,6 +120,8 @@ async def _probe_database(settings: Settings) -> str:
 
 async def _within(step: Awaitable[T], seconds: float, what: str) -> T:
     """`step`, or a TimeoutError that says what was waited for and how long (a silent server said nothing)."""
+    import asyncio
+
     try:
         return await asyncio.wait_for(step, seconds)
     except TimeoutError:
@@ -178,6 +183,8 @@ async def run_checks(settings: Settings) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Try every connection in the settings and say plainly what is wrong."""
+    import asyncio
+
     return asyncio.run(run_checks(load_cli_settings(args)))
 
 
@@ -190,6 +197,8 @@ def add_check(sub: Subparsers) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Walk the whole loop on a temporary Maildir and SQLite (see `service.cli.demo`)."""
+    import asyncio
+
     from service.cli.demo import run_demo
     from service.runtime.logs import setup_logging
 

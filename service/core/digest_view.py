@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from service.core.businesstime import BusinessHours
-from service.mailformat.parse import one_line
+from service.mailformat.plain import one_line
 
 
 @dataclass(frozen=True)

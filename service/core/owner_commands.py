@@ -26,7 +26,7 @@ from datetime import UTC, datetime, time
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from service.mailformat.parse import lines_of, one_line
+from service.mailformat.plain import lines_of, one_line
 from service.mailformat.quotes import KnownLines, own_text
 
 Kind = Literal["plan", "resolve", "done"]

@@ -19,6 +19,10 @@ from service.mailformat.autoreply import SUBJECT_LIMIT, auto_reply_subject, boun
 from service.mailformat.fingerprint import content_fingerprint
 from service.mailformat.headers import decode_words as decode_words  # re-exported: parse's since the first release
 from service.mailformat.headers import header_text
+from service.mailformat.plain import BIDI_RE as BIDI_RE
+from service.mailformat.plain import lines_of as lines_of
+from service.mailformat.plain import one_line as one_line
+from service.mailformat.plain import storable
 from service.mailformat.readers import address_header, first_reply, html_to_text, mime_within_depth, strip_tags
 from service.mailformat.relay import Relay, find_author
 
@@ -26,11 +30,6 @@ TOKEN_RE = re.compile(r"\[#(C-\d{1,12})\]", re.IGNORECASE)
 MSGID_RE = re.compile(r"<[^<>\s]{1,250}>")
 # C0 and C1 controls (CR, LF, VT, FF, the file separators U+001C-1E and NEL U+0085 among them) and the
 # Unicode line and paragraph separators: each ends a "line" for str.splitlines and for some mail programs
-_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-# bidirectional controls: they make a name or subject read in another order than it is written
-BIDI_RE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-LINE_END_RE = re.compile(r"\r\n|\r|\n")
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 MAX_TEXT_CHARS = 100_000
 
 
@@ -76,26 +75,6 @@ class Inbound:
     @property
     def reply_address(self) -> str:
         return self.reply_to or self.from_addr
-
-
-def one_line(value: str, limit: int = 998) -> str:
-    """Collapse control characters and every kind of line break (CR/LF, U+2028, NEL, ...) into spaces and
-    drop bidirectional controls, so a value can never become a header, nor two lines, nor read backwards."""
-    return _CONTROL_RE.sub(" ", BIDI_RE.sub("", storable(value))).strip()[:limit]
-
-
-def lines_of(text: str) -> list[str]:
-    """The lines of `text`, split at real line ends (CR LF, LF, CR) only.
-
-    `str.splitlines` also splits at U+2028, NEL, VT, FF and the file separators, which anyone can
-    put inside a subject or a name: inside one line of mail they end nothing.
-    """
-    return LINE_END_RE.split(text)
-
-
-def storable(value: str) -> str:
-    """The text with undecodable bytes (surrogate escapes of raw 8-bit input) as U+FFFD, so it can be stored."""
-    return value.encode("utf-8", "replace").decode("utf-8") if _SURROGATE_RE.search(value) else value
 
 
 def _raw_headers(msg: Message) -> dict[str, str]:

@@ -22,7 +22,7 @@ from email.parser import BytesParser
 
 from inscriptis import get_text
 
-from service.mailformat.parse import BIDI_RE, lines_of
+from service.mailformat.plain import BIDI_RE, lines_of
 
 # the field names of quoted header blocks, as mail programs write them in their readers' languages:
 # who wrote it ...

@@ -5,18 +5,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-from service.core.letters import CLIENT_BOUND, Composed, LetterRequest, Purpose
+from service.core.letter_kinds import CLIENT_BOUND, Purpose
 from service.core.mailboxes import mailbox_key, org_of
 from service.core.states import OutboxStatus
 from service.store.db import is_postgres
 from service.store.models import MessageRow, OutboxRow
+
+if TYPE_CHECKING:
+    from service.core.letters import Composed, LetterRequest
 
 
 async def auto_replies_since(session: AsyncSession, mailboxes: Collection[str],
