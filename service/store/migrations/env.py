@@ -1,5 +1,8 @@
 """Alembic environment: runs on the connection that `service.store.db.migrate` hands in."""
 
+import logging
+from typing import Any
+
 from alembic import context
 
 from service.store.models import Base
@@ -7,11 +10,20 @@ from service.store.models import Base
 connection = context.config.attributes.get("connection")
 if connection is None:
     raise RuntimeError("run migrations with `followup migrate`, which passes the connection in")
+log = logging.getLogger("service.store.migrations")
+
+
+def _applied(*, step: Any, **_: Any) -> None:
+    # each step as it is applied, inside the one transaction of the whole upgrade (committed together)
+    log.info("migration %s applied", step.up_revision_id)
+
+
 context.configure(
     connection=connection,
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    on_version_apply=_applied,
 )
 with context.begin_transaction():
     context.run_migrations()
