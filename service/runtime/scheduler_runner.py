@@ -3,10 +3,12 @@ each in its own transaction; a job that fails is logged and tried again later, a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import datetime
 
 from service.core.incident_policy import SECRET_WARNING_DAYS, IncidentKind, Trouble, secret_trouble
+from service.errors import TokenRenewalError
 from service.flows import incidents
 from service.runtime.context import RunContext
 from service.runtime.job_registry import JobOutcome, run_job
@@ -78,6 +80,11 @@ class SchedulerRunner:
     async def review_incidents(self) -> None:
         """Tell the operator of trouble that lasted, and of its end (`service.flows.incidents`)."""
         ctx = self.ctx
+        if ctx.tokens is not None and ctx.tokens.status.renewals:
+            # renewed ahead of its expiry even while the inbox idles on a connection that outlives it, so a
+            # provider that stopped renewing is noticed (and told) before a login needs the token
+            with contextlib.suppress(TokenRenewalError):  # kept in the token's status, logged there
+                await ctx.tokens.token()
         now = ctx.clock.now()
         seen = ctx.watch.seen()
         if ctx.tokens is not None:

@@ -1,9 +1,11 @@
 """Alembic environment: runs on the connection that `service.store.db.migrate` hands in."""
 
 import logging
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from alembic import context
+from alembic.runtime.migration import MigrationContext, MigrationInfo
 
 from service.store.models import Base
 
@@ -13,7 +15,7 @@ if connection is None:
 log = logging.getLogger("service.store.migrations")
 
 
-def _applied(*, step: Any, **_: Any) -> None:
+def _applied(ctx: MigrationContext, step: MigrationInfo, heads: Collection[Any], run_args: Mapping[str, Any]) -> None:
     # each step as it is applied, inside the one transaction of the whole upgrade (committed together)
     log.info("migration %s applied", step.up_revision_id)
 
