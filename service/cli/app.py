@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from service.cli import (
     account_commands,
+    client_commands,
     concern_commands,
     detector_commands,
     digest_commands,
@@ -40,6 +41,7 @@ COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     concern_commands.add_resolve,
     digest_commands.add_digest,
     account_commands.add_accounts,
+    client_commands.add_clients,
     event_commands.add_events,
     worker_commands.add_migrate,
     worker_commands.add_check,

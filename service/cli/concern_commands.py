@@ -119,6 +119,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         items = await concerns.items_of(session, concern.id)
         return {
             "id": concern.token, "client": client.email, "client_name": client.name, "account": account.name,
+            "client_lang": client.lang,
             "owner": account.owner_email, "kind": concern.kind, "severity": concern.severity,
             "status": concern.status, "escalation_level": concern.escalation_level, "subject": concern.subject,
             "created_at": _iso(concern.created_at), "respond_by": _iso(concern.respond_by),
@@ -144,7 +145,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 0
     print(f"{data['id']}  {data['kind']}, {data['severity']} severity, {data['status']}, "
           f"escalation level {data['escalation_level']}")
-    print(f"client   {client_label(data['client_name'], data['client'])}  account {data['account']} "
+    lang = f"  writes in {data['client_lang']}" if data["client_lang"] else ""
+    print(f"client   {client_label(data['client_name'], data['client'])}{lang}  account {data['account']} "
           f"(owner {data['owner']})")
     print(f"subject  {shown(data['subject'])}\nopened   {data['created_at']}  plan due by {data['respond_by']}")
     inbound = sum(1 for m in data["messages"] if m["direction"] == "in")
@@ -156,7 +158,8 @@ def cmd_show(args: argparse.Namespace) -> int:
               f"{m['decision']}{extra}")
         if m["verdict"]:
             v = m["verdict"]
-            print(f"      verdict {v.get('label')} {v.get('score')}  scores {v.get('scores')}")
+            lang = f"  language {v['lang']}" if v.get("lang") else ""
+            print(f"      verdict {v.get('label')} {v.get('score')}  scores {v.get('scores')}{lang}")
             for line in v.get("evidence", []):
                 print(f"      evidence: {shown(str(line), 1000)}")
         if m["rules"] is not None:

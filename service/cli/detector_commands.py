@@ -29,7 +29,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
         # quoted replies and signatures are not the author's words, as in the worker
         verdict = detect(strip_quotes(body), subject=subject, thresholds=thresholds, model=model)
         print(json.dumps({"id": ident, "label": verdict.label, "score": verdict.score,
-                          "evidence": list(verdict.evidence)}, ensure_ascii=False), flush=True)
+                          "evidence": list(verdict.evidence), "lang": verdict.lang}, ensure_ascii=False), flush=True)
 
     if args.eml:
         for path in args.eml:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from service.detector.language import identify
 from service.detector.model import LABELS, DetectorModel, load_model
 from service.mailformat.parse import Inbound
 from service.mailformat.replies import is_reply
@@ -49,6 +50,8 @@ class Verdict:
     evidence: tuple[str, ...] = ()
     scores: dict[str, float] = field(default_factory=dict)
     evidence_by_label: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # the language the text is written in (ISO 639-1), None when too short to tell
+    lang: str | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -105,15 +108,15 @@ def detect_many(items: Sequence[tuple[str, str]], *, thresholds: Thresholds | No
                 keep = {k for k in ranked[:3] if probs[k] >= floor} or {ranked[0]}
                 evidence[label] = tuple(parts[k][:300] for k in sorted(keep))  # in the client's order
             offset += len(parts)
-        verdicts.append(_verdict(scores[i], evidence, over[i], limits))
+        verdicts.append(_verdict(scores[i], evidence, over[i], limits, identify(wholes[i]).code))
     return verdicts
 
 
 def _verdict(scores: dict[str, float], evidence: dict[str, tuple[str, ...]], over: list[str],
-             limits: Thresholds) -> Verdict:
+             limits: Thresholds, lang: str | None) -> Verdict:
     if not over:
-        return Verdict("none", round(1.0 - max(scores.values()), 3), (), scores, evidence)
+        return Verdict("none", round(1.0 - max(scores.values()), 3), (), scores, evidence, lang)
     # the label furthest over its own threshold leads; the other stays in scores and evidence
     best = max(over, key=lambda lab: scores[lab] - limits.of(lab))
     chosen: Label = "complaint" if best == "complaint" else "anxiety"
-    return Verdict(chosen, scores[best], evidence[best], scores, evidence)
+    return Verdict(chosen, scores[best], evidence[best], scores, evidence, lang)

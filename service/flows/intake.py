@@ -191,6 +191,7 @@ class Pipeline:
         if decision.action == Action.NEW_CONCERN:
             account = await self._accounts.sender_account(session, msg.from_addr)
             client = await clients.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
+            clients.remember_language(client, verdict.lang)
             planned = PlannedConcern(msg, verdict, decision, raw, account, client)
             if decision.reply_template:  # counted now: a later message of the batch must see it
                 batch.count_ack(msg, self.settings)
@@ -312,7 +313,8 @@ class Pipeline:
             event_id=await messages.thread_event(session, msg.thread_ids),
             verdict={"label": verdict.label, "score": verdict.score,
                      "evidence": list(verdict.evidence), "scores": verdict.scores,
-                     "evidence_by_label": {k: list(v) for k, v in verdict.evidence_by_label.items()}})
+                     "evidence_by_label": {k: list(v) for k, v in verdict.evidence_by_label.items()},
+                     "lang": verdict.lang})
 
     async def _store_handled(self, session: AsyncSession, msg: Inbound, owner: owner_mail.OwnerResult,
                              raw: RawMessage, now: datetime, batch: BatchState, rules: RuleRecord) -> Outcome:
@@ -335,6 +337,7 @@ class Pipeline:
             return None, None, [], RuleRecord()
         account = await self._accounts.sender_account(session, msg.from_addr)
         client = await clients.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
+        clients.remember_language(client, verdict.lang)
         if client.id is None:
             await session.flush()  # a new client's id
         assert decision.concern_id is not None

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.errors import AccountError
 from service.store.models import (
     Account,
     Client,
@@ -48,3 +49,23 @@ async def opted_out(session: AsyncSession, email: str) -> bool:
     """Whether the client of this (lower-case) address asked us to stop writing."""
     found = await session.scalar(select(Client.id).where(Client.email == email, Client.opted_out_at.is_not(None)))
     return found is not None
+
+
+def remember_language(client: Client, lang: str | None) -> None:
+    """Keep the language identified in the client's latest mail, unless one was set by hand."""
+    if lang and not client.lang_by_hand:
+        client.lang = lang
+
+
+async def set_language(session: AsyncSession, email: str, lang: str | None) -> Client:
+    """Set (or, with None, clear) the client's language by hand; AccountError when no such client."""
+    client = await session.scalar(select(Client).where(Client.email == email))
+    if client is None:
+        raise AccountError(f"no client {email!r} (a client is known once they wrote or have an event)")
+    client.lang, client.lang_by_hand = lang, lang is not None
+    return client
+
+
+async def all_clients(session: AsyncSession) -> list[Client]:
+    """Every client, by address."""
+    return list((await session.scalars(select(Client).order_by(Client.email))).all())

@@ -85,6 +85,10 @@ class Client(Base):
     # the client asked us to stop: no check-ins, reminders or closing notes, ever
     opted_out_at: Mapped[datetime | None] = mapped_column(default=None)
     opt_out_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # the language the client writes in (ISO 639-1): the last one identified in their mail, unless set by
+    # hand (`followup clients set-language`), which the mail never overrides
+    lang: Mapped[str | None] = mapped_column(String(8), default=None)
+    lang_by_hand: Mapped[bool] = mapped_column(default=False)
 
 
 class Concern(Base):
