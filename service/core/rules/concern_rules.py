@@ -14,7 +14,16 @@ from service.mailformat.parse import Inbound
 
 Severity = Literal["high", "normal"]
 
-_URGENT_RE = re.compile(r"\b(urgent|asap|emergency|immediately)\b", re.IGNORECASE)
+# a subject the client marks urgent, in the seven languages clients write in (issue 19, point 6)
+_URGENT_RE = re.compile(
+    r"\b(urgent|asap|emergency|immediately"  # en (and fr "urgent")
+    r"|urgente|urgencia|lo antes posible|de inmediato|inmediatamente"  # es (and pt, it "urgente")
+    r"|dringend|eilt|eilig|sofort|umgehend|notfall|so schnell wie möglich"  # de (and nl "dringend")
+    r"|urgence|au plus vite|dès que possible|immédiatement"  # fr
+    r"|urgência|urgencia|o quanto antes|o mais rápido possível|imediatamente"  # pt
+    r"|urgenza|al più presto|immediatamente|subito"  # it
+    r"|spoed|met spoed|zo snel mogelijk|onmiddellijk)\b",  # nl
+    re.IGNORECASE)
 
 
 def severity_of(verdict: Verdict, msg: Inbound) -> Severity:
