@@ -61,7 +61,7 @@ def cmd_clients(args: argparse.Namespace) -> int:
 
 def add_clients(sub: Subparsers) -> None:
     """Register `followup clients`."""
-    p = sub.add_parser("clients", help="list clients and their language, or set a client's language")
+    p = sub.add_parser("clients", help="clients and the language each is written to in")
     p.add_argument("action", choices=("list", "set-language"))
     p.add_argument("address", nargs="?", type=address_arg, help="the client's address (set-language)")
     p.add_argument("lang", nargs="?", type=language_arg, help="ISO 639-1 code, e.g. fr; auto: from their mail")

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine as AsyncEngine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker as async_sessionmaker
 
+from service.errors import StoreError
+
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 _MIGRATE_LOCK_KEY = 0x666F6C6C  # any constant shared by every worker
@@ -56,6 +58,12 @@ def sqlite_path(url: str) -> Path | None:
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """One engine per process; SQLite gets WAL and a busy timeout so readers never block writers."""
     if url.startswith("sqlite"):
+        path = sqlite_path(url)
+        if path is not None and not path.parent.is_dir():
+            # said before connecting: aiosqlite's thread, failing to open it, could print a traceback after
+            # the command's loop has closed
+            raise StoreError(f"database {path}: unable to open database file: its folder {path.parent} does not "
+                             "exist (FOLLOWUP_DATABASE_URL)")
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")

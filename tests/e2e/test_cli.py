@@ -59,7 +59,7 @@ def test_commands_keep_their_names_and_order_in_help() -> None:
     listed = [line.split()[0] for line in result.stdout.split("positional arguments:")[1].splitlines()[2:]
               if line.startswith("    ")]
     assert listed == ["run", "demo", "classify", "train", "eval", "concerns", "quarantine", "show", "plan",
-                      "done", "resolve", "digest", "accounts", "events", "migrate", "check"]
+                      "done", "resolve", "digest", "accounts", "clients", "events", "migrate", "check"]
     assert all(build_parser().parse_args([*argv]).func for argv in (
         ["run"], ["demo"], ["classify"], ["train", "--data", "x"], ["eval"], ["concerns"], ["quarantine"],
         ["show", "C-1"], ["plan", "C-1", "x", "--due", "Friday"], ["done", "C-1"], ["resolve", "C-1"],
@@ -124,7 +124,7 @@ def test_classify_contract_needs_no_settings() -> None:
     assert result.returncode == 0, result.stderr
     out = [json.loads(x) for x in result.stdout.splitlines()]
     assert [(o["id"], o["label"]) for o in out] == [(1, "complaint"), ("b", "anxiety"), (3, "none")]
-    assert set(out[0]) == {"id", "label", "score", "evidence"}
+    assert set(out[0]) == {"id", "label", "score", "evidence", "lang"}
     assert out[0]["evidence"]
 
 

@@ -57,6 +57,14 @@ def evaluate_model(model: DetectorModel, examples: Sequence[Example], dataset: s
         predicted = (probs >= thresholds.of(label)).astype(int)
         truth = [int(e.label(label) or 0) for e in known]
         out.append(score(dataset, method, label, truth, predicted.tolist()))
+    both = [e for e in examples if all(e.label(label) is not None for label in LABELS)]
+    if both:  # a concern of either kind against none: what decides whether a client is acknowledged
+        probs_all = model.probabilities([e.text for e in both])
+        flagged = np.zeros(len(both), dtype=int)
+        for label in LABELS:
+            flagged |= (probs_all[label] >= thresholds.of(label)).astype(int)
+        truth = [int(any(e.label(label) for label in LABELS)) for e in both]
+        out.append(score(dataset, method, "concern", truth, flagged.tolist()))
     return out
 
 
@@ -135,6 +143,12 @@ def run_all(model: DetectorModel, shared: Path, client_dir: Path, thresholds: Th
         emit(evaluate_model(model, read_user_file(client_test), "client emails (held out)", thresholds))
     else:
         skipped.append(f"client emails: {client_test} not found")
+    languages = client_dir.parent / "client_emails_i18n"
+    for held_out in sorted(languages.glob("*/*heldout.jsonl")):
+        lang = held_out.parent.name
+        emit(evaluate_model(model, read_user_file(held_out), f"client emails {lang} {held_out.stem}", thresholds))
+    if not languages.is_dir():
+        skipped.append(f"client emails in other languages: {languages} not found")
     for reason in skipped:
         if log:
             print(f"skipped {reason}")
