@@ -67,14 +67,22 @@ def test_listings_on_a_current_database_skip_alembic_and_the_mail_libraries(env:
 def test_a_listing_on_an_old_schema_still_migrates_it_first(env: dict[str, str], tmp_path: Path) -> None:
     import sqlite3
 
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from service.store.db import _alembic_config, head_revision
+
     assert subprocess.run([sys.executable, "-m", "service", "migrate"], env=env, cwd=ROOT, timeout=120).returncode == 0
-    with sqlite3.connect(tmp_path / "followup.db") as db:  # as if written by the release before the last migration
-        db.execute("DROP TABLE incidents")
-        db.execute("UPDATE alembic_version SET version_num = '0009'")
+    engine = create_engine(f"sqlite:///{tmp_path / 'followup.db'}")  # as the release before the last migration left it
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "-1")
+    engine.dispose()
+    with sqlite3.connect(tmp_path / "followup.db") as db:
+        older = db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    assert older != head_revision()
     assert "alembic" in imported(["concerns"], env)
     with sqlite3.connect(tmp_path / "followup.db") as db:
-        assert db.execute("SELECT version_num FROM alembic_version").fetchone()[0] != "0009"
-        assert db.execute("SELECT count(*) FROM incidents").fetchone() == (0,)
+        assert db.execute("SELECT version_num FROM alembic_version").fetchone()[0] == head_revision()
 
 
 def test_the_head_revision_read_off_the_file_names_is_alembics() -> None:
