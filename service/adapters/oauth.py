@@ -19,11 +19,15 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
+from service.core.retry import backoff_s
 from service.errors import TokenRenewalError
 
 log = logging.getLogger(__name__)
 
 Grant = Literal["refresh_token", "client_credentials"]
+# after a failed renewal the provider is asked again after 1 to 2 s, growing to at most 5 min
+RETRY_BASE_S = 2.0
+RETRY_CAP_S = 300.0
 
 
 class TokenSource(Protocol):
@@ -97,6 +101,8 @@ class RenewingToken:
         self._last_error: str | None = None
         self._rotated: str | None = None
         self._failing_since: datetime | None = None
+        self._failures = 0
+        self._retry_at: datetime | None = None
         self.name = endpoint_name(client.token_url)
 
     @property
@@ -124,6 +130,10 @@ class RenewingToken:
         async with self._lock:  # IMAP and SMTP logins at once make one renewal, not two
             if self._access is not None and self._fresh():
                 return self._access
+            if self._retry_at is not None and self._now() < self._retry_at:
+                # a provider that just refused or went away is asked again only after a growing pause,
+                # not by every login and scheduler tick in between
+                raise TokenRenewalError(f"{self._last_error} (next try at {self._retry_at:%H:%M:%S} UTC)")
             return await self._renew()
 
     def invalidate(self) -> None:
@@ -135,14 +145,12 @@ class RenewingToken:
         try:
             granted = await self._grant(refresh)
         except TokenRenewalError as exc:
-            self._last_error = str(exc)
-            self._failing_since = self._failing_since or self._now()
+            self._failed(str(exc))
             log.error("OAuth2 token renewal failed: %s", exc)
             raise
         access = granted.get("access_token")
         if not isinstance(access, str) or not access:
-            self._last_error = f"{self.name}: the answer carries no access_token"
-            self._failing_since = self._failing_since or self._now()
+            self._failed(f"{self.name}: the answer carries no access_token")
             raise TokenRenewalError(self._last_error)
         now = self._now()
         expires_in = granted.get("expires_in")
@@ -152,6 +160,7 @@ class RenewingToken:
         self._renewals += 1
         self._last_error = None
         self._failing_since = None
+        self._failures, self._retry_at = 0, None
         rotated = granted.get("refresh_token")
         if isinstance(rotated, str) and rotated and rotated != refresh:
             self._rotated = rotated
@@ -163,12 +172,19 @@ class RenewingToken:
                  self._expires_at.isoformat() if self._expires_at else "the provider says nothing")
         return access
 
+    def _failed(self, error: str) -> None:
+        now = self._now()
+        self._last_error = error
+        self._failing_since = self._failing_since or now
+        self._failures += 1
+        self._retry_at = now + timedelta(seconds=backoff_s(self._failures, base_s=RETRY_BASE_S, cap_s=RETRY_CAP_S))
+
     async def _refresh_token(self) -> str:
         # the database's first: another worker may have rotated it since this one last did
         stored = await self._store.load() if self._store is not None else None
         refresh = stored or self._rotated or self.client.refresh_token
         if not refresh:
-            self._last_error = "no refresh token (FOLLOWUP_OAUTH2_REFRESH_TOKEN)"
+            self._failed("no refresh token (FOLLOWUP_OAUTH2_REFRESH_TOKEN)")
             raise TokenRenewalError(self._last_error)
         return refresh
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from service.core import letters
 from service.core.incident_policy import (
@@ -44,19 +44,16 @@ class Review:
     open_since: dict[IncidentKind, datetime]
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
 
 async def review(session: AsyncSession, settings: Settings, seen: Mapping[IncidentKind, Trouble | None],
                  now: datetime) -> Review:
     """Start, tell and end incidents by what was seen; write the operator's mails to the outbox."""
     grace = timedelta(minutes=settings.incident_after_minutes)
     count, first, reason = await incident_rows.quarantined_since(session, now - grace)
-    seen = {**seen, IncidentKind.QUARANTINE: quarantine_trouble(count, first and _utc(first), reason, grace)}
+    seen = {**seen, IncidentKind.QUARANTINE: quarantine_trouble(count, first, reason, grace)}
     await incident_rows.lock_incidents(session)
     rows = {IncidentKind(r.kind): r for r in await incident_rows.open_incidents(session)}
-    open_now = {kind: OpenIncident(r.id, kind, _utc(r.since), r.told_at is not None) for kind, r in rows.items()}
+    open_now = {kind: OpenIncident(r.id, kind, r.since, r.told_at is not None) for kind, r in rows.items()}
     told: list[IncidentKind] = []
     ended: list[IncidentKind] = []
     for change in decide_incidents(seen, open_now, now, grace):
@@ -80,7 +77,7 @@ async def review(session: AsyncSession, settings: Settings, seen: Mapping[Incide
         trouble = seen.get(kind)
         if trouble is not None:
             row.detail = trouble.detail[:4000]
-    return Review(told, ended, {kind: _utc(row.since) for kind, row in rows.items() if row.ended_at is None})
+    return Review(told, ended, {kind: row.since for kind, row in rows.items() if row.ended_at is None})
 
 
 def _lasted(since: datetime, now: datetime) -> str:
@@ -93,7 +90,7 @@ async def _mail(session: AsyncSession, settings: Settings, row: Incident, now: d
     if settings.operator_address is None:
         log.warning("no FOLLOWUP_OPERATOR_ADDRESS: nobody is mailed about %s", TITLES[kind], extra={"incident": kind})
         return
-    since = _utc(row.since)
+    since = row.since
     context = {
         "title": TITLES[kind], "detail": row.detail, "advice": ADVICE[kind], "ended": ended,
         "since": f"{since:%Y-%m-%d %H:%M} UTC", "ended_at": f"{now:%Y-%m-%d %H:%M} UTC",

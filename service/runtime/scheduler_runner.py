@@ -96,8 +96,16 @@ class SchedulerRunner:
             if ctx.tokens.client.client_secret is not None:
                 seen[IncidentKind.SECRET] = secret_trouble(status.client_secret_expires, now.date(),
                                                            SECRET_WARNING_DAYS)
-        async with transaction(ctx.sessions) as session:
-            result = await incidents.review(session, ctx.settings, seen, now)
+        try:
+            async with transaction(ctx.sessions) as session:
+                result = await incidents.review(session, ctx.settings, seen, now)
+        except Exception as exc:
+            if is_infrastructure_error(exc):
+                raise
+            # another worker started the same incident at the same moment (its open kind is unique), or a
+            # bug: the jobs still run, and the next tick reviews again
+            log.warning("incident review failed: %s: %s; trying again at the next look", type(exc).__name__, exc)
+            return
         if result.told or result.ended:
             ctx.outbox_ready.set()
         for kind in result.told:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
@@ -234,3 +234,21 @@ async def test_the_operator_is_told_when_the_token_cannot_be_renewed_and_when_it
     stack.wait_for_message("owner", lambda m: m["Subject"] == subjects[1])
     await asyncio.sleep(1)
     assert sorted(told()[before:]) == sorted(subjects)
+
+
+async def test_a_refusing_provider_is_asked_again_only_after_a_pause(oauth_stack: Any) -> None:
+    stack, provider = oauth_stack
+    at = [datetime(2026, 12, 3, 9, 0, tzinfo=UTC)]
+    client = OAuthClient(provider.token_url, "refresh_token", "followup-test", "s3cret", "rt-never-issued")
+    tokens = RenewingToken(client, None, lambda: at[0], tls_context(str(stack.ca_file), True))
+    asked = len(provider.state.refused)
+    with pytest.raises(TokenRenewalError, match="invalid_grant"):
+        await tokens.token()
+    with pytest.raises(TokenRenewalError, match=r"invalid_grant.*next try at"):
+        await tokens.token()  # within the pause: refused from memory, the provider is not asked
+    assert len(provider.state.refused) == asked + 1
+    at[0] += timedelta(minutes=6)  # past the longest pause
+    with pytest.raises(TokenRenewalError, match="invalid_grant"):
+        await tokens.token()
+    assert len(provider.state.refused) == asked + 2
+    assert tokens.status.failing_since == datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
