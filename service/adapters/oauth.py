@@ -53,6 +53,9 @@ class StaticToken:
 class RefreshTokenStore(Protocol):
     """Where a rotated refresh token is kept between runs (the database: every worker shares it)."""
 
+    # when the kept token was rotated (ISO 8601), once loaded or saved; None: the settings' token is in use
+    rotated_at: str | None
+
     async def load(self) -> str | None: ...
     async def save(self, refresh_token: str) -> None: ...
 

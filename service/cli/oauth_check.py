@@ -10,9 +10,7 @@ from service.core.incident_policy import SECRET_WARNING_DAYS
 
 if TYPE_CHECKING:
     from service.adapters.oauth import RenewingToken
-    from service.runtime.wiring import StoredRefreshToken
     from service.settings import Settings
-
 
 
 def _now() -> datetime:
@@ -59,8 +57,7 @@ async def describe(tokens: RenewingToken) -> str:
     parts = [f"{expiry}, renewed {tokens.renew_before_s:g} s before it expires, by the "
              f"{tokens.client.grant} grant at {tokens.name}"]
     if tokens.client.grant == "refresh_token":
-        store: StoredRefreshToken | None = tokens.store  # type: ignore[assignment]
-        rotated = getattr(store, "rotated_at", None)
+        rotated = tokens.store.rotated_at if tokens.store is not None else None
         parts.append(f"refresh token rotated {rotated[:19]}, kept in the database" if rotated
                      else "refresh token from the settings")
     if tokens.client.client_secret is not None:
