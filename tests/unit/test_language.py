@@ -30,3 +30,38 @@ def test_every_supported_language_has_a_sample() -> None:
 @pytest.mark.parametrize("text", ["", "ok", "?!", "12 34", "👍"])
 def test_too_little_text_has_no_language(text: str) -> None:
     assert identify(text).code is None
+
+
+@pytest.mark.parametrize(("lang", "text", "expected"), [
+    ("de", "Am 3. Dezember kam nichts an. Laut Hrn. Dr. Meier ist das normal, z. B. bei Paketen. Ich bin sauer!",
+     ["Am 3. Dezember kam nichts an.", "Laut Hrn. Dr. Meier ist das normal, z. B. bei Paketen.", "Ich bin sauer!"]),
+    ("fr", "M. Dupont m'a dit que c'était réglé, cf. votre mail. Or rien n'a changé ! Je suis inquiète.",
+     ["M. Dupont m'a dit que c'était réglé, cf. votre mail.", "Or rien n'a changé !", "Je suis inquiète."]),
+    ("es", "El Sr. García dijo que lo arreglarían, p. ej. el lunes. No lo han hecho. Estoy harta.",
+     ["El Sr. García dijo que lo arreglarían, p. ej. el lunes.", "No lo han hecho.", "Estoy harta."]),
+    ("nl", "Dhr. Jansen zei dat het o.a. maandag opgelost zou zijn. Dat is niet zo.",
+     ["Dhr. Jansen zei dat het o.a. maandag opgelost zou zijn.", "Dat is niet zo."]),
+    ("pt", "O Sr. Silva disse que estava resolvido, p. ex. na segunda. Não está.",
+     ["O Sr. Silva disse que estava resolvido, p. ex. na segunda.", "Não está."]),
+    ("it", "Il sig. Rossi ha detto che era risolto, ad es. lunedì. Non è vero.",
+     ["Il sig. Rossi ha detto che era risolto, ad es. lunedì.", "Non è vero."]),
+    ("en", "Mr. Smith said it was fixed, e.g. on Monday. We moved to the UK. Then it broke.\n\nBest,\nAna",
+     ["Mr. Smith said it was fixed, e.g. on Monday.", "We moved to the UK.", "Then it broke.", "Best,", "Ana"]),
+    (None, "- first item\n- second item\nStill broken", ["- first item", "- second item", "Still broken"]),
+])
+def test_evidence_sentences_split_by_the_languages_own_abbreviations(
+        lang: str | None, text: str, expected: list[str]) -> None:
+    from service.detector.detect import sentences
+
+    assert sentences(text, lang) == expected
+
+
+def test_evidence_is_the_clients_own_sentence_in_their_language() -> None:
+    from service.detector.detect import detect
+
+    verdict = detect("Bonjour,\n\nM. Dupont m'avait promis un remboursement. C'est inadmissible, je suis furieux "
+                     "et personne ne me rappelle.\n\nCordialement,\nPaul")
+    assert verdict.lang == "fr" and verdict.label == "complaint" and verdict.evidence
+    # whole sentences as she wrote them: "M." does not end one
+    assert set(verdict.evidence) <= {"M. Dupont m'avait promis un remboursement.",
+                                     "C'est inadmissible, je suis furieux et personne ne me rappelle."}
