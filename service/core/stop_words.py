@@ -224,7 +224,10 @@ FILLER = _words(
     "desde mi abrazo "
     "hoi dank bedankt groeten groet met vriendelijke hartelijke goedemorgen dag mvg verzonden vanaf mijn "
     "ciao salve grazie saluti cordiali distinti buongiorno buonasera mille inviato da "
-    "ola oi obrigado obrigada cumprimentos atenciosamente abraco abracos bom dia boa tarde do meu")
+    "ola oi obrigado obrigada cumprimentos atenciosamente abraco abracos bom dia boa tarde do meu "
+    # "por favor," / "per favore," (both read as one word), "s'il vous plaît," / "svp", "alstublieft,": a
+    # request's politeness standing as a clause of its own, as "please," and "bitte," do
+    "porfavor porfa svp stp alstublieft alsjeblieft aub")
 GREETINGS = _words("hi hello hey dear hallo liebe lieber bonjour bonsoir salut hola estimado estimada hoi beste "
                    "ciao salve buongiorno ola oi")
 # the words that start a new clause inside a sentence

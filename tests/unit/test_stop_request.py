@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from service.core import letters
-from service.core.stop_request import asks_to_stop, stop_requested
+from service.core.stop_request import asks_to_stop, says_only_stop, stop_requested
 from service.mailformat.parse import parse_message
 from service.mailformat.replies import has_reply_prefix, is_reply, strip_reply_prefixes
 
@@ -174,18 +174,20 @@ def test_a_reply_is_read_by_its_own_words_not_by_the_subject_it_repeats() -> Non
                                               "Re: Checking in [#C-3]")), concern=False)
 
 
+@pytest.mark.parametrize("lang", ["en", "es", "de", "fr", "pt", "it", "nl"])
 @pytest.mark.parametrize("template", ["ack_complaint", "ack_anxiety", "checkin", "closing", "optout_confirm",
                                       "reminder", "reminder_move", "reminder_go_live", "reminder_audit",
                                       "reminder_installation"])
-def test_our_own_letters_quoted_back_in_full_ask_nothing(template: str) -> None:
+def test_our_own_letters_quoted_back_in_full_ask_nothing(template: str, lang: str) -> None:
     from service.mailformat.render import render
 
     context: dict[str, object] = {
         **letters.client_context(client_name="Ana", token="C-3", subject="Boiler", kind="complaint",
                                  team_name="Care", handler_name="Mia",
-                                 unsubscribe="mailto:care+o-u1-abc@example.test?subject=stop"),
+                                 unsubscribe="mailto:care+o-u1-abc@example.test?subject=stop", lang=lang),
         "client_name": "Ana", "evidence": ["It broke."], "respond_by": "Monday", "news": ["Done: a"],
-        "open_steps": ["b"], "severity": "normal", "done": ["c"], "note": "", "title": "Move", "when": "Monday",
+        "open_steps": ["b"], "done_steps": [{"text": "a"}], "planned_steps": [{"text": "b", "by": "Monday"}],
+        "still_open": [{"text": "b", "by": "Monday"}], "severity": "normal", "done": ["c"], "note": "", "title": "Move", "when": "Monday",
         "place": "Here", "days": 3, "open_items": ["Lift"], "done_items": ["Keys"],
     }
     text = render(template, context).text
@@ -231,3 +233,19 @@ def test_the_confirmation_goes_to_an_opted_out_client_once_per_opt_out() -> None
     assert made[0].dedupe_key == made[1].dedupe_key != made[2].dedupe_key  # a second "stop" is not confirmed again
     assert letters.gate(made[0], queued_before=False, opted_out=True, recent=[at] * 9, cap=3,
                         window=timedelta(days=7)) is None
+
+
+@pytest.mark.parametrize("text", [
+    "Hola,\n\npor favor, no me escriban más.\n\nGracias,\nLucía", "s'il vous plaît, ne m'écrivez plus.",
+    "per favore, non scrivetemi più.", "alstublieft, geen e-mails meer.", "Bitte, keine E-Mails mehr.",
+    "Por favor, não me enviem mais emails.", "please, stop emailing me."])
+def test_a_polite_request_to_stop_in_each_language_says_nothing_else(text: str) -> None:
+    msg = parse_message(mail(text, "Your emails"))
+    assert stop_requested(msg, concern=True) and says_only_stop(msg)
+
+
+@pytest.mark.parametrize("text", ["por favor, arreglen la factura y no me escriban más.",
+                                  "s'il vous plaît, remboursez-moi et ne m'écrivez plus."])
+def test_a_request_to_stop_that_says_more_is_not_only_that(text: str) -> None:
+    msg = parse_message(mail(text, "Factura"))
+    assert stop_requested(msg, concern=True) and not says_only_stop(msg)
