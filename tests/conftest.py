@@ -160,7 +160,7 @@ def smtp_sink() -> Iterator[SmtpSink]:
 USERS = ("support", "owner", "alice", "bob", "carol", "dave", "erin", "frank", "grace", "desk", "boss", "chief",
          "client1", "helpdesk", "client2", "crashdesk", "scaledesk", "rescan", "catchall", "preparesqlite", "preparepostgresql",
          "autosqlite", "autopostgresql", "utf8desk", "replydesk", "replier",
-         "readonce")
+         "readonce", "langdesk", "langboss", "claire", "jonas", "lucia")
 
 
 @pytest.fixture(scope="session")

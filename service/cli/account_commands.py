@@ -49,7 +49,8 @@ def cmd_accounts(args: argparse.Namespace) -> int:
             "owner": args.owner, "owner_name": args.owner_name, "domains": args.domain, "addresses": args.address,
             "staff": args.staff, "second_level": args.second_level, "timezone": args.timezone,
             "business_hours": args.hours, "business_days": args.days.split(",") if args.days else None,
-            "digest_time": args.digest_time}.items() if v is not None}
+            "digest_time": args.digest_time, "language": args.language,
+            "owner_language": args.owner_language}.items() if v is not None}
         merged = {k: v for k, v in {**base, **fields}.items() if k in AccountConfig.model_fields}
         try:
             config = AccountConfig(**{**merged, "name": args.name})
@@ -66,6 +67,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     else:
         for a in out:
             print(f"{a['name']:<20} owner {a['owner'] or '-':<30} {a['timezone']:<18} {a['business_hours']} "
+                  f"lang {a['language']}/{a['owner_language']}  "
                   f"domains {','.join(a['domains']) or '-'}  ({a['source']})")
     return 0
 
@@ -75,7 +77,8 @@ def _account_dict(a: Account) -> dict[str, Any]:
             "addresses": a.addresses, "staff": a.staff, "second_level": a.second_level,
             "timezone": a.timezone, "business_hours": a.business_hours,
             "business_days": a.business_days or ["mon", "tue", "wed", "thu", "fri"],
-            "digest_time": a.digest_time, "source": a.source}
+            "digest_time": a.digest_time, "language": a.language, "owner_language": a.owner_language,
+            "source": a.source}
 
 
 def add_accounts(sub: Subparsers) -> None:
@@ -93,5 +96,8 @@ def add_accounts(sub: Subparsers) -> None:
     p.add_argument("--hours", help="business hours, e.g. 09:00-17:30")
     p.add_argument("--days", help="business days, e.g. mon,tue,wed,thu,fri")
     p.add_argument("--digest-time", help="local time of the daily digest, e.g. 08:30")
+    p.add_argument("--language", help="ISO 639-1 code clients are written in when theirs has no templates "
+                                      "(default en)")
+    p.add_argument("--owner-language", help="ISO 639-1 code the owner's digests are written in (default: --language)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_accounts)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from service.core.businesstime import BusinessHours
+from service.mailformat.locale_dates import day_with_year, waited
 from service.mailformat.plain import one_line
 
 
@@ -33,6 +35,7 @@ class Entry:
     words: tuple[str, ...]  # the client's own sentences (escaped by the HTML template)
     missing: tuple[str, ...]  # why it is here: no plan, overdue items
     items: tuple[str, ...] = ()
+    why: tuple[str, ...] = ()  # `missing` as codes (`escalation_policy.reason_code`), for other languages
     messages: int = 1  # the client's messages in it: those that joined it while it was open, and the first
 
 
@@ -56,40 +59,35 @@ def client_label(name: str, email: str) -> str:
     return f"{name} <{shown(email, 320)}>"
 
 
-def age(created: datetime, now: datetime) -> str:
-    """'3 days', '5 hours', '20 minutes': how long the client has waited."""
-    minutes = max(0, int((now - created).total_seconds() // 60))
-    if minutes >= 2 * 24 * 60:
-        return f"{minutes // (24 * 60)} days"
-    if minutes >= 120:
-        return f"{minutes // 60} hours"
-    return f"{minutes} minutes"
+def age(created: datetime, now: datetime, lang: str = "en") -> str:
+    """'3 days', '5 Stunden', '20 minutes': how long the client has waited, in the owner's language."""
+    return waited(now - created, lang)
 
 
 def digest_context(owner: str, entries: list[Entry], now: datetime, *, alert: bool,
-                   team_name: str, hours: BusinessHours) -> dict[str, Any]:
-    """Template context: concerns grouped by account, worst first (level, severity, age)."""
+                   team_name: str, hours: BusinessHours, lang: str = "en") -> dict[str, Any]:
+    """Template context in the owner's language `lang`: concerns grouped by account, worst first (level,
+    severity, age); the clients' words as they wrote them."""
     ordered = sorted(entries, key=lambda e: (-e.level, e.severity != "high", e.created_at))
     groups: dict[str, list[dict[str, Any]]] = {}
     for e in ordered:
         groups.setdefault(e.account, []).append({
             "token": e.token, "client": shown(e.client), "kind": e.kind, "severity": e.severity,
-            "status": e.status, "level": e.level, "age": age(e.created_at, now), "subject": shown(e.subject),
+            "status": e.status, "level": e.level, "age": age(e.created_at, now, lang), "subject": shown(e.subject),
             "words": [shown(w, 1000) for w in e.words], "missing": [shown(m) for m in e.missing],
+            "reasons": [{"code": code, "text": shown(m)} for code, m in zip(e.why, e.missing, strict=False)],
             "plan": [shown(i, 1000) for i in e.items], "messages": e.messages,
         })
     example = ordered[0].token if ordered else "C-1"
-    local = now.astimezone(hours.tz)
     return {
-        "owner": owner, "alert": alert, "team_name": team_name, "count": len(ordered),
+        "owner": owner, "alert": alert, "team_name": team_name, "count": len(ordered), "lang": lang,
         "groups": [{"account": shown(name), "concerns": rows} for name, rows in groups.items()],
-        "example": example, "date": local.strftime("%A %d %B %Y"),
+        "example": example, "date": day_with_year(now, hours.tz, lang),
     }
 
 
-def digest_subject(context: dict[str, Any]) -> str:
-    n = context["count"]
-    noun = "concern needs" if n == 1 else "concerns need"
-    if context["alert"]:
-        return f"Urgent: {n} {noun} an action plan now"
-    return f"Digest {context['date']}: {n} {noun} an action plan"
+def digest_subject(context: dict[str, Any], templates_dir: Path | None = None) -> str:
+    """The digest's (or alert's) subject, from the `subject_digest` template of the owner's language."""
+    from service.mailformat.render import render_line  # Jinja2: not for the listings that read this module
+
+    return render_line("subject_digest", context, templates_dir)

@@ -95,6 +95,15 @@ def due(state: ConcernState, hours: BusinessHours, policy: Policy, now: datetime
     return out
 
 
+def reason_code(key: str) -> str:
+    """What an escalation's key says it is for, as the digests of every language name it: `no_plan`,
+    `still_no_plan` (the second level's) or `overdue_item`."""
+    _concern, kind, rest = [*key.split(":"), "", ""][:3]
+    if kind == "item":
+        return "overdue_item"
+    return "still_no_plan" if rest == "2" else "no_plan"
+
+
 def next_check(state: ConcernState, hours: BusinessHours, policy: Policy,
                now: datetime) -> datetime | None:
     """The next moment the policy could decide something new, or None when nothing can."""

@@ -14,7 +14,7 @@ what the store knows (its key queued before, the client opted out, the client's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -108,10 +108,24 @@ UNSENDABLE = "unsendable"  # the reason's start when a request's address is not 
 
 # -- the requests, one constructor per kind ---------------------------------------------------
 
+def first_name(name: str) -> str:
+    """The first word of a display name ("Ana" of "Ana Lima"), "" without one: each language greets with it."""
+    return name.split(" ")[0] if name else ""
+
+
 def greeting(name: str) -> str:
-    """The salutation: "Dear Ana," from the first word of a display name, "Hello," without one."""
-    first = name.split(" ")[0] if name else ""
+    """The English salutation: "Dear Ana," from the first word of a display name, "Hello," without one."""
+    first = first_name(name)
     return f"Dear {first}," if first else "Hello,"
+
+
+def reply_language(client_lang: str | None, account_lang: str | None, available: Collection[str]) -> str:
+    """The language we write to a client in: theirs where there are templates for it, else their
+    account's default, else English."""
+    for lang in (client_lang, account_lang):
+        if lang and lang in available:
+            return lang
+    return "en"
 
 
 def unsubscribe_mailto(signed_address: str) -> str:
@@ -120,15 +134,17 @@ def unsubscribe_mailto(signed_address: str) -> str:
 
 
 def client_context(*, client_name: str, token: str, subject: str, kind: str, team_name: str,
-                   handler_name: str, unsubscribe: str) -> dict[str, Any]:
-    """What every message to a client says: greeting, signature, how to stop them."""
-    return {"greeting": greeting(client_name), "token": token, "subject": subject, "kind": kind,
+                   handler_name: str, unsubscribe: str, lang: str = "en") -> dict[str, Any]:
+    """What every message to a client says: greeting, signature, how to stop them; `lang` picks the
+    templates' language (`render`)."""
+    return {"greeting": greeting(client_name), "first_name": first_name(client_name), "lang": lang,
+            "token": token, "subject": subject, "kind": kind,
             "team_name": team_name, "handler_name": handler_name, "unsubscribe": unsubscribe}
 
 
 def acknowledgement(msg: Inbound, *, sender: Sender, token: str, kind: str, evidence: Sequence[str],
                     respond_by: str, template: str, handler_name: str, unsubscribe: str, links: Links,
-                    now: datetime, arrived_at: datetime | None = None) -> LetterRequest:
+                    now: datetime, arrived_at: datetime | None = None, lang: str = "en") -> LetterRequest:
     """The acknowledgement of `msg`, filed as concern `token`: threaded onto it, quoting the client's words.
 
     It goes to the author (`mailboxes.ack_recipient`): never to a Reply-To outside their
@@ -136,7 +152,7 @@ def acknowledgement(msg: Inbound, *, sender: Sender, token: str, kind: str, evid
     """
     context = {
         **client_context(client_name=msg.from_name, token=token, subject=msg.subject, kind=kind,
-                         team_name=sender.name, handler_name=handler_name, unsubscribe=unsubscribe),
+                         team_name=sender.name, handler_name=handler_name, unsubscribe=unsubscribe, lang=lang),
         "client_name": msg.from_name,
         "evidence": list(evidence) or [msg.subject],
         "respond_by": respond_by,
@@ -213,6 +229,8 @@ def incident(*, sender: Sender, operator: str, incident_id: int, ended: bool, su
 def _headers_of(req: LetterRequest) -> dict[str, str]:
     """The headers of ours a request's message carries, besides those every message has."""
     headers = {"X-Followup-Instance": req.sender.address}
+    if req.context.get("lang"):  # the language its templates were chosen in (RFC 3282)
+        headers["Content-Language"] = str(req.context["lang"])
     if req.concern:
         headers["X-Followup-Concern"] = req.concern
     if req.unsubscribe is not None:

@@ -34,9 +34,22 @@ Kind = Literal["plan", "resolve", "done"]
 # no repeat here can give back what the next one would take (the trailing white space is stripped in code,
 # and an address in brackets holds no bracket, space or second "@"): linear on any line an owner writes
 _LINE_RE = re.compile(r"^\s*\[?#?C-(\d+)\]?\s*[:.\-–]?\s*(.*)$", re.IGNORECASE)
-_RESOLVE_RE = re.compile(r"^(resolved|resolve|closed|close|solved)\b\.?\s*(.*)$", re.IGNORECASE)
-_DONE_RE = re.compile(r"^(?:done|item)\s*#?(\d+)?(?:\s+done)?\.?$", re.IGNORECASE)
-_DUE_RE = re.compile(r"^(.*\S)\s+(?:by|before|on|due|until)\s+(.+?)\.?$", re.IGNORECASE)
+# the words of the seven languages digests are written in (templates/<lang>/digest.txt.j2 shows them)
+_RESOLVE_RE = re.compile(r"^(resolved|resolve|closed|close|solved|résolu|resolu|réglé|regle|gelöst|geloest|"
+                         r"geschlossen|resuelto|cerrado|risolto|chiuso|opgelost|gesloten|resolvido|fechado)"
+                         r"(?!\w)\.?\s*(.*)$", re.IGNORECASE)
+_DONE_RE = re.compile(r"^(?:done|item|fait|erledigt|hecho|fatto|gedaan|klaar|feito)\s*#?(\d+)?(?:\s+done)?\.?$",
+                      re.IGNORECASE)
+# the last of these words starts the date: "call Marta by Friday", "appeler Marta avant vendredi"
+_DUE_RE = re.compile(r"^(.*\S)\s+(?:by|before|on|due|until|avant|pour|d'ici|d’ici|bis|vor|spätestens|para|"
+                     r"antes de|hasta|entro|uiterlijk|voor|op|até|ate)\s+(.+?)\.?$", re.IGNORECASE)
+# times as other languages write them, to the 24-hour form every language's date reader takes:
+# "15h", "15h30", "15 Uhr", "15 uur"; "alle 15", "às 15", "a las 15", "um 15", "om 15", "à 15"
+_CLOCK_RE = re.compile(r"\b(\d{1,2})\s*(?:h|uhr|uur)(?:\s*(\d\d))?(?!\w)", re.IGNORECASE)
+_AT_RE = re.compile(r"(?<!\w)(?:à|um|om|alle|às|a las|ore)\s+(\d{1,2})(?::(\d\d))?(?![\w:./-])", re.IGNORECASE)
+# an article before a weekday ("le vendredi", "el viernes", "am Freitag", "op vrijdag") that the reader stops at
+_ARTICLE_RE = re.compile(r"^(?:le|el|la|den|dem|am|het|il|lo|o)\s+", re.IGNORECASE)
+_LANGUAGES = ["en", "fr", "de", "es", "it", "nl", "pt"]  # English first: its readings of "3/4" and "Mar 3" stay
 _OWNER_RE = re.compile(r"(?<!\s)\s*[\[(]\s*(?:owner:?\s*)?([^\s@\[\]()]+@[^\s@\[\]()]+)\s*[\])]\s*",
                        re.IGNORECASE)
 _HAS_TIME_RE = re.compile(r"\d\s*(?:am|pm)\b|\d:\d\d|\bnoon\b|\bmidday\b", re.IGNORECASE)
@@ -128,7 +141,8 @@ def _read(line: str, now: datetime, tz: ZoneInfo, end_of_day: time) -> Command |
 
 
 def parse_due(phrase: str, now: datetime, tz: ZoneInfo, *, end_of_day: time = time(17, 0)) -> datetime | None:
-    """A date in plain words ("Wednesday", "tomorrow 3pm", "25 Nov") in `tz`, as aware UTC.
+    """A date in plain words ("Wednesday", "tomorrow 3pm", "25 Nov", "vendredi", "morgen 15 Uhr") in `tz`,
+    as aware UTC.
 
     A date with no time of day means the close of that business day.
     """
@@ -137,7 +151,10 @@ def parse_due(phrase: str, now: datetime, tz: ZoneInfo, *, end_of_day: time = ti
     if len(phrase) > _DUE_PHRASE_MAX:  # no date is written that long; dateparser would read all of it
         return None
     local_now = now.astimezone(tz).replace(tzinfo=None)
-    parsed: datetime | None = dateparser.parse(phrase, languages=["en"], settings={
+    phrase = _CLOCK_RE.sub(lambda m: f"{int(m.group(1)):02d}:{m.group(2) or '00'}", phrase)
+    phrase = _AT_RE.sub(lambda m: f"{int(m.group(1)):02d}:{m.group(2) or '00'}", phrase)
+    phrase = _ARTICLE_RE.sub("", phrase.strip())
+    parsed: datetime | None = dateparser.parse(phrase, languages=_LANGUAGES, settings={
         "RELATIVE_BASE": local_now, "PREFER_DATES_FROM": "future", "TIMEZONE": str(tz),
         "RETURN_AS_TIMEZONE_AWARE": False, "PREFER_DAY_OF_MONTH": "first",
     })

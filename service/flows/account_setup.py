@@ -18,6 +18,7 @@ def _apply_config(account: Account, config: AccountConfig) -> None:
     account.second_level, account.timezone = config.second_level, config.timezone
     account.business_hours, account.business_days = config.business_hours, config.business_days
     account.digest_time = config.digest_time
+    account.language, account.owner_language = config.language, config.owner_language or config.language
 
 
 async def sync_accounts(session: AsyncSession, settings: Settings) -> None:
@@ -55,6 +56,8 @@ async def default_account(session: AsyncSession, settings: Settings) -> Account:
     account.business_days = ["mon", "tue", "wed", "thu", "fri"]
     account.digest_time, account.second_level = settings.default_digest_time, settings.default_second_level
     account.domains, account.addresses, account.staff = [], [], []
+    account.language = settings.default_language
+    account.owner_language = settings.default_owner_language or settings.default_language
     await session.flush()
     return account
 

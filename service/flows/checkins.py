@@ -19,10 +19,11 @@ from service.core.letters import Links, Purpose, Refusal, client_context, to_cli
 from service.core.states import ConcernStatus, JobKind
 from service.flows import outgoing
 from service.mailformat.compose import reply_subject
+from service.mailformat.locale_dates import day
 from service.settings import Settings
 from service.store import accounts, concerns, jobs, messages
 from service.store.db import AsyncSession
-from service.store.models import Client, Concern
+from service.store.models import Account, Client, Concern
 
 log = logging.getLogger("followup.checkins")
 
@@ -73,14 +74,19 @@ async def run_checkin(session: AsyncSession, token: str, settings: Settings, now
         return verdict.retry_at
     since = concern.last_checkin_at or concern.acknowledged_at or concern.created_at
     items = await concerns.items_of(session, concern.id)
-    tz = ZoneInfo(account.timezone)
-    news = [f"Done: {i.text}" for i in items if i.done_at and i.done_at > since]
-    news += [f"Planned: {i.text}, by {_day(i.due_at, tz)}" for i in items
-             if i.created_at > since and not i.done_at]
-    open_steps = [f"{i.text}, by {_day(i.due_at, tz)}" for i in items if not i.done_at]
+    base = await base_context(session, client, settings, concern)
+    tz, lang = ZoneInfo(account.timezone), base["lang"]
+    # each step as the templates of every language write it: what, and by which day in the client's words
+    done = [{"text": i.text} for i in items if i.done_at and i.done_at > since]
+    planned = [{"text": i.text, "by": day(i.due_at, tz, lang)} for i in items
+               if i.created_at > since and not i.done_at]
+    still_open = [{"text": i.text, "by": day(i.due_at, tz, lang)} for i in items if not i.done_at]
+    # the English lines of templates written before the steps above (an operator's own may still use them)
+    news = [f"Done: {i['text']}" for i in done] + [f"Planned: {i['text']}, by {i['by']}" for i in planned]
+    open_steps = [f"{i['text']}, by {i['by']}" for i in still_open]
     number = concern.checkins + 1
-    context = {**await base_context(session, client, settings, concern), "news": news, "open_steps": open_steps,
-               "severity": concern.severity}
+    context = {**base, "news": news, "open_steps": open_steps, "done_steps": done, "planned_steps": planned,
+               "still_open": still_open, "severity": concern.severity}
     sent = await send_to_client(session, Purpose.CHECKIN, client, settings, now, template="checkin",
                                 key=f"checkin:{token}:{number}", context=context, concern=concern)
     if isinstance(sent, Refusal):
@@ -108,16 +114,14 @@ async def run_closing(session: AsyncSession, token: str, settings: Settings, now
 
 async def base_context(session: AsyncSession, client: Client, settings: Settings,
                        concern: Concern | None = None) -> dict[str, Any]:
-    """What every message to a client says: greeting, signature, how to stop them."""
+    """What every message to a client says, in their language: greeting, signature, how to stop them."""
     key = await outgoing.signing_key(session, settings)
+    account = await session.get(Account, client.account_id)
     return client_context(client_name=client.name, token=concern.token if concern else "",
                           subject=concern.subject if concern else "", kind=concern.kind if concern else "",
                           team_name=settings.shared_name, handler_name=settings.default_owner_name,
-                          unsubscribe=outgoing.client_unsubscribe_address(settings, key, client))
-
-
-def _day(when: datetime, tz: ZoneInfo) -> str:
-    return when.astimezone(tz).strftime("%A %d %B")
+                          unsubscribe=outgoing.client_unsubscribe_address(settings, key, client),
+                          lang=outgoing.client_language(settings, client, account))
 
 
 async def send_to_client(session: AsyncSession, purpose: Purpose, client: Client, settings: Settings, now: datetime,

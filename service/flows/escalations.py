@@ -15,12 +15,13 @@ from typing import Any
 from service.core import letters
 from service.core.businesstime import digest_slot
 from service.core.digest_view import Entry, client_label, digest_context, digest_subject
-from service.core.escalation_policy import Policy, due, next_check
+from service.core.escalation_policy import Policy, due, next_check, reason_code
+from service.core.letters import reply_language
 from service.core.owner_commands import signed_address
 from service.core.states import ConcernStatus, JobKind
 from service.errors import SendError
 from service.flows import outgoing
-from service.mailformat.render import Rendered, render
+from service.mailformat.render import Rendered, languages, render
 from service.settings import Settings
 from service.store import accounts, concerns, jobs
 from service.store.db import AsyncSession
@@ -122,6 +123,8 @@ async def _contents(session: AsyncSession, recipient: str, rows: list[Escalation
     """Subject and template context for these escalations, or None when none still needs an answer."""
     entries: dict[int, Entry] = {}
     hours = None
+    own_langs: list[str] = []  # the owner language of the accounts this recipient owns
+    any_langs: list[str] = []  # of every account in it: a second-level contact reads the first one's
     counts = await concerns.inbound_counts(session, {row.concern_id for row in rows})
     for row in rows:
         concern = await session.get(Concern, row.concern_id)
@@ -129,9 +132,11 @@ async def _contents(session: AsyncSession, recipient: str, rows: list[Escalation
             continue
         account, client = await accounts.account_of(session, concern)
         hours = hours or accounts.hours_of(account)
+        (own_langs if account.owner_email == recipient else any_langs).append(account.owner_language)
         items = await concerns.items_of(session, concern.id)
         known = entries.get(concern.id)
         missing = (*(known.missing if known else ()), row.reason)
+        why = (*(known.why if known else ()), reason_code(row.key))
         entries[concern.id] = Entry(
             token=concern.token, account=account.name, client=_who(client), kind=concern.kind,
             severity=concern.severity, status=concern.status,
@@ -139,13 +144,15 @@ async def _contents(session: AsyncSession, recipient: str, rows: list[Escalation
             subject=concern.subject, words=tuple(str(w) for w in concern.evidence[:3]), missing=missing,
             items=tuple(f"#{i.number} {i.text} ({i.owner}, due {i.due_at:%Y-%m-%d %H:%M} UTC)"
                         + (" done" if i.done_at else "") for i in items),
-            messages=counts.get(concern.id, 1),
+            messages=counts.get(concern.id, 1), why=why,
         )
     if not entries or hours is None:
         return None
+    wanted = [*own_langs, *any_langs]
+    lang = reply_language(wanted[0] if wanted else settings.default_language, None, languages(settings.templates_dir))
     context = digest_context(recipient, list(entries.values()), now, alert=alert,
-                             team_name=settings.shared_name, hours=hours)
-    return digest_subject(context), context
+                             team_name=settings.shared_name, hours=hours, lang=lang)
+    return digest_subject(context, settings.templates_dir), context
 
 
 async def send_digest(session: AsyncSession, recipient: str, settings: Settings, now: datetime,

@@ -24,7 +24,8 @@ from service.core.states import JobKind
 from service.errors import FollowupError
 from service.flows import account_setup
 from service.flows.checkins import base_context, send_to_client
-from service.mailformat.render import environment
+from service.mailformat.locale_dates import day_at
+from service.mailformat.render import environment, render_line
 from service.settings import Settings
 from service.store import accounts, clients, events, jobs
 from service.store.db import AsyncSession
@@ -104,15 +105,15 @@ async def run_reminder(session: AsyncSession, key: str, settings: Settings, now:
         return
     account = await session.get(Account, client.account_id)
     tz = ZoneInfo(account.timezone if account else "UTC")
-    local = event.at.astimezone(tz)
-    context = {**await base_context(session, client, settings), "title": event.title, "type": event.type,
-               "when": local.strftime("%A %d %B at %H:%M"), "days": int(days), "place": event.place,
+    base = await base_context(session, client, settings)
+    context = {**base, "title": event.title, "type": event.type,
+               "when": day_at(event.at, tz, base["lang"]), "days": int(days), "place": event.place,
                "open_items": [c["text"] for c in event.checklist if not c.get("done")],
                "done_items": [c["text"] for c in event.checklist if c.get("done")], "token": event.token}
     template = f"reminder_{re.sub(r'[^a-z0-9]+', '_', event.type.lower()).strip('_')}"
     if not _exists(template, settings):
         template = "reminder"
-    subject = f"{event.title}: {'tomorrow' if int(days) == 1 else f'in {days} days'} [#{event.token}]"
+    subject = render_line("subject_reminder", context, settings.templates_dir)
     await send_to_client(session, Purpose.REMINDER, client, settings, now, template=template,
                          key=f"remind:{event.token}:{days}:{event.at.isoformat()}", context=context,
                          event_id=event.id, subject=subject)

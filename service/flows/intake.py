@@ -45,6 +45,7 @@ from service.flows.intake_batch import (
     triage_context,
 )
 from service.flows.prepared import BatchPreparer, Prepared, Unprepared, reason
+from service.mailformat.locale_dates import moment
 from service.mailformat.parse import Inbound
 from service.settings import Settings
 from service.store import accounts, clients, concerns, jobs, messages
@@ -53,13 +54,6 @@ from service.store.models import Account, Client, Concern, Quarantine
 from service.store.outage import is_infrastructure_error
 
 log = logging.getLogger("followup.message")
-
-
-def format_local(when: datetime, tz_name: str) -> str:
-    from zoneinfo import ZoneInfo
-
-    local = when.astimezone(ZoneInfo(tz_name))
-    return local.strftime("%A %d %B, %H:%M ") + (local.tzname() or tz_name)
 
 
 class Pipeline:
@@ -176,7 +170,8 @@ class Pipeline:
         if decision.owner_mail:  # an owner's reply to a digest or alert
             handled = await owner_mail.carry_out(session, msg, decision, ctx.owner, self.settings, now)
             return await self._store_handled(session, msg, handled, raw, now, batch, decision.rules)
-        client = await self._stop_or_lift(session, msg, decision, ctx.owner, now, batch)  # before any answer
+        # before any answer
+        client = await self._stop_or_lift(session, msg, decision, ctx.owner, now, batch, verdict.lang)
         if decision.action == Action.OPT_OUT:  # a request to stop, and nothing else
             assert client is not None, "`opt_out` is a client's request"
             confirmed = await opt_outs.confirm(session, client, msg, None, self.settings, now) \
@@ -208,12 +203,14 @@ class Pipeline:
                        decision.reasons, tuple(outbox_ids), label=verdict.label, summary=decision.summary)
 
     async def _stop_or_lift(self, session: AsyncSession, msg: Inbound, decision: Decision, owner: OwnerFacts,
-                            now: datetime, batch: BatchState) -> Client | None:
-        """Opt the sender out, or lift their opt-out, as the rules decided; their client if either."""
+                            now: datetime, batch: BatchState, lang: str | None) -> Client | None:
+        """Opt the sender out, or lift their opt-out, as the rules decided; their client if either.
+        `lang`, the message's language, is remembered first: the confirmation is written in it."""
         if not (decision.opt_out or decision.lifts_opt_out):
             return None
         account = await self._accounts.sender_account(session, msg.from_addr)
         client = await clients.client_for(session, msg.from_addr, msg.from_name, account, now, batch.clients)
+        clients.remember_language(client, lang)
         await session.flush()  # a new client needs its id
         if decision.opt_out:
             # to their unsubscribe address: the client the signed address names (its From's)
@@ -254,7 +251,7 @@ class Pipeline:
         # worker's CPU time, py-spy); with `compose_apart` the preparer composes them while the rows
         # that need no acknowledgement are added here
         key = await outgoing.signing_key(session, self.settings)  # of the clients' unsubscribe addresses
-        requests = {k: self._ack_request(p.msg, concern, p.client, p.decision.reply_template, p.account.timezone,
+        requests = {k: self._ack_request(p.msg, concern, p.client, p.decision.reply_template, p.account,
                                          key, now, p.raw.arrived_at)
                     for k, (p, concern) in enumerate(zip(planned, made_concerns, strict=True))
                     if p.decision.reply_template}
@@ -368,7 +365,7 @@ class Pipeline:
                      account: Account, template: str, now: datetime, rows: BatchRows,
                      arrived_at: datetime | None) -> outgoing.Queued | None:
         """Queue the acknowledgement of `msg` (None if it cannot be addressed); what follows it goes in `rows`."""
-        request = self._ack_request(msg, concern, client, template, account.timezone,
+        request = self._ack_request(msg, concern, client, template, account,
                                     await outgoing.signing_key(session, self.settings), now, arrived_at)
         [row] = await outgoing.queue(session, [request], self.settings, now)
         if not isinstance(row, outgoing.Queued):
@@ -384,11 +381,12 @@ class Pipeline:
         rows.events.append(concerns.change(concern, "acknowledged", "service", now, row.message_id, to_status=moved))
         rows.jobs.append(checkins.first_checkin(concern, accounts.hours_of(account), self.settings))
 
-    def _ack_request(self, msg: Inbound, concern: Concern, client: Client, template: str, tz: str, key: bytes,
-                     now: datetime, arrived_at: datetime | None) -> letters.LetterRequest:
+    def _ack_request(self, msg: Inbound, concern: Concern, client: Client, template: str, account: Account,
+                     key: bytes, now: datetime, arrived_at: datetime | None) -> letters.LetterRequest:
         s = self.settings
+        lang = outgoing.client_language(s, client, account)
         return letters.acknowledgement(
             msg, sender=outgoing.sender_of(s), token=concern.token, kind=concern.kind, evidence=list(concern.evidence),
-            respond_by=format_local(concern.respond_by, tz), template=template, handler_name=s.default_owner_name,
-            unsubscribe=outgoing.client_unsubscribe_address(s, key, client),
-            links=letters.Links(concern.id, client.id), now=now, arrived_at=arrived_at)
+            respond_by=moment(concern.respond_by, account.timezone, lang), template=template,
+            handler_name=s.default_owner_name, unsubscribe=outgoing.client_unsubscribe_address(s, key, client),
+            links=letters.Links(concern.id, client.id), now=now, arrived_at=arrived_at, lang=lang)

@@ -26,13 +26,15 @@ from service.core.letters import (
     Sender,
     compose_letters,
     gate,
+    reply_language,
     unsubscribe_mailto,
 )
 from service.core.owner_commands import signed_address
+from service.mailformat.render import languages
 from service.settings import Settings
 from service.store import clients, outbox
 from service.store.db import AsyncSession
-from service.store.models import Client, KeyValue
+from service.store.models import Account, Client, KeyValue
 
 log = logging.getLogger("followup.outgoing")
 
@@ -50,6 +52,13 @@ class Queued:
 def sender_of(settings: Settings) -> Sender:
     """Who writes the automatic messages, by the settings."""
     return Sender(settings.shared_address, settings.shared_name, settings.shared_domain, settings.templates_dir)
+
+
+def client_language(settings: Settings, client: Client, account: Account | None) -> str:
+    """The language we write to `client` in: theirs, else their account's default, where there are
+    templates for it (`letters.reply_language`)."""
+    return reply_language(client.lang, account.language if account else settings.default_language,
+                          languages(settings.templates_dir))
 
 
 async def signing_key(session: AsyncSession, settings: Settings) -> bytes:

@@ -32,7 +32,7 @@ from pydantic_settings import (
 from service.adapters.urls import MailURL, is_loopback, parse_mail_url
 from service.database_url import anchored_sqlite, default_database_url, normalise_database_url
 from service.errors import SettingsError
-from service.settings.account_config import AccountConfig, existing_file, plain_address
+from service.settings.account_config import AccountConfig, existing_file, language_code, plain_address
 
 ENV_PREFIX = "FOLLOWUP_"
 
@@ -181,6 +181,10 @@ class Settings(DetectorSettings):
     default_business_hours: str = "09:00-17:00"
     default_digest_time: str = "08:30"
     default_second_level: str | None = None
+    # ISO 639-1: what unknown senders whose language we have no templates for are written in, and the
+    # default owner's digests (unset: the same)
+    default_language: str = "en"
+    default_owner_language: str | None = None
     # deadlines for an action plan: working hours for high severity, working days otherwise
     escalate_high_after_h: float = Field(default=2.0, gt=0)
     escalate_high_second_after_h: float = Field(default=4.0, gt=0)
@@ -238,6 +242,11 @@ class Settings(DetectorSettings):
     @classmethod
     def _address(cls, value: str | None) -> str | None:
         return None if value is None else plain_address(value)
+
+    @field_validator("default_language", "default_owner_language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        return None if value is None else language_code(value)
 
     @model_validator(mode="after")
     def _default_hours(self) -> Settings:

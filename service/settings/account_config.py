@@ -24,6 +24,14 @@ def plain_address(value: str) -> str:
     return value.lower()
 
 
+def language_code(value: str) -> str:
+    """An ISO 639-1 (or 639-2) language code, lower-cased: "fr", "de", "pt"."""
+    code = value.strip().lower()
+    if not re.fullmatch(r"[a-z]{2,3}", code):
+        raise ValueError(f"must be a language code like en, fr or de, got {value!r}")
+    return code
+
+
 class AccountConfig(BaseModel):
     """One account in the TOML file (`[[accounts]]`): whose clients, who owns them, when they work."""
 
@@ -40,6 +48,15 @@ class AccountConfig(BaseModel):
     business_hours: str = "09:00-17:00"
     business_days: list[str] = ["mon", "tue", "wed", "thu", "fri"]
     digest_time: str = "08:30"
+    # ISO 639-1: what clients are written in when we have no templates in their language, and what
+    # the owner's digests are written in (unset: the same)
+    language: str = "en"
+    owner_language: str | None = None
+
+    @field_validator("language", "owner_language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        return None if value is None else language_code(value)
 
     @field_validator("owner", "second_level")
     @classmethod

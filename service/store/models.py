@@ -69,6 +69,10 @@ class Account(Base):
     business_hours: Mapped[str] = mapped_column(String(20), default="09:00-17:00")
     business_days: Mapped[list[Any]] = mapped_column(JSON, default=list)
     digest_time: Mapped[str] = mapped_column(String(5), default="08:30")
+    # the language written to clients whose own we have no templates for (ISO 639-1), and the one the
+    # owner's digests are written in
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    owner_language: Mapped[str] = mapped_column(String(8), default="en")
     # "config" accounts are rewritten from the TOML file at every start; "cli" ones are kept
     source: Mapped[str] = mapped_column(String(10), default="cli")
 

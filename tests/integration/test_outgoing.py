@@ -89,7 +89,8 @@ async def test_every_kind_writes_both_rows_and_the_gate_holds_back_the_rest(tmp_
             concern = await session.get(Concern, 1)
             assert concern is not None
             context = {**await checkins.base_context(session, client, settings, concern), "news": [],
-                       "open_steps": [], "severity": "normal"}
+                       "open_steps": [], "done_steps": [], "planned_steps": [], "still_open": [],
+                       "severity": "normal"}
 
             def checkin(n: int) -> letters.LetterRequest:
                 return letters.to_client(

@@ -45,7 +45,8 @@ def request(purpose: Purpose) -> letters.LetterRequest:
                                        links=Links(3, 7), now=NOW)
     if purpose is Purpose.CHECKIN:
         return letters.to_client(purpose, sender=SENDER, template="checkin",
-                                 context=client_ctx(news=["Done: refund"], open_steps=[], severity="normal"),
+                                 context=client_ctx(done_steps=[{"text": "refund"}], planned_steps=[], still_open=[],
+                                                    severity="normal"),
                                  to_addr=CLIENT, to_name="Ana Lima", subject="Re: Invoice [#C-3]",
                                  dedupe_key="checkin:C-3:1", last_message_id="<last@example.test>", concern="C-3",
                                  links=Links(3, 7), now=NOW)
