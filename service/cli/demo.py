@@ -25,6 +25,9 @@ SAMPLES: list[tuple[str, str, str, dict[str, str]]] = [
     ("Tom Becker <tom@greenfield-dental.example>", "Go-live on Monday",
      "Hi team,\n\nI'm really worried that we won't be ready for the go-live on Monday. "
      "What happens if the data migration fails halfway?\n\nThanks,\nTom", {}),
+    ("Claire Martin <claire@atelier-lumiere.example>", "Commande toujours pas livrée",
+     "Bonjour,\n\nNotre commande devait arriver lundi et nous n'avons toujours rien. C'est inadmissible, "
+     "nos propres clients attendent.\n\nClaire", {}),
     ("Ana Silva <ana@northwind.example>", "Thanks!",
      "Just wanted to say thank you for the quick help yesterday. All good now.\n\nAna", {}),
     ("Out of Office <lee@contoso.example>", "Automatic reply: Invoice 2291",
@@ -139,8 +142,9 @@ async def _fast_forward(settings: Settings, outbox: Path) -> None:
             seen.add(path.name)
             msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
             print(f"  {clock.current:%a %d %b %H:%M} UTC  to {msg['To']}: {msg['Subject']}")
-            kind = ("check-in" if "checking in" in _plain_body(msg) else "reminder" if "[#E-" in str(msg["Subject"])
-                    else "")
+            lang = str(msg["Content-Language"] or "en")
+            kind = (f"written in {lang}" if lang != "en" else "check-in" if "checking in" in _plain_body(msg)
+                    else "reminder" if "[#E-" in str(msg["Subject"]) else "")
             if kind and kind not in shown:
                 shown.add(kind)
                 print("      " + "\n      ".join(_plain_body(msg).splitlines()[:14]) + "\n")

@@ -143,6 +143,8 @@ def test_demo_runs_the_loop(tmp_path: Path) -> None:
     assert "We are checking in on your concern" in result.stdout
     assert "Practice system go-live: in 3 days [#E-1]" in result.stdout and "[ ] Staff logins tested" in result.stdout
     assert "to owner@followup-demo.example: Digest" in result.stdout
+    # Claire wrote in French: she is checked on in French
+    assert "Bonjour Claire," in result.stdout and "Nous revenons vers vous au sujet de votre dossier" in result.stdout
     assert len(list((tmp_path / "demo" / "outbox" / "new").iterdir())) >= 5
 
 

@@ -37,3 +37,28 @@ def test_clients_set_language_checks_its_arguments(tmp_path: Path) -> None:
     assert unknown.returncode == 1 and "no client 'ana@client.example'" in unknown.stderr
     listed = followup("clients", "list", "--format", "json", env=env)
     assert listed.returncode == 0 and json.loads(listed.stdout) == []
+
+
+def test_accounts_say_which_language_clients_and_owners_are_written_in(tmp_path: Path) -> None:
+    env = {"FOLLOWUP_INBOX_URL": f"maildir://{tmp_path}/in", "FOLLOWUP_OUTBOX_URL": f"maildir://{tmp_path}/out",
+           "FOLLOWUP_SHARED_ADDRESS": "care@example.test", "FOLLOWUP_DATABASE_URL": f"sqlite:///{tmp_path}/f.db"}
+    assert followup("migrate", env=env).returncode == 0
+    made = followup("accounts", "set", "Atelier", "--owner", "marc@example.test", "--language", "FR", env=env)
+    assert made.returncode == 0, made.stderr
+    changed = followup("accounts", "set", "Atelier", "--owner-language", "de", env=env)
+    assert changed.returncode == 0, changed.stderr
+    listed = {a["name"]: a for a in json.loads(followup("accounts", "list", "--format", "json", env=env).stdout)}
+    assert (listed["Atelier"]["language"], listed["Atelier"]["owner_language"]) == ("fr", "de")
+    assert (listed["default"]["language"], listed["default"]["owner_language"]) == ("en", "en")
+    table = followup("accounts", "list", env=env).stdout
+    assert "lang fr/de" in table
+    bad = followup("accounts", "set", "Atelier", "--language", "français", env=env)
+    assert bad.returncode != 0 and "language code like en, fr or de" in bad.stderr
+    # the default account's languages come from the settings; a bad one names itself and exits 2
+    wrong = followup("accounts", "list", env={**env, "FOLLOWUP_DEFAULT_LANGUAGE": "Deutsch"})
+    assert wrong.returncode == 2 and "FOLLOWUP_DEFAULT_LANGUAGE" in wrong.stderr
+    german = followup("accounts", "list", "--format", "json",
+                      env={**env, "FOLLOWUP_DEFAULT_LANGUAGE": "de", "FOLLOWUP_DEFAULT_OWNER_LANGUAGE": "nl"})
+    assert german.returncode == 0, german.stderr
+    default = next(a for a in json.loads(german.stdout) if a["name"] == "default")
+    assert (default["language"], default["owner_language"]) == ("de", "nl")
