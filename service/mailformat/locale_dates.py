@@ -96,6 +96,4 @@ def waited(delta: timedelta, lang: str) -> str:
                                 locale=locale)
     if minutes >= 120:
         return format_timedelta(timedelta(hours=minutes // 60), threshold=10**6, granularity="hour", locale=locale)
-    if minutes == 0:  # format_timedelta rounds 0 up to its granularity's smallest unit
-        return format_timedelta(timedelta(minutes=0), granularity="minute", locale=locale).replace("1", "0", 1)
     return format_timedelta(timedelta(minutes=minutes), threshold=10**6, granularity="minute", locale=locale)
