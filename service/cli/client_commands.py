@@ -29,13 +29,21 @@ def cmd_clients(args: argparse.Namespace) -> int:
     if args.action == "set-language" and (not args.address or not args.lang):
         print("followup clients set-language: give the client's address and a language (or auto)", file=sys.stderr)
         return 2
-    from service.detector.language import SUPPORTED
+    from service.core.letters import reply_language
+    from service.mailformat.render import languages
     from service.store import clients
+    from service.store.models import Account
+
+    have = languages(settings.templates_dir)
 
     async def work(session: AsyncSession) -> Any:
         if args.action == "list":
-            return [{"client": c.email, "name": c.name, "lang": c.lang, "set_by_hand": c.lang_by_hand}
-                    for c in await clients.all_clients(session)]
+            out = []
+            for c in await clients.all_clients(session):
+                account = await session.get(Account, c.account_id)
+                out.append({"client": c.email, "name": c.name, "lang": c.lang, "set_by_hand": c.lang_by_hand,
+                            "replies_in": reply_language(c.lang, account.language if account else None, have)})
+            return out
         lang = None if args.lang == "auto" else args.lang
         client = await clients.set_language(session, args.address, lang)
         return {"client": client.email, "lang": client.lang, "set_by_hand": client.lang_by_hand}
@@ -45,7 +53,7 @@ def cmd_clients(args: argparse.Namespace) -> int:
         if result["lang"] is None:
             print(f"{result['client']}: language from their mail again")
         else:
-            note = "" if result["lang"] in SUPPORTED else " (no templates in it: replies use the account's language)"
+            note = "" if result["lang"] in have else " (no templates in it: replies use the account's language)"
             print(f"{result['client']}: written to in {result['lang']}, set by hand{note}")
         return 0
     if args.format == "json":
@@ -53,7 +61,8 @@ def cmd_clients(args: argparse.Namespace) -> int:
         return 0
     for row in result:
         how = "set by hand" if row["set_by_hand"] else "from their mail"
-        print(f"{row['client']:40} {row['lang'] or '-':4} {how if row['lang'] else ''}")
+        print(f"{row['client']:40} {row['lang'] or '-':4} {how if row['lang'] else '':16} "
+              f"replies in {row['replies_in']}")
     if not result:
         print("no clients yet")
     return 0

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mailfactory import client_mail
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -62,3 +64,30 @@ def test_accounts_say_which_language_clients_and_owners_are_written_in(tmp_path:
     assert german.returncode == 0, german.stderr
     default = next(a for a in json.loads(german.stdout) if a["name"] == "default")
     assert (default["language"], default["owner_language"]) == ("de", "nl")
+
+
+def test_clients_list_says_which_language_each_is_written_to_in(tmp_path: Path) -> None:
+    inbox = tmp_path / "in"
+    for sub in ("new", "cur", "tmp"):
+        (inbox / sub).mkdir(parents=True)
+    (inbox / "new" / "1.mail").write_bytes(client_mail(
+        sender="Claire <claire@client.example>", subject="Facture",
+        body="Bonjour, la facture est encore fausse et personne ne me rappelle. C'est inadmissible."))
+    own = tmp_path / "templates" / "pl"
+    own.mkdir(parents=True)
+    (own / "checkin.txt.j2").write_text("Dzień dobry {{ first_name }}\n")
+    env = {"FOLLOWUP_INBOX_URL": f"maildir://{inbox}", "FOLLOWUP_OUTBOX_URL": f"maildir://{tmp_path}/out",
+           "FOLLOWUP_SHARED_ADDRESS": "care@example.test", "FOLLOWUP_DATABASE_URL": f"sqlite:///{tmp_path}/f.db"}
+    assert followup("run", "--once", env=env).returncode == 0
+    [row] = json.loads(followup("clients", "list", "--format", "json", env=env).stdout)
+    assert (row["client"], row["lang"], row["replies_in"]) == ("claire@client.example", "fr", "fr")
+    # Swedish has no templates: said so, and she is written to in her account's language
+    swedish = followup("clients", "set-language", "claire@client.example", "sv", env=env)
+    assert swedish.returncode == 0 and "no templates in it" in swedish.stdout
+    [row] = json.loads(followup("clients", "list", "--format", "json", env=env).stdout)
+    assert (row["lang"], row["replies_in"]) == ("sv", "en")
+    # a language the operator added a folder for is one
+    with_polish = {**env, "FOLLOWUP_TEMPLATES_DIR": str(tmp_path / "templates")}
+    polish = followup("clients", "set-language", "claire@client.example", "pl", env=with_polish)
+    assert polish.returncode == 0 and "no templates" not in polish.stdout
+    assert "replies in pl" in followup("clients", "list", env=with_polish).stdout
