@@ -227,7 +227,15 @@ FILLER = _words(
     "ola oi obrigado obrigada cumprimentos atenciosamente abraco abracos bom dia boa tarde do meu "
     # "por favor," / "per favore," (both read as one word), "s'il vous plaît," / "svp", "alstublieft,": a
     # request's politeness standing as a clause of its own, as "please," and "bitte," do
-    "porfavor porfa svp stp alstublieft alsjeblieft aub")
+    "porfavor porfa svp stp alstublieft alsjeblieft aub "
+    # the salutations and sign-offs of formal letters in each language
+    "damen und herren grussen gruessen hochachtungsvoll freundliche freundlichem "
+    "distinguees amicalement bises messieurs mesdames veuillez agreer recevoir mes nos l' expression de "
+    "sentiments meilleurs respectueuses "
+    "saludo cordialmente atte estimados estimadas senor senora senores senoras "
+    "gentile gentili spettabile egregio egregia buona giornata cordialmente "
+    "goedemiddag goedenavond goedendag geachte heer mevrouw vriendelijke groeten "
+    "boa noite caro cara prezado prezada prezados senhor senhora senhores")
 GREETINGS = _words("hi hello hey dear hallo liebe lieber bonjour bonsoir salut hola estimado estimada hoi beste "
                    "ciao salve buongiorno ola oi")
 # the words that start a new clause inside a sentence

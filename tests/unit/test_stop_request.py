@@ -249,3 +249,19 @@ def test_a_polite_request_to_stop_in_each_language_says_nothing_else(text: str) 
 def test_a_request_to_stop_that_says_more_is_not_only_that(text: str) -> None:
     msg = parse_message(mail(text, "Factura"))
     assert stop_requested(msg, concern=True) and not says_only_stop(msg)
+
+
+@pytest.mark.parametrize(("sender", "body"), [
+    ("Pieter de Vries", "Goedemiddag,\n\nGraag uitschrijven.\n\nMet vriendelijke groet,\nPieter de Vries"),
+    ("Karl Meier", "Sehr geehrte Damen und Herren,\n\nbitte nehmen Sie mich aus Ihrem Verteiler.\n\n"
+                   "Mit freundlichen Grüßen\nKarl Meier"),
+    ("Ana Gómez", "Estimados señores:\n\nNo quiero recibir más mensajes.\n\nUn saludo,\nAna Gómez"),
+    ("Luca Rossi", "Gentile team,\n\nnon voglio più ricevere messaggi.\n\nCordiali saluti,\nLuca Rossi"),
+    ("Maria Silva", "Prezados senhores,\n\nnão quero receber mais mensagens.\n\nCumprimentos,\nMaria Silva"),
+    ("Pierre Durand", "Madame, Monsieur,\n\nmerci de ne plus m'envoyer d'e-mails.\n\nVeuillez agréer, Madame, "
+                      "Monsieur, l'expression de mes salutations distinguées.\nPierre Durand"),
+])
+def test_a_formal_letter_that_only_asks_to_stop_says_nothing_else(sender: str, body: str) -> None:
+    raw = mail(body, "Newsletter").replace(b"From: Ana <ana@client.example>", f"From: {sender} <x@y.example>".encode())
+    msg = parse_message(raw)
+    assert stop_requested(msg, concern=True) and says_only_stop(msg)
