@@ -23,6 +23,7 @@ from service.mailformat.plain import BIDI_RE as BIDI_RE
 from service.mailformat.plain import lines_of as lines_of
 from service.mailformat.plain import one_line as one_line
 from service.mailformat.plain import storable
+from service.mailformat.quotes import own_text
 from service.mailformat.readers import address_header, first_reply, html_to_text, mime_within_depth, strip_tags
 from service.mailformat.relay import Relay, find_author
 
@@ -194,15 +195,20 @@ def _safe_get(part: Message) -> bool:
 
 
 def strip_quotes(text: str) -> str:
-    """The author's new words: quoted replies and signatures removed."""
+    """The author's new words: quoted replies and signatures removed.
+
+    The reply parser knows the quote heads of ten languages; what it leaves is cut again at the first
+    quote head `quotes.own_text` knows (Portuguese, and Gmail's Spanish and Dutch attributions, which the
+    parser misses: "El jue, 3 dic 2026 a las 10:00, Care (<care@...>) escribió:").
+    """
     try:
-        body = _unquoted(first_reply(_up_to_trailing_quote(text)))
+        body = own_text(_unquoted(first_reply(_up_to_trailing_quote(text)))).strip()
         if body:
             return body
     except Exception:  # noqa: BLE001, S110 - fall back to the simple rule below
         pass
     lines = []
-    for line in lines_of(text):
+    for line in lines_of(own_text(text)):
         if line.lstrip().startswith(">"):
             continue
         if line.strip() in {"--", "-- "}:

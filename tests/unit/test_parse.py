@@ -135,3 +135,22 @@ def test_quoted_lines_without_a_reply_header_are_dropped_and_answers_between_the
                         "> Regards\n") == "Great, another week without heating."
     assert strip_quotes("See my answers.\n> Is the backup done?\nNo, and I am worried.\n> Date?\nFriday.\n") \
         == "See my answers.\nNo, and I am worried.\nFriday."
+
+
+@pytest.mark.parametrize("head", [
+    "El jue, 3 dic 2026 a las 10:00, Care (<care@example.test>) escribió:",
+    "Op do 3 dec. 2026 om 10:00 schreef Care <care@example.test>:",
+    "Em qui., 3 de dez. de 2026 às 10:00, Care <care@example.test> escreveu:",
+    "De: Care <care@example.test>\nEnviada em: quinta-feira, 3 de dezembro de 2026 10:00\nPara: ana@client.example\n"
+    "Assunto: RE: Fatura",
+    "Le jeu. 3 déc. 2026 à 10:00, Care <care@example.test> a écrit :",
+    "Am Do., 3. Dez. 2026 um 10:00 Uhr schrieb Care <care@example.test>:",
+    "Il giorno gio 3 dic 2026 alle ore 10:00 Care <care@example.test> ha scritto:",
+])
+def test_a_reply_under_a_quote_head_of_each_language_is_its_own_words_only(head: str) -> None:
+    body = (f"Obrigada, já está tudo resolvido.\n\n{head}\nWe are checking in on your concern C-3.\n"
+            "Is anything worrying you? Reply stop to stop these updates.\n")
+    raw = ("From: Ana <ana@client.example>\r\nTo: care@example.test\r\nSubject: Re: Fatura [#C-3]\r\n"
+           "Message-ID: <q1@client.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+           + body.replace("\n", "\r\n")).encode()
+    assert parse_message(raw).new_text == "Obrigada, já está tudo resolvido."
