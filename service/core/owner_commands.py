@@ -75,7 +75,9 @@ class Command:
 @dataclass(frozen=True)
 class Problem:
     line: str
-    reason: str
+    reason: str  # in English, for the log and the English confirmation
+    code: str = ""  # what went wrong, for a confirmation in another language: no_step, placeholder, ...
+    detail: str = ""  # the date or concern the reason names
 
 
 def parse_commands(body: str, now: datetime, tz: ZoneInfo, *, end_of_day: time = time(17, 0),
@@ -100,7 +102,7 @@ def parse_commands(body: str, now: datetime, tz: ZoneInfo, *, end_of_day: time =
             continue
         if known.sent(line) or known.inside(line):
             if isinstance(read, Command):  # ours, not the owner's: said so, never carried out
-                problems.append(Problem(line, NOT_YOURS))
+                problems.append(Problem(line, NOT_YOURS, "not_yours"))
         elif isinstance(read, Command):
             commands.append(read)
         elif not (len(line.split()) >= 3 and known.piece(line)):
@@ -115,9 +117,9 @@ def _read(line: str, now: datetime, tz: ZoneInfo, end_of_day: time) -> Command |
         return None
     concern, rest = int(match.group(1)), match.group(2).rstrip()
     if not rest:
-        return Problem(line, "say what will be done and by when, or 'resolved'")
+        return Problem(line, "say what will be done and by when, or 'resolved'", "no_step")
     if _PLACEHOLDER_RE.search(rest):
-        return Problem(line, PLACEHOLDER)
+        return Problem(line, PLACEHOLDER, "placeholder")
     resolved = _RESOLVE_RE.match(rest)
     if resolved:
         return Command("resolve", concern, text=resolved.group(2), line=line)
@@ -131,12 +133,12 @@ def _read(line: str, now: datetime, tz: ZoneInfo, end_of_day: time) -> Command |
         rest = (rest[:found.start()] + " " + rest[found.end():]).strip()
     due = _DUE_RE.match(rest)
     if not due:
-        return Problem(line, "no due date: end the line with 'by <date>', e.g. 'by Friday'")
+        return Problem(line, "no due date: end the line with 'by <date>', e.g. 'by Friday'", "no_date")
     when = parse_due(due.group(2), now, tz, end_of_day=end_of_day)
     if when is None:
-        return Problem(line, f"cannot read the date {due.group(2)!r}")
+        return Problem(line, f"cannot read the date {due.group(2)!r}", "bad_date", due.group(2))
     if when < now:
-        return Problem(line, f"the date {due.group(2)!r} is in the past")
+        return Problem(line, f"the date {due.group(2)!r} is in the past", "past_date", due.group(2))
     return Command("plan", concern, text=due.group(1).strip(" :-"), due_at=when, owner=owner, line=line)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from service.core import letters, routing
@@ -21,8 +22,10 @@ from service.core.rules.owner_authority import author_of, authorised_teams, reci
 from service.core.triage import Action, Decision
 from service.errors import PlanError
 from service.flows import outgoing
+from service.mailformat.locale_dates import moment
 from service.mailformat.parse import Inbound
 from service.mailformat.quotes import KnownLines, message_texts
+from service.mailformat.render import languages
 from service.settings import Settings
 from service.store import accounts, concerns, outbox
 from service.store.db import AsyncSession
@@ -60,7 +63,7 @@ async def authority(session: AsyncSession, msg: Inbound, settings: Settings) -> 
             clients.add(client_id)
         if (digest_id := _ref_id(ref, "d")) is not None and (digest := await session.get(Digest, digest_id)):
             digests[ref] = digest.recipient
-    teams = tuple(Team(a.owner_email, a.second_level, tuple(a.staff or ()), a.timezone)
+    teams = tuple(Team(a.owner_email, a.second_level, tuple(a.staff or ()), a.timezone, a.owner_language)
                   for a in await accounts.all_accounts(session))
     return OwnerFacts(key, frozenset(clients), digests, teams, settings.authserv_ids)
 
@@ -92,51 +95,72 @@ async def carry_out(session: AsyncSession, msg: Inbound, decision: Decision, fac
     if decision.action == Action.REFUSED_COMMAND:
         log.warning(_REFUSALS[decision.reasons[0]], extra=extra)
         return OwnerResult(decision.action, decision.reasons)
-    tz = ZoneInfo(authorised_teams(sender, facts.teams)[0].timezone)
+    team = authorised_teams(sender, facts.teams)[0]
+    tz = ZoneInfo(team.timezone)
     # the whole text: the owner's own part is cut from it by the parser, which knows the quotes of ours
     commands, problems = parse_commands(msg.text, now, tz, known=await _known_lines(session, msg, facts, sender))
     recorded: list[str] = []
+    steps: list[dict[str, Any]] = []
+    owner_langs: list[str] = []  # of the accounts whose concerns the reply names: the confirmation's language
     for cmd in commands:
         concern = await session.get(Concern, cmd.concern_id)
         if concern is None:
-            problems.append(Problem(cmd.line, f"there is no concern C-{cmd.concern_id}"))
+            problems.append(Problem(cmd.line, f"there is no concern C-{cmd.concern_id}", "no_concern",
+                                    f"C-{cmd.concern_id}"))
             continue
         account, _client = await accounts.account_of(session, concern)
         if not routing.authorised(sender, account):
             log.warning("owner command refused for a concern of another account",
                         extra={**extra, "concern": concern.token})
-            problems.append(Problem(cmd.line, f"{concern.token} belongs to an account you do not own"))
+            problems.append(Problem(cmd.line, f"{concern.token} belongs to an account you do not own",
+                                    "not_your_account", concern.token))
             continue
+        owner_langs.append(account.owner_language)
         try:
-            recorded.append(await _apply(session, concern, cmd, sender, account, now))
+            line, step = await _apply(session, concern, cmd, sender, account, now)
         except PlanError as exc:
-            problems.append(Problem(cmd.line, str(exc)))
+            problems.append(Problem(cmd.line, str(exc), "refused"))
+            continue
+        recorded.append(line)
+        steps.append(step)
     for line in recorded:
         log.info("owner command recorded: %s", line, extra=extra)
-    queued = await _confirmation(session, msg, sender, recorded, problems, settings, now)
+    lang = letters.reply_language(owner_langs[0] if owner_langs else team.language, None,
+                                  languages(settings.templates_dir))
+    queued = await _confirmation(session, msg, sender, (recorded, steps), problems, settings, now, lang)
     return OwnerResult(decision.action, (f"recorded:{len(recorded)}", f"problems:{len(problems)}"), queued)
 
 
 async def _apply(session: AsyncSession, concern: Concern, cmd: Command, actor: str, account: Account,
-                 now: datetime) -> str:
+                 now: datetime) -> tuple[str, dict[str, Any]]:
+    """Carry out one command: the English line that says what was recorded, and the same as a step for
+    a confirmation in another language (its due date still a datetime, in the account's zone)."""
     tz = ZoneInfo(account.timezone)
+    step: dict[str, Any] = {"kind": cmd.kind, "token": concern.token, "tz": tz}
     if cmd.kind == "plan":
         assert cmd.due_at is not None
         item = await concerns.add_item(session, concern, cmd.text, cmd.owner or actor, cmd.due_at,
                                         actor, now)
         local = item.due_at.astimezone(tz)
+        step.update(number=item.number, text=item.text, owner=item.owner, due=item.due_at)
         return (f"{concern.token} #{item.number}: {item.text} "
-                f"(owner {item.owner}, due {local:%a %d %b %H:%M %Z})")
+                f"(owner {item.owner}, due {local:%a %d %b %H:%M %Z})"), step
     if cmd.kind == "done":
         item = await concerns.mark_done(session, concern, cmd.item, actor, now)
-        return f"{concern.token} #{item.number} done: {item.text}"
+        step.update(number=item.number, text=item.text)
+        return f"{concern.token} #{item.number} done: {item.text}", step
     await concerns.resolve(session, concern, actor, now, cmd.text)
-    return f"{concern.token} resolved"
+    return f"{concern.token} resolved", step
 
 
-async def _confirmation(session: AsyncSession, msg: Inbound, to: str, recorded: list[str], problems: list[Problem],
-                        settings: Settings, now: datetime) -> outgoing.Queued | None:
-    context = {"recorded": recorded, "problems": problems, "team_name": settings.shared_name}
+async def _confirmation(session: AsyncSession, msg: Inbound, to: str, done: tuple[list[str], list[dict[str, Any]]],
+                        problems: list[Problem], settings: Settings, now: datetime,
+                        lang: str) -> outgoing.Queued | None:
+    """What was recorded and what was not understood, in the owner's language `lang`."""
+    recorded, steps = done
+    shown = [{**s, "due": moment(s["due"], s["tz"], lang) if s.get("due") else ""} for s in steps]
+    context = {"recorded": recorded, "steps": shown, "problems": problems, "team_name": settings.shared_name,
+               "lang": lang}
     request = letters.confirmation(msg, sender=outgoing.sender_of(settings), context=context, now=now, to_addr=to)
     [queued] = await outgoing.queue(session, [request], settings, now)
     return queued if isinstance(queued, outgoing.Queued) else None

@@ -127,6 +127,9 @@ async def test_a_german_worry_gets_german_checkins_and_its_owner_a_german_digest
                    mail_from="langboss@example.test", rcpt_to=[str(digest["Reply-To"])])
     mailstack.wait_for_message(DESK, lambda m: m["Message-ID"] == answer)
     await at(2026, 11, 25, 7, 40)
+    confirmation = mailstack.wait_for_message("langboss", lambda m: m["In-Reply-To"] == answer)
+    assert body(confirmation).startswith(f"Übernommen:\n  - {token} Nr. 1: Techniker prüft die Kasse vor Ort "
+                                         "(zuständig langboss@example.test, fällig Freitag, 27. November, 15:00 CET)")
     [item] = await query(settings, ActionItem, ActionItem.concern_id == int(token.removeprefix("C-")))
     assert item.text == "Techniker prüft die Kasse vor Ort" and item.due_at == datetime(2026, 11, 27, 14, tzinfo=UTC)
 

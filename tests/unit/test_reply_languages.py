@@ -51,8 +51,7 @@ def test_reply_language_theirs_else_the_accounts_else_english() -> None:
 
 def test_every_language_folder_has_every_template_english_has_for_clients_and_owners() -> None:
     assert languages() == frozenset({ENGLISH, *OTHERS})
-    english = {p.name for p in SHIPPED.glob("*.j2")} - {"incident.txt.j2", "incident.html.j2", "confirm.txt.j2",
-                                                        "confirm.html.j2"}
+    english = {p.name for p in SHIPPED.glob("*.j2")} - {"incident.txt.j2", "incident.html.j2"}  # the operator's
     for lang in OTHERS:
         assert {p.name for p in (SHIPPED / lang).glob("*.j2")} == english, lang
 
@@ -246,3 +245,26 @@ def test_english_dates_read_as_before_with_the_other_languages_known() -> None:
     assert parse_due("tomorrow at 3", NOW, tz) == datetime(2026, 11, 24, 17, tzinfo=UTC)  # no time read: close
     assert parse_due("Mar 3", NOW, tz) == datetime(2027, 3, 3, 17, tzinfo=UTC)
     assert parse_due("25 Nov", NOW, tz) == datetime(2026, 11, 25, 17, tzinfo=UTC)
+
+
+def test_an_owner_is_told_in_their_language_what_was_recorded_and_what_was_not_understood() -> None:
+    from service.core.owner_commands import Problem
+
+    commands, problems = parse_commands("C-7: Techniker schicken bis gestern\nC-8: irgendwas\nC-9: x bis <wann>",
+                                        NOW, ZoneInfo("Europe/Berlin"))
+    assert not commands and [p.code for p in problems] == ["past_date", "no_date", "placeholder"]
+    steps = [{"kind": "plan", "token": "C-7", "number": 1, "text": "Techniker schicken", "owner": "chef@x.example",
+              "due": locale_dates.moment(datetime(2026, 11, 27, 14, tzinfo=UTC), "Europe/Berlin", "de")},
+             {"kind": "done", "token": "C-7", "number": 2, "text": "Anrufen"}, {"kind": "resolve", "token": "C-8"}]
+    context = {"recorded": ["(the English lines)"], "steps": steps, "team_name": "Care", "lang": "de",
+               "problems": [*problems, Problem("C-5: x", "there is no concern C-5", "no_concern", "C-5"),
+                            Problem("C-6 done", "C-6 is already resolved", "refused")]}
+    made = render("confirm", context)
+    assert made.text.startswith("Übernommen:\n  - C-7 Nr. 1: Techniker schicken (zuständig chef@x.example, fällig "
+                                "Freitag, 27. November, 15:00 CET)\n  - C-7 Nr. 2 erledigt: Anrufen\n  - C-8 gelöst\n")
+    assert "das Datum „gestern“ liegt in der Vergangenheit" in made.text and "es gibt kein Anliegen C-5" in made.text
+    assert "bis <Datum>" in made.text and "&lt;Datum&gt;" in made.html
+    assert "(C-6 is already resolved)" in made.text  # a refusal the store words: as it was worded
+    assert render("confirm", {**context, "steps": [], "problems": []}).text.startswith("Es wurde nichts übernommen.")
+    # English reads its lines as before
+    assert render("confirm", {**context, "lang": "en"}).text.startswith("Recorded:\n  - (the English lines)")

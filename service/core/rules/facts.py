@@ -30,6 +30,7 @@ class Team:
     second_level: str | None
     staff: tuple[str, ...]
     timezone: str
+    language: str = "en"  # the owner's (`Account.owner_language`): what their confirmations are written in
 
 
 @dataclass(frozen=True)
