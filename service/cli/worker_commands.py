@@ -156,6 +156,32 @@ async def _probe_outbox(settings: Settings, tokens: TokenSource | None) -> str:
         await transport.close()
 
 
+async def _probe_templates(settings: Settings) -> str:
+    """Every template of every language compiles; a warning line for each account language with none."""
+    from service.mailformat.render import ENGLISH, default_templates_dir, environment, languages
+
+    have = languages(settings.templates_dir)
+    folder = settings.templates_dir or default_templates_dir()
+    names = sorted({p.name for d in dict.fromkeys([folder, default_templates_dir()]) for p in d.glob("*.j2")})
+    from jinja2 import TemplateSyntaxError
+
+    for lang in sorted(have):
+        env = environment(folder, lang)
+        for name in names:
+            try:
+                env.get_template(name)
+            except TemplateSyntaxError as exc:  # said with the file and line the operator must mend
+                raise TemplateSyntaxError(f"{exc.message} ({exc.filename or name}, line {exc.lineno})",
+                                          exc.lineno, exc.name, exc.filename) from None
+    wanted = {(a.name, "language", a.language) for a in settings.accounts}
+    wanted |= {(a.name, "owner_language", a.owner_language or a.language) for a in settings.accounts}
+    wanted |= {("default", "language", settings.default_language),
+               ("default", "owner_language", settings.default_owner_language or settings.default_language)}
+    warnings = [f"account {name!r} {field} {lang!r} has no templates: written in {ENGLISH} instead"
+                for name, field, lang in sorted(wanted) if lang not in have]
+    return "\n".join([f"replies in {', '.join(sorted(have))}; {len(names)} templates compile in each", *warnings])
+
+
 async def run_checks(settings: Settings) -> int:
     """Print one line per connection; return 0 when all work, 1 otherwise."""
     from service.cli import oauth_check
@@ -170,9 +196,13 @@ async def run_checks(settings: Settings) -> int:
             probes.append(("oauth2", lambda: oauth_check.describe(tokens)))
         probes += [("inbox", lambda: _probe_inbox(settings, tokens)),
                    ("outbox", lambda: _probe_outbox(settings, tokens))]
+        probes.append(("templates", lambda: _probe_templates(settings)))
         for name, probe in probes:
             try:
                 detail = await probe()
+                for warning in detail.split("\n")[1:]:
+                    print(f"warn  {name}: {warning}")
+                detail = detail.split("\n")[0]
                 print(f"ok    {name}: {detail}")
             except (FollowupError, OSError, TimeoutError, Exception) as exc:  # noqa: BLE001 - reported, not raised
                 failures += 1

@@ -91,3 +91,24 @@ def test_clients_list_says_which_language_each_is_written_to_in(tmp_path: Path) 
     polish = followup("clients", "set-language", "claire@client.example", "pl", env=with_polish)
     assert polish.returncode == 0 and "no templates" not in polish.stdout
     assert "replies in pl" in followup("clients", "list", env=with_polish).stdout
+
+
+def test_check_compiles_every_languages_templates_and_names_a_language_without_them(tmp_path: Path) -> None:
+    for sub in ("new", "cur", "tmp"):
+        (tmp_path / "in" / sub).mkdir(parents=True)
+    env = {"FOLLOWUP_INBOX_URL": f"maildir://{tmp_path}/in", "FOLLOWUP_OUTBOX_URL": f"maildir://{tmp_path}/out",
+           "FOLLOWUP_SHARED_ADDRESS": "care@example.test", "FOLLOWUP_DATABASE_URL": f"sqlite:///{tmp_path}/f.db",
+           "FOLLOWUP_DEFAULT_OWNER_LANGUAGE": "sv"}
+    assert followup("migrate", env=env).returncode == 0
+    run = followup("check", env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "ok    templates: replies in de, en, es, fr, it, nl, pt;" in run.stdout
+    assert "warn  templates: account 'default' owner_language 'sv' has no templates: written in en" in run.stdout
+    # an operator's Polish folder with a broken template: named, with its file
+    own = tmp_path / "templates" / "pl"
+    own.mkdir(parents=True)
+    (own / "checkin.txt.j2").write_text("Dzień dobry {{ first_name }\n")
+    broken = followup("check", env={**env, "FOLLOWUP_TEMPLATES_DIR": str(tmp_path / "templates")})
+    assert broken.returncode == 1
+    line = next(li for li in broken.stdout.splitlines() if "templates" in li)
+    assert line.startswith("FAIL  templates: TemplateSyntaxError") and "checkin.txt.j2" in line, broken.stdout
