@@ -44,12 +44,26 @@ _CONTRACTION_RE = re.compile(r"\b(?:can't|won't|shan't|i'm)\b|(?:n't|'ll|'re|'ve
 
 
 # words in a negation's scope get their own features ("not worried" is not "worried"): the
-# classic sentiment-analysis marking, up to three words or the end of the clause
-_NEGATION_RE = re.compile(r"\b(not|no|never|nothing|nobody|without)\b((?:\s+[a-z0-9']+){1,3})")
+# classic sentiment-analysis marking, up to three words or the end of the clause. The negations of
+# every language the detector reads ("no estoy preocupada", "geen zorgen", "keine Sorgen", "pas
+# inquiet", "non preoccupato", "não se preocupe"), and words with accents in the scope (model format 3
+# read only a-z, so "no está" marked nothing past "est"); English text is marked as before
+_NEGATIONS = {
+    "en": "not no never nothing nobody without",
+    "es": "ni nunca nada nadie sin tampoco jamás",
+    "pt": "não nem nenhum nenhuma ninguém sem jamais",
+    "it": "non né mai niente nulla nessuno nessuna senza",
+    "fr": "pas jamais rien sans aucun aucune",
+    "de": "nicht kein keine keinen keinem keiner keines nie niemals nichts ohne",
+    "nl": "niet geen nooit niets niemand zonder",
+}
+_NEGATION_WORDS = sorted({w for words in _NEGATIONS.values() for w in words.split()}, key=lambda w: (-len(w), w))
+_NEGATION_RE = re.compile(r"\b(" + "|".join(_NEGATION_WORDS) + r")\b((?:\s+[\w']+){1,3})")
+_SCOPE_WORD_RE = re.compile(r"\s+([\w']+)")
 
 
 def _mark_negation(match: re.Match[str]) -> str:
-    return match.group(1) + re.sub(r"\s+([a-z0-9']+)", r" not_\1", match.group(2))
+    return match.group(1) + _SCOPE_WORD_RE.sub(r" not_\1", match.group(2))
 
 
 def normalise(text: str) -> str:
