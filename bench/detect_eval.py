@@ -77,6 +77,15 @@ def main() -> None:
     model = load_model(args.model)
     load_s = time.perf_counter() - start
     after = rss_mb()
+    # what the detector loads at its first message besides the model: the language identifier (fastText's
+    # lite model) and the sentence splitter of the evidence
+    from service.detector.detect import sentences
+    from service.detector.language import identify
+
+    identify("Bonjour, la facture est encore fausse.")
+    with_language = rss_mb()
+    sentences("Bonjour. La facture est fausse.", "fr")
+    with_splitter = rss_mb()
     thresholds = Thresholds()
 
     items = corpus(args.messages)
@@ -98,6 +107,8 @@ def main() -> None:
     batched_only = 1.0 / (1.0 / full_batched - 1.0 / baseline) if full_batched < baseline else float("inf")
     print(f"model: loaded in {load_s:.2f}s, +{after - before:.0f} MB RSS "
           f"({os.path.getsize(args.model or ROOT / 'service/detector/artefacts/detector.npz') / 1e6:.1f} MB on disk)")
+    print(f"language identification +{with_language - after:.0f} MB RSS, sentence splitter "
+          f"+{with_splitter - with_language:.0f} MB; the detector in all +{with_splitter - before:.0f} MB")
     print(f"speed, one core, {len(items)} messages, best of 3:")
     print(f"  parse only (baseline)   {baseline:8.0f} msg/s")
     print(f"  parse + detect          {full:8.0f} msg/s   ratio to baseline {full / baseline:.2f}")
