@@ -39,10 +39,11 @@ class Thresholds:
         value = self.complaint if label == "complaint" else self.anxiety
         return 0.5 if value is None else value
 
-    def resolve(self, model: DetectorModel) -> Thresholds:
+    def resolve(self, model: DetectorModel, lang: str | None = None) -> Thresholds:
+        """Each label's threshold: the one set, else the model's for the text's language `lang`."""
         return Thresholds(
-            model.threshold("complaint") if self.complaint is None else self.complaint,
-            model.threshold("anxiety") if self.anxiety is None else self.anxiety,
+            model.threshold("complaint", lang) if self.complaint is None else self.complaint,
+            model.threshold("anxiety", lang) if self.anxiety is None else self.anxiety,
         )
 
 
@@ -106,13 +107,15 @@ def detect_many(items: Sequence[tuple[str, str]], *, thresholds: Thresholds | No
                 model: DetectorModel | None = None, model_path: Path | None = None) -> list[Verdict]:
     """Verdicts for (text, subject) pairs; one model pass over all of them is what makes it fast."""
     detector = model or load_model(model_path)
-    limits = (thresholds or Thresholds()).resolve(detector)
     wholes = [(f"{subject}\n\n{text}".strip() if subject else text.strip()) or " " for text, subject in items]
+    langs = [identify(whole).code for whole in wholes]
+    chosen = thresholds or Thresholds()
+    by_lang = {lang: chosen.resolve(detector, lang) for lang in set(langs)}
+    limits_of = [by_lang[lang] for lang in langs]
     whole_probs = detector.probabilities(wholes)
     scores = [{label: round(float(whole_probs[label][i]), 3) for label in LABELS} for i in range(len(items))]
     # evidence only for the messages that carry a label: one more batched pass over their sentences
-    over = [[label for label in LABELS if s[label] >= limits.of(label)] for s in scores]
-    langs = [identify(whole).code for whole in wholes]
+    over = [[label for label in LABELS if s[label] >= limits_of[i].of(label)] for i, s in enumerate(scores)]
     parts_of: dict[int, list[str]] = {i: sentences(wholes[i], langs[i]) or [wholes[i]]
                                       for i, o in enumerate(over) if o}
     flat = [p for i in sorted(parts_of) for p in parts_of[i]]
@@ -127,11 +130,11 @@ def detect_many(items: Sequence[tuple[str, str]], *, thresholds: Thresholds | No
                 probs = [float(x) for x in sentence_probs[label][offset:offset + len(parts)]]
                 ranked = sorted(range(len(parts)), key=lambda k: -probs[k])
                 # sentences that carry the label on their own and stand near the strongest one
-                floor = max(limits.of(label), probs[ranked[0]] - 0.25)
+                floor = max(limits_of[i].of(label), probs[ranked[0]] - 0.25)
                 keep = {k for k in ranked[:3] if probs[k] >= floor} or {ranked[0]}
                 evidence[label] = tuple(parts[k][:300] for k in sorted(keep))  # in the client's order
             offset += len(parts)
-        verdicts.append(_verdict(scores[i], evidence, over[i], limits, langs[i]))
+        verdicts.append(_verdict(scores[i], evidence, over[i], limits_of[i], langs[i]))
     return verdicts
 
 

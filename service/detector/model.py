@@ -115,8 +115,12 @@ class DetectorModel:
         heads: dict[str, Any] = self.readers[0].heads
         return heads
 
-    def threshold(self, label: str) -> float:
-        """The threshold chosen when the model was trained (0.5 if none was)."""
+    def threshold(self, label: str, lang: str | None = None) -> float:
+        """The threshold chosen when the model was trained: the language's own where training had enough of
+        its client mail to choose one, else the model's (0.5 if none was)."""
+        own = self.meta.get("thresholds_by_lang", {}).get(lang or "", {})
+        if label in own:
+            return float(own[label])
         return float(self.meta.get("thresholds", {}).get(label, 0.5))
 
     def probabilities(self, texts: list[str]) -> dict[str, np.ndarray]:

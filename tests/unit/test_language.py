@@ -65,3 +65,24 @@ def test_evidence_is_the_clients_own_sentence_in_their_language() -> None:
     # whole sentences as she wrote them: "M." does not end one
     assert set(verdict.evidence) <= {"M. Dupont m'avait promis un remboursement.",
                                      "C'est inadmissible, je suis furieux et personne ne me rappelle."}
+
+
+def test_a_language_with_its_own_thresholds_is_decided_at_them() -> None:
+    import dataclasses
+
+    from service.detector.detect import Thresholds, detect_many
+    from service.detector.model import load_model
+
+    shipped = load_model(None)
+    strict_french = dataclasses.replace(shipped, meta={
+        **shipped.meta, "thresholds_by_lang": {"fr": {"complaint": 0.99, "anxiety": 0.99}}})
+    texts = [("C'est inadmissible : troisième facture fausse et personne ne me rappelle.", ""),
+             ("This is unacceptable: the third wrong invoice and nobody calls me back.", "")]
+    before = detect_many(texts, model=shipped)
+    after = detect_many(texts, model=strict_french)
+    assert [v.label for v in before] == ["complaint", "complaint"]
+    assert [v.label for v in after] == ["none", "complaint"]  # French at its own, English at the model's
+    assert strict_french.threshold("complaint", "fr") == 0.99
+    assert strict_french.threshold("complaint", "de") == shipped.threshold("complaint")
+    # a threshold set by the operator is set for every language
+    assert detect_many(texts, model=strict_french, thresholds=Thresholds(complaint=0.3))[0].label == "complaint"

@@ -11,6 +11,7 @@ from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedKFold
 
 from service.detector.detect import Thresholds
+from service.detector.language import identify
 from service.detector.model import LABELS, DetectorModel
 from service.detector.training.datasets import Example, read_complaints, read_dreaddit, read_goemotions, read_user_file
 from service.detector.training.train import SEED, TrainConfig, train
@@ -48,13 +49,14 @@ def evaluate_model(model: DetectorModel, examples: Sequence[Example], dataset: s
                    thresholds: Thresholds, method: str = "shipped model") -> list[Score]:
     """Score a trained model on every label the examples know."""
     out = []
-    thresholds = thresholds.resolve(model)
+    # each text at its language's thresholds, as the service decides (`detect.detect_many`)
+    limits = {e.text: thresholds.resolve(model, identify(e.text).code) for e in examples}
     for label in LABELS:
         known = [e for e in examples if e.label(label) is not None]
         if not known:
             continue
         probs = model.probabilities([e.text for e in known])[label]
-        predicted = (probs >= thresholds.of(label)).astype(int)
+        predicted = (probs >= np.array([limits[e.text].of(label) for e in known])).astype(int)
         truth = [int(e.label(label) or 0) for e in known]
         out.append(score(dataset, method, label, truth, predicted.tolist()))
     both = [e for e in examples if all(e.label(label) is not None for label in LABELS)]
@@ -62,7 +64,7 @@ def evaluate_model(model: DetectorModel, examples: Sequence[Example], dataset: s
         probs_all = model.probabilities([e.text for e in both])
         flagged = np.zeros(len(both), dtype=int)
         for label in LABELS:
-            flagged |= (probs_all[label] >= thresholds.of(label)).astype(int)
+            flagged |= (probs_all[label] >= np.array([limits[e.text].of(label) for e in both])).astype(int)
         truth = [int(any(e.label(label) for label in LABELS)) for e in both]
         out.append(score(dataset, method, "concern", truth, flagged.tolist()))
     return out

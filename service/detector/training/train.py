@@ -14,6 +14,7 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion
 
+from service.detector.language import identify
 from service.detector.model import LABELS, DetectorModel, Reader, normalise
 from service.detector.training.datasets import Example
 
@@ -111,16 +112,26 @@ def train(examples: Sequence[Example], cfg: TrainConfig | None = None,
         # tuning would fine-tune `tune_folds` more times; the sigmoid outputs are balanced at 0.5
         model.meta["thresholds"] = dict.fromkeys(labels, 0.5)
     elif tune_folds > 1:
-        model.meta["thresholds"] = tune_thresholds(examples, cfg, labels, folds=tune_folds)
+        model.meta["thresholds"], by_lang = tune_thresholds(examples, cfg, labels, folds=tune_folds)
+        if by_lang:
+            model.meta["thresholds_by_lang"] = by_lang
     return model
 
 
+# a language's own thresholds are chosen only from this much of its client mail, with this many of each label
+LANGUAGE_MIN_EXAMPLES = 150
+LANGUAGE_MIN_POSITIVES = 25
+
+
 def tune_thresholds(examples: Sequence[Example], cfg: TrainConfig | None, labels: Sequence[str],
-                    *, folds: int = 5) -> dict[str, float]:
-    """Per label, the threshold with the best out-of-fold F1 on the examples that matter most.
+                    *, folds: int = 5) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Per label, the threshold with the best out-of-fold F1 on the examples that matter most; and the
+    same for each language with enough of them (`LANGUAGE_MIN_EXAMPLES`).
 
     With client mail among the data, that is the client mail (GoEmotions stays in every
-    training fold); otherwise all of it. One fit per fold serves every label.
+    training fold); otherwise all of it. One fit per fold serves every label. A language's own
+    thresholds come from the same out-of-fold scores: one model reads every language, but its scores
+    are not equally sure in each (Dutch complaints that state a consequence also score as worry).
     """
     cfg = cfg or TrainConfig()
     data = _stable_order(examples)
@@ -135,23 +146,36 @@ def tune_thresholds(examples: Sequence[Example], cfg: TrainConfig | None, labels
     try:
         splits = list(StratifiedKFold(folds, shuffle=True, random_state=SEED).split(target, strata))
     except ValueError:  # too few examples of a class to tune: keep 0.5
-        return dict.fromkeys(labels, 0.5)
+        return dict.fromkeys(labels, 0.5), {}
     for train_idx, test_idx in splits:
         fold = fit(background + [data[target[k]] for k in train_idx], cfg, labels)
         found = fold.probabilities([data[target[k]].text for k in test_idx])
         for label in labels:
             probs[label][test_idx] = found[label]
-    out: dict[str, float] = {}
+    rows = {label: [k for k, i in enumerate(target) if data[i].label(label) is not None] for label in labels}
+    out = {label: _best_threshold(data, target, probs[label], rows[label], label) for label in labels}
+    by_lang: dict[str, dict[str, float]] = {}
+    langs = [identify(data[i].text).code for i in target]
+    for lang in sorted({code for code in langs if code}):
+        mine = {label: [k for k in rows[label] if langs[k] == lang] for label in labels}
+        enough = all(len(mine[label]) >= LANGUAGE_MIN_EXAMPLES and
+                     sum(int(data[target[k]].label(label) or 0) for k in mine[label]) >= LANGUAGE_MIN_POSITIVES
+                     for label in labels)
+        if enough:
+            by_lang[lang] = {label: _best_threshold(data, target, probs[label], mine[label], label)
+                             for label in labels}
+    return out, by_lang
+
+
+def _best_threshold(data: list[Example], target: list[int], probs: np.ndarray, rows: list[int], label: str) -> float:
+    """The threshold with the best F1 of `label` on these rows' out-of-fold scores."""
     grid = np.arange(0.1, 0.91, 0.025)
-    for label in labels:
-        known = [k for k, i in enumerate(target) if data[i].label(label) is not None]
-        y = np.array([int(data[target[k]].label(label) or 0) for k in known])
-        p = probs[label][known]
-        scores = np.array([f1_score(y, (p >= t).astype(int), zero_division=0) for t in grid])
-        # the middle of a plateau, not a lucky spike: F1 averaged with its neighbours
-        smooth = np.convolve(np.pad(scores, 2, mode="edge"), np.ones(5) / 5, mode="valid")
-        out[label] = round(float(grid[int(np.argmax(smooth))]), 3)
-    return out
+    y = np.array([int(data[target[k]].label(label) or 0) for k in rows])
+    p = probs[rows]
+    scores = np.array([f1_score(y, (p >= t).astype(int), zero_division=0) for t in grid])
+    # the middle of a plateau, not a lucky spike: F1 averaged with its neighbours
+    smooth = np.convolve(np.pad(scores, 2, mode="edge"), np.ones(5) / 5, mode="valid")
+    return round(float(grid[int(np.argmax(smooth))]), 3)
 
 
 def fit(examples: Sequence[Example], cfg: TrainConfig | None = None,
