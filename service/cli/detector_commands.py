@@ -44,7 +44,11 @@ def cmd_classify(args: argparse.Namespace) -> int:
             item = json.loads(line)
             if not isinstance(item, dict):
                 raise ValueError("not an object")
-            emit(item.get("id"), str(item.get("subject") or ""), str(item.get("body") or ""))
+            # `text` is what `followup train` reads, so a training file classifies as it is
+            if not any(key in item for key in ("subject", "body", "text")):
+                raise ValueError('no "subject", "body" or "text" field')
+            body = item["body"] if "body" in item else item.get("text")
+            emit(item.get("id"), str(item.get("subject") or ""), str(body or ""))
         except ValueError as exc:
             print(f"followup classify: line {number}: {exc}", file=sys.stderr)
             status = 1
@@ -53,7 +57,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 def add_classify(sub: Subparsers) -> None:
     """Register `followup classify`."""
-    p = sub.add_parser("classify", help="JSON lines {id,subject,body} on stdin -> verdicts")
+    p = sub.add_parser("classify", help="JSON lines {id,subject,body} (or {id,text}) on stdin -> verdicts")
     p.add_argument("--eml", nargs="+", metavar="FILE", help="classify raw messages instead")
     p.add_argument("--model", type=Path, help="a model from `followup train` (default: the shipped one)")
     p.set_defaults(func=cmd_classify)

@@ -29,6 +29,16 @@ def test_classify_returns_each_texts_language() -> None:
     assert got == {"a": "es", "b": "de", "c": None}
 
 
+def test_classify_reads_a_training_files_text_and_names_a_line_it_cannot() -> None:
+    lines = ['{"id": "t", "text": "C\'est inadmissible, trois semaines sans r\u00e9ponse."}',
+             '{"id": "x", "message": "no field it knows"}']
+    run = followup("classify", stdin="\n".join(lines) + "\n")
+    assert run.returncode == 1  # the bad line is named and the rest still classified
+    verdicts = [json.loads(x) for x in run.stdout.splitlines()]
+    assert [(v["id"], v["label"], v["lang"]) for v in verdicts] == [("t", "complaint", "fr")]
+    assert 'line 2: no "subject", "body" or "text" field' in run.stderr
+
+
 def test_clients_set_language_checks_its_arguments(tmp_path: Path) -> None:
     env = {"FOLLOWUP_INBOX_URL": f"maildir://{tmp_path}/in", "FOLLOWUP_OUTBOX_URL": f"maildir://{tmp_path}/out",
            "FOLLOWUP_SHARED_ADDRESS": "care@example.test", "FOLLOWUP_DATABASE_URL": f"sqlite:///{tmp_path}/f.db"}
