@@ -57,7 +57,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 def add_classify(sub: Subparsers) -> None:
     """Register `followup classify`."""
-    p = sub.add_parser("classify", help="JSON lines {id,subject,body} (or {id,text}) on stdin -> verdicts")
+    p = sub.add_parser("classify", help="JSON lines {id,subject,body|text} on stdin -> verdicts")
     p.add_argument("--eml", nargs="+", metavar="FILE", help="classify raw messages instead")
     p.add_argument("--model", type=Path, help="a model from `followup train` (default: the shipped one)")
     p.set_defaults(func=cmd_classify)
