@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from service.detector import linear
+from service.detector.glosses import gloss
 from service.detector.transformer import INSTALL, EmbeddingReader, available  # torch itself is imported on first use
 from service.errors import FollowupError
 
@@ -70,12 +71,14 @@ def normalise(text: str) -> str:
     """What the vectoriser sees: lower case, with addresses, links and handles made generic.
 
     Applied once per text before every vectoriser (model format 3); the
-    vectorisers themselves neither lower-case nor preprocess.
+    vectorisers themselves neither lower-case nor preprocess. Plain words of feeling in the six
+    other languages get their English gloss (`glosses.py`).
     """
     text = _EMAIL_RE.sub(" emailaddr ", text.lower().replace("\u2019", "'"))
     text = _CONTRACTION_RE.sub(lambda m: _CONTRACTIONS[m.group(0)], text)
     text = _URL_RE.sub(" urladdr ", text)
     text = _NEGATION_RE.sub(_mark_negation, text)
+    text = gloss(text)  # after negation: a negated word is not glossed
     text = _HANDLE_RE.sub(" @handle ", text)
     return text
 
