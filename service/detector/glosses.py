@@ -24,7 +24,9 @@ _GLOSSES: dict[str, tuple[str, ...]] = {
         r"angusti\w*+", r"angosci\w*+", r"angoiss\w*+",  # es, pt angustiado; it angosciato; fr angoissé
         r"aflit[oa]s?", r"ansios\w*+", r"ansia", r"soucieu\w*+",
         r"preoccup\w*+",                     # it
-        r"besorgt\w*+", r"beunruhig\w*+", r"sorgen?(?!\s++(?:sie|wir|ihr|du|dafür|für)\b)",  # de
+        r"agobi\w*+", r"intranquil\w*+", r"apreensiv\w*+",  # es agobiado, agobio; pt apreensivo
+        r"besorgt\w*+", r"beunruhig\w*+", r"unruhig\w*+", r"mulmig\w*+", r"onrustig\w*+",  # de, nl
+        r"sorgen?(?!\s++(?:sie|wir|ihr|du|dafür|für)\b)",  # de
         r"bezorgd\w*+", r"ongerust\w*+", r"zorgen(?!\s++(?:voor|dat|ervoor|we|wij|jullie)\b)",  # nl
     ),
     "afraid": (
@@ -34,11 +36,14 @@ _GLOSSES: dict[str, tuple[str, ...]] = {
         r"paura", r"timore", r"spaventat\w*+",  # it
         r"angst", r"ängstlich\w*+", r"befürcht\w*+", r"fürchte\w*+",  # de
         r"bang", r"vrees\w*+", r"vrezen",  # nl
+        r"pánico", r"pânico", r"panico", r"paniqu\w*+", r"panik\w*+", r"paniek\w*+",  # panic in all six
     ),
     "nervous": (
-        r"nervios[oa]s?", r"nervoso", r"nervosa", r"nervos[oa]s", r"nerveu\w*+", r"nervös\w*+", r"nerveus\w*+",
+        r"nervios", r"nervios[oa]s?", r"nervoso", r"nervosa", r"nervos[oa]s", r"nerveu\w*+", r"nervös\w*+",
+        r"nerveus\w*+",
         r"zenuwachtig\w*+", r"agitat[oaie]", r"aufgeregt\w*+",
         r"estresad\w*+", r"stressé\w*+", r"stressat\w*+", r"gestresst\w*+", r"gestrest\w*+", r"stressad\w*+",
+        r"estressad\w*+",
     ),
     "unacceptable": (
         r"inaceptable\w*+", r"inadmisible\w*+", r"intolerable\w*+",  # es
@@ -54,6 +59,15 @@ _GLOSSES: dict[str, tuple[str, ...]] = {
         r"delus[oaie]", r"deludent\w*+", r"delusion\w*+",
         r"enttäusch\w*+",
         r"teleurgesteld\w*+", r"teleurstell\w*+",
+        # not satisfied
+        r"insatisfech\w*+", r"insatisfeit\w*+", r"descontent\w*+", r"mécontent\w*+", r"insatisfait\w*+",
+        r"insoddisfatt\w*+", r"unzufrieden\w*+", r"ontevreden\w*+",
+    ),
+    "terrible": (
+        r"pésim\w*+", r"péssim\w*+", r"pessim[oaie]", r"lamentable\w*+", r"lamentáve\w*+",
+        r"catastrófic\w*+", r"catastrofic\w*+", r"catastrophique\w*+", r"katastrophal\w*+",
+        r"waardeloos\w*+", r"indignante\w*+", r"vergonzos\w*+", r"vergüenza", r"vergonha", r"vergogna",
+        r"honte", r"zumutung", r"indecente",
     ),
     "angry": (
         r"enfadad\w*+", r"cabread\w*+", r"hart[oa]s?", r"indignad\w*+", r"furios\w*+",  # es (it, pt furioso)
@@ -61,6 +75,8 @@ _GLOSSES: dict[str, tuple[str, ...]] = {
         r"énervé\w*+", r"furieu\w*+", r"colère", r"marre", r"agacé\w*+", r"excédé\w*+",  # fr
         r"arrabbiat\w*+", r"stuf[oie]", r"incazzat\w*+", r"seccat\w*+",  # it
         r"verärgert\w*+", r"wütend\w*+", r"stinksauer", r"genervt\w*+",  # de
+        r"exaspéré\w*+", r"irrité\w*+", r"ärgerlich\w*+", r"indignat\w*+", r"irritat\w*+",
+        r"geërgerd\w*+", r"ergerlijk\w*+",
         r"boos", r"woedend\w*+", r"kwaad", r"geïrriteerd\w*+", r"beu",  # nl
     ),
 }

@@ -25,6 +25,11 @@ except ImportError:  # pragma: no cover
     ("C'est inadmissible, trois semaines sans réponse.", "unacceptable"),
     ("Ich bin sehr enttäuscht von Ihrem Service.", "disappointed"),
     ("Estoy harta de llamar.", "angry"),
+    ("Ando muy agobiada con el cierre del trimestre.", "worried"),
+    ("Me entra el pánico solo de pensarlo.", "afraid"),
+    ("Um serviço péssimo, do princípio ao fim.", "terrible"),
+    ("Siamo del tutto insoddisfatti.", "disappointed"),
+    ("Ik heb er een onrustig gevoel over.", "worried"),
 ])
 def test_a_plain_word_of_feeling_gets_its_english_gloss(text: str, gloss: str) -> None:
     assert re.search(rf"\w {gloss}\b", normalise(text)), normalise(text)
@@ -40,10 +45,12 @@ def test_a_plain_word_of_feeling_gets_its_english_gloss(text: str, gloss: str) -
     "Wij zorgen voor de levering op dinsdag.",       # "take care of"
     "Non si preoccupi, nessun problema.",
     "La stufa dell'ufficio è nuova.",                # Italian for a stove, not "fed up"
+    "Sin agobios, cuando podáis.",
+    "A catastrophe and some pessimism, in English.",   # English words are never glossed
 ])
 def test_a_denied_word_or_an_everyday_sense_gets_none(text: str) -> None:
     out = normalise(text)
-    assert not re.search(r"\b(?:worried|afraid|nervous|unacceptable|disappointed|angry)\b", out), out
+    assert not re.search(r"\b(?:worried|afraid|nervous|unacceptable|disappointed|terrible|angry)\b", out), out
 
 
 def test_english_text_is_read_as_before() -> None:

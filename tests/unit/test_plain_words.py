@@ -150,10 +150,7 @@ PLAIN: dict[str, dict[str, list[str]]] = {
 
 # the sentences issue 19 quoted from the owner's hidden mail
 ISSUE_QUOTES = [
-    pytest.param("fr", "anxiety", "Bonjour, je suis assez inquiet pour la livraison de lundi.",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "known gap: understated worry ('assez inquiet') in a sentence of routine words scores "
-                     "anxiety 0.458 against French's 0.475 (bench/RESULTS.md); strict, so hearing it fails here"))),
+    ("fr", "anxiety", "Bonjour, je suis assez inquiet pour la livraison de lundi."),
     ("de", "anxiety", "Hallo, ich mache mir etwas Sorgen wegen der Abrechnung."),
     ("pt", "anxiety", "Olá, estou com medo de não receber a encomenda a tempo."),
     ("fr", "complaint", "C'est inadmissible, trois semaines sans réponse."),
