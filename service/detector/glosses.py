@@ -23,6 +23,7 @@ _GLOSSES: dict[str, tuple[str, ...]] = {
         r"inquiet\w*+", r"inquiét\w*+", r"inquièt\w*+",  # es inquieto; fr inquiet, inquiète, inquiéter
         r"angusti\w*+", r"angosci\w*+", r"angoiss\w*+",  # es, pt angustiado; it angosciato; fr angoissé
         r"aflit[oa]s?", r"ansios\w*+", r"ansia", r"soucieu\w*+",
+        r"ansiedad\w*+", r"anxiét\w*+", r"anxieux", r"anxieuse\w*+", r"angstig\w*+",  # the anxiety nouns
         r"preoccup\w*+",                     # it
         r"agobi\w*+", r"intranquil\w*+", r"apreensiv\w*+",  # es agobiado, agobio; pt apreensivo
         r"besorgt\w*+", r"beunruhig\w*+", r"unruhig\w*+", r"mulmig\w*+", r"onrustig\w*+",  # de, nl
@@ -31,6 +32,7 @@ _GLOSSES: dict[str, tuple[str, ...]] = {
     ),
     "afraid": (
         r"miedo", r"temor\w*+", r"tem[oe]", r"asustad\w*+",  # es (it "temo")
+        r"temer", r"tememos", r"temiendo", r"temen",  # es, pt; not "temos", Portuguese "we have"
         r"medo", r"receio\w*+", r"receoso\w*+", r"assustad\w*+",  # pt
         r"peur\w*+", r"crain(?:s|t|te|tes|dre|drais)\b", r"effray\w*+",  # fr
         r"paura", r"timore", r"spaventat\w*+",  # it

@@ -30,6 +30,10 @@ except ImportError:  # pragma: no cover
     ("Um serviço péssimo, do princípio ao fim.", "terrible"),
     ("Siamo del tutto insoddisfatti.", "disappointed"),
     ("Ik heb er een onrustig gevoel over.", "worried"),
+    ("El día 30 tengo que dejar el piso y me está dando ansiedad.", "worried"),
+    ("Cette attente me rend anxieuse.", "worried"),
+    ("Empiezo a temer que no la voy a ver nunca.", "afraid"),
+    ("Ik ben angstig voor de uitslag.", "worried"),
 ])
 def test_a_plain_word_of_feeling_gets_its_english_gloss(text: str, gloss: str) -> None:
     assert re.search(rf"\w {gloss}\b", normalise(text)), normalise(text)
@@ -46,6 +50,7 @@ def test_a_plain_word_of_feeling_gets_its_english_gloss(text: str, gloss: str) -
     "Non si preoccupi, nessun problema.",
     "La stufa dell'ufficio è nuova.",                # Italian for a stove, not "fed up"
     "Sin agobios, cuando podáis.",
+    "Temos a fatura de março, obrigado.",            # Portuguese "we have", not "we fear"
     "A catastrophe and some pessimism, in English.",   # English words are never glossed
 ])
 def test_a_denied_word_or_an_everyday_sense_gets_none(text: str) -> None:
