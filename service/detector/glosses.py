@@ -23,7 +23,7 @@ _GLOSSES: dict[str, tuple[str, ...]] = {
         r"inquiet\w*+", r"inquiét\w*+", r"inquièt\w*+",  # es inquieto; fr inquiet, inquiète, inquiéter
         r"angusti\w*+", r"angosci\w*+", r"angoiss\w*+",  # es, pt angustiado; it angosciato; fr angoissé
         r"aflit[oa]s?", r"ansios\w*+", r"ansia", r"soucieu\w*+",
-        r"ansiedad\w*+", r"anxiét\w*+", r"anxieux", r"anxieuse\w*+", r"angstig\w*+",  # the anxiety nouns
+        r"ansiedad\w*+", r"anxiét\w*+", r"anxieu(?:x|se\w*+)", r"angstig\w*+",  # the anxiety nouns
         r"preoccup\w*+",                     # it
         r"agobi\w*+", r"intranquil\w*+", r"apreensiv\w*+",  # es agobiado, agobio; pt apreensivo
         r"besorgt\w*+", r"beunruhig\w*+", r"unruhig\w*+", r"mulmig\w*+", r"onrustig\w*+",  # de, nl
@@ -41,8 +41,7 @@ _GLOSSES: dict[str, tuple[str, ...]] = {
         r"pánico", r"pânico", r"panico", r"paniqu\w*+", r"panik\w*+", r"paniek\w*+",  # panic in all six
     ),
     "nervous": (
-        r"nervios", r"nervios[oa]s?", r"nervoso", r"nervosa", r"nervos[oa]s", r"nerveu\w*+", r"nervös\w*+",
-        r"nerveus\w*+",
+        r"nervios(?:[oa]s?)?", r"nervos[oa]s?", r"nerveu\w*+", r"nervös\w*+", r"nerveus\w*+",
         r"zenuwachtig\w*+", r"agitat[oaie]", r"aufgeregt\w*+",
         r"estresad\w*+", r"stressé\w*+", r"stressat\w*+", r"gestresst\w*+", r"gestrest\w*+", r"stressad\w*+",
         r"estressad\w*+",
@@ -56,7 +55,7 @@ _GLOSSES: dict[str, tuple[str, ...]] = {
         r"onacceptabel\w*+", r"onaanvaardbaar\w*+", r"schandalig\w*+", r"belachelijk\w*+",  # nl
     ),
     "disappointed": (
-        r"decepcion\w*+", r"defraudad\w*+", r"desilud\w*+", r"decepcionad\w*+",
+        r"decepcion\w*+", r"defraudad\w*+", r"desilud\w*+",
         r"déçu\w*+", r"décevant\w*+", r"déception\w*+",
         r"delus[oaie]", r"deludent\w*+", r"delusion\w*+",
         r"enttäusch\w*+",
