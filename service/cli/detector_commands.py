@@ -82,7 +82,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not _training_installed():
         return 2
     from service.detector.model import LABELS
-    from service.detector.training.datasets import DatasetError, read_any
+    from service.detector.training.datasets import DatasetError, read_any, read_posts
     from service.detector.training.train import TrainConfig, train
     from service.detector.transformer import INSTALL as TRANSFORMER_INSTALL
     from service.detector.transformer import available as transformer_available
@@ -95,6 +95,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"followup train: {exc}", file=sys.stderr)
             return 2
         print(f"read {len(found):>6} examples from {spec}")
+        examples.extend(found)
+    for spec in args.posts or ():
+        try:
+            found = read_posts(spec)
+        except (DatasetError, OSError) as exc:
+            print(f"followup train: {exc}", file=sys.stderr)
+            return 2
+        print(f"read {len(found):>6} posts from {spec} (complaint label only)")
         examples.extend(found)
     labels = tuple(args.labels.split(",")) if args.labels else LABELS
     cfg = TrainConfig(transformer=args.transformer, embeddings=args.embeddings)
@@ -125,6 +133,10 @@ def add_train(sub: Subparsers) -> None:
     p.add_argument("--data", action="append", required=True, metavar="PATH",
                    help="a GoEmotions folder, or CSV / JSON lines with text (or subject, body) and "
                         "complaint/anxiety 0/1 (or label); repeat for several")
+    p.add_argument("--posts", action="append", metavar="PATH",
+                   help="public posts to companies (tweets, social-media replies), CSV / JSON lines as for "
+                        "--data: they train the complaint head only, at half a client email's weight, and "
+                        "take no part in choosing thresholds; repeat for several")
     p.add_argument("--out", type=Path, help="where to write the model: .npz (plain arrays, the default "
                    "followup-detector.npz) or .joblib (a pickle; needed with --transformer)")
     p.add_argument("--labels", help=argparse.SUPPRESS)

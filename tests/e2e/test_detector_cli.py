@@ -69,3 +69,21 @@ def test_a_worker_never_imports_scikit_learn() -> None:
             "print(sorted(m for m in ('sklearn', 'scipy', 'joblib') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_train_with_posts_from_the_command_line(tmp_path: Path) -> None:
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text("\n".join(
+        f'{{"text": "@zipparcel parcel {n} never came #fail", "complaint": 1, "anxiety": 1}}\n'
+        f'{{"text": "@zipparcel thanks for the quick reply {n}", "complaint": 0, "anxiety": 0}}' for n in range(10)))
+    out = tmp_path / "m.npz"
+    done = subprocess.run([sys.executable, "-m", "service", "train", "--data", str(toy_training_file(tmp_path)),
+                           "--posts", str(posts), "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"read     20 posts from {posts} (complaint label only)" in done.stdout
+    counts = load_model(out).meta["counts"]
+    assert counts["complaint"]["examples"] == 48 + 20 and counts["anxiety"]["examples"] == 48
+    missing = subprocess.run([sys.executable, "-m", "service", "train", "--data", str(toy_training_file(tmp_path)),
+                              "--posts", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "n.npz")],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and "none.jsonl: no such file" in missing.stderr

@@ -128,3 +128,20 @@ def read_any(spec: str) -> list[Example]:
         raise DatasetError(f"{path}: no such file")
     return read_user_file(path)
 
+
+# the source of every example `read_posts` returns starts with this
+POSTS = "posts/"
+
+
+def read_posts(spec: str) -> list[Example]:
+    """`followup train --posts` argument: public posts to companies, read for their complaint label only.
+
+    A post's worry is incidental to why it was written (few posts carry one), so its anxiety label is
+    dropped: hundreds of short calm-labelled posts would teach the anxiety head that brevity is calm.
+    """
+    path = Path(spec)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such file")
+    return [Example(e.text, e.complaint, None, POSTS + e.source) for e in read_user_file(path)
+            if e.complaint is not None]
+

@@ -17,7 +17,7 @@ from sklearn.pipeline import FeatureUnion
 from service.detector.language import identify
 from service.detector.model import LABELS, DetectorModel, Reader, normalise
 from service.detector.training import vocabulary
-from service.detector.training.datasets import Example
+from service.detector.training.datasets import POSTS, Example
 
 SEED = 20261121
 
@@ -41,6 +41,9 @@ class TrainConfig:
     # (vocabulary.py); 0 chooses by frequency over all text, as models before issue 19's third pass did
     domain_vocabulary_share: float = 0.3
     general_sources: tuple[str, ...] = ("goemotions",)
+    # public posts to companies (`followup train --posts`) count for this much of a client email in
+    # both readers: they teach the short public register, and must not outvote the mail the service reads
+    posts_weight: float = 0.5
     shared_vectorizer: bool = True
     # the optional fine-tuned MiniLM reader (the `transformer` extra) and its share of the vote
     transformer: bool = False
@@ -73,6 +76,10 @@ def make_vectorizer(words: int, chars: int) -> FeatureUnion:
 
 def _is_general(example: Example, cfg: TrainConfig) -> bool:
     return example.source.startswith(cfg.general_sources)
+
+
+def _is_post(example: Example) -> bool:
+    return example.source.startswith(POSTS)
 
 
 def _stable_order(examples: Sequence[Example]) -> list[Example]:
@@ -158,7 +165,11 @@ def tune_thresholds(examples: Sequence[Example], cfg: TrainConfig | None, labels
         found = fold.probabilities([data[target[k]].text for k in test_idx])
         for label in labels:
             probs[label][test_idx] = found[label]
+    # thresholds are chosen on client mail alone, what the service reads: posts (`--posts`) are in the
+    # folds, to be learned from as in the final model, but not among the rows that choose (unless they are
+    # all there is)
     rows = {label: [k for k, i in enumerate(target) if data[i].label(label) is not None] for label in labels}
+    rows = {label: [k for k in known if not _is_post(data[target[k]])] or known for label, known in rows.items()}
     out = {label: _best_threshold(data, target, probs[label], rows[label], label) for label in labels}
     by_lang: dict[str, dict[str, float]] = {}
     langs = [identify(data[i].text).code for i in target]
@@ -197,8 +208,8 @@ def fit(examples: Sequence[Example], cfg: TrainConfig | None = None,
         raise ValueError("no training examples")
     domain = [e for e in data if not _is_general(e, cfg)]
     mixed = len(domain) not in (0, len(data))
-    weight_of = {i: cfg.domain_weight_in_general
-                 for i, e in enumerate(data) if mixed and not _is_general(e, cfg)}
+    weight_of = {i: (cfg.domain_weight_in_general if mixed else 1.0) * (cfg.posts_weight if _is_post(e) else 1.0)
+                 for i, e in enumerate(data) if (mixed or _is_post(e)) and not _is_general(e, cfg)}
     shared = None
     if mixed and cfg.domain_vocabulary_share > 0:
         texts = [normalise(e.text) for e in data]
@@ -216,8 +227,9 @@ def fit(examples: Sequence[Example], cfg: TrainConfig | None = None,
             rows = _domain_rows(data, cfg)
             texts = [normalise(data[i].text) for i in rows]
             fitted = (general.vectorizer, general.vectorizer.transform(texts))
+        posts = {i: cfg.posts_weight for i, e in enumerate(domain) if _is_post(e)}
         client, _ = _reader(domain, labels, words=cfg.domain_word_features, chars=cfg.domain_char_features,
-                            c=cfg.domain_c, weight_of={}, share=cfg.domain_share, fitted=fitted)
+                            c=cfg.domain_c, weight_of=posts, share=cfg.domain_share, fitted=fitted)
         readers.append(client)
     if cfg.embeddings:
         readers.append(_embedding_reader(data, labels, cfg))
