@@ -83,6 +83,11 @@ def normalise(text: str) -> str:
     return text
 
 
+def without_links(text: str) -> str:
+    """The text with its web links taken out (what `normalise` would read as "urladdr")."""
+    return " ".join(_URL_RE.sub(" ", text).split())
+
+
 class ModelError(FollowupError):
     """The detector model cannot be loaded; retrain it with `followup train`."""
 

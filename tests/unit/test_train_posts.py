@@ -68,3 +68,36 @@ def test_posts_choose_no_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     seen.clear()
     train(read_posts(str(_posts(tmp_path))), labels=("complaint",))  # posts alone: they are all there is to choose by
     assert seen and all(source.startswith(POSTS) for source in seen)
+
+
+def test_posts_lose_their_links(tmp_path: Path) -> None:
+    path = tmp_path / "links.jsonl"
+    path.write_text(json.dumps({"text": "@voltara deals live now https://t.example.com/bf #deals", "complaint": 0})
+                    + "\n" + json.dumps({"text": "@voltara bill attached www.example.com/b1 wrong again",
+                                         "complaint": 1}))
+    assert [e.text for e in read_posts(str(path))] == ["@voltara deals live now #deals",
+                                                       "@voltara bill attached wrong again"]
+    # client mail keeps them: there a link is as likely under a complaint as anywhere
+    assert "https://t.example.com/bf" in read_any(str(path))[0].text
+
+
+def test_the_client_mail_reader_never_reads_posts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    general = read_any(str(toy_training_file(tmp_path, copies=30, numbered=" {n}")))  # stands in for GoEmotions
+    mail_file = tmp_path / "mail.jsonl"
+    mail_file.write_text("\n".join(json.dumps({"text": f"order {n} arrived broken, refund please", "complaint": 1,
+                                               "anxiety": 0}) + "\n" +
+                                   json.dumps({"text": f"order {n} arrived, thank you", "complaint": 0,
+                                               "anxiety": n % 2}) for n in range(20)))
+    read: list[list[str]] = []
+    real = training._reader
+
+    def spy(data: list, labels: object, **kw: object) -> object:
+        read.append([e.source for e in data])
+        return real(data, labels, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(training, "_reader", spy)
+    fit(general + read_any(str(mail_file)) + read_posts(str(_posts(tmp_path))),
+        TrainConfig(general_sources=("mine",)))
+    assert len(read) == 2  # the general reader, then the client-mail reader
+    assert any(source.startswith(POSTS) for source in read[0])
+    assert read[1] and set(read[1]) == {"mail.jsonl"}

@@ -41,8 +41,9 @@ class TrainConfig:
     # (vocabulary.py); 0 chooses by frequency over all text, as models before issue 19's third pass did
     domain_vocabulary_share: float = 0.3
     general_sources: tuple[str, ...] = ("goemotions",)
-    # public posts to companies (`followup train --posts`) count for this much of a client email in
-    # both readers: they teach the short public register, and must not outvote the mail the service reads
+    # public posts to companies (`followup train --posts`) count for this much of a client email in the
+    # general reader (the client-mail reader never reads them): they teach the short public register, and
+    # must not outvote the mail the service reads
     posts_weight: float = 0.5
     shared_vectorizer: bool = True
     # the optional fine-tuned MiniLM reader (the `transformer` extra) and its share of the vote
@@ -208,28 +209,31 @@ def fit(examples: Sequence[Example], cfg: TrainConfig | None = None,
         raise ValueError("no training examples")
     domain = [e for e in data if not _is_general(e, cfg)]
     mixed = len(domain) not in (0, len(data))
+    # posts (`--posts`) count for `posts_weight` of a client email in the general reader, and stay out of the
+    # client-mail reader, which reads client mail alone
     weight_of = {i: (cfg.domain_weight_in_general if mixed else 1.0) * (cfg.posts_weight if _is_post(e) else 1.0)
                  for i, e in enumerate(data) if (mixed or _is_post(e)) and not _is_general(e, cfg)}
+    mail = [i for i in _domain_rows(data, cfg) if not _is_post(data[i])]
     shared = None
-    if mixed and cfg.domain_vocabulary_share > 0:
+    if mixed and mail and cfg.domain_vocabulary_share > 0:
+        # the vocabulary's reserved share is client mail's: English posts would crowd out "preoccupato" as
+        # GoEmotions would
         texts = [normalise(e.text) for e in data]
-        shared = vocabulary.fit_union(texts, [texts[i] for i in _domain_rows(data, cfg)],
+        shared = vocabulary.fit_union(texts, [texts[i] for i in mail],
                                       words=cfg.word_features, chars=cfg.char_features,
                                       domain_share=cfg.domain_vocabulary_share)
     general, counts = _reader(data, labels, words=cfg.word_features, chars=cfg.char_features, c=cfg.c,
                               weight_of=weight_of, share=1.0 - cfg.domain_share if mixed else 1.0,
                               fitted=shared)
     readers = [general]
-    if mixed:
+    if mixed and mail:
         fitted = None
         if cfg.shared_vectorizer:
             # the client-mail reader reads the general reader's features: one vectoriser pass at run time
-            rows = _domain_rows(data, cfg)
-            texts = [normalise(data[i].text) for i in rows]
-            fitted = (general.vectorizer, general.vectorizer.transform(texts))
-        posts = {i: cfg.posts_weight for i, e in enumerate(domain) if _is_post(e)}
-        client, _ = _reader(domain, labels, words=cfg.domain_word_features, chars=cfg.domain_char_features,
-                            c=cfg.domain_c, weight_of=posts, share=cfg.domain_share, fitted=fitted)
+            fitted = (general.vectorizer, general.vectorizer.transform([normalise(data[i].text) for i in mail]))
+        client, _ = _reader([data[i] for i in mail], labels, words=cfg.domain_word_features,
+                            chars=cfg.domain_char_features, c=cfg.domain_c, weight_of={},
+                            share=cfg.domain_share, fitted=fitted)
         readers.append(client)
     if cfg.embeddings:
         readers.append(_embedding_reader(data, labels, cfg))
