@@ -88,21 +88,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     from service.detector.transformer import available as transformer_available
 
     examples = []
-    for spec in args.data:
+    sources = [(spec, read_any, "examples") for spec in args.data]
+    sources += [(spec, read_posts, "posts") for spec in args.posts or ()]
+    for spec, read, kind in sources:
         try:
-            found = read_any(spec)
+            found = read(spec)
         except (DatasetError, OSError) as exc:
             print(f"followup train: {exc}", file=sys.stderr)
             return 2
-        print(f"read {len(found):>6} examples from {spec}")
-        examples.extend(found)
-    for spec in args.posts or ():
-        try:
-            found = read_posts(spec)
-        except (DatasetError, OSError) as exc:
-            print(f"followup train: {exc}", file=sys.stderr)
-            return 2
-        print(f"read {len(found):>6} posts from {spec} (complaint label only)")
+        print(f"read {len(found):>6} {kind} from {spec}{' (complaint label only)' if kind == 'posts' else ''}")
         examples.extend(found)
     labels = tuple(args.labels.split(",")) if args.labels else LABELS
     cfg = TrainConfig(transformer=args.transformer, embeddings=args.embeddings)
@@ -135,8 +129,9 @@ def add_train(sub: Subparsers) -> None:
                         "complaint/anxiety 0/1 (or label); repeat for several")
     p.add_argument("--posts", action="append", metavar="PATH",
                    help="public posts to companies (tweets, social-media replies), CSV / JSON lines as for "
-                        "--data: they train the complaint head only, at half a client email's weight, and "
-                        "take no part in choosing thresholds; repeat for several")
+                        "--data: links taken out, they train the general reader's complaint head only, at "
+                        "half a client email's weight, and take no part in choosing thresholds; repeat for "
+                        "several")
     p.add_argument("--out", type=Path, help="where to write the model: .npz (plain arrays, the default "
                    "followup-detector.npz) or .joblib (a pickle; needed with --transformer)")
     p.add_argument("--labels", help=argparse.SUPPRESS)

@@ -44,7 +44,7 @@ def test_posts_train_the_complaint_head_and_not_the_anxiety_head(tmp_path: Path)
 
 
 def test_posts_weigh_what_the_configuration_says(tmp_path: Path) -> None:
-    # two readers need general text beside the client mail: the toy file's worries stand in for it
+    # no general text here: one reader, in which a post counts for `posts_weight` of an email
     mail = read_any(str(toy_training_file(tmp_path, copies=30, numbered=" {n}")))
     posts = read_posts(str(_posts(tmp_path)))
     post = ["@zipparcel parcel 99 marked delivered, never came #fail"]

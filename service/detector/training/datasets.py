@@ -147,4 +147,3 @@ def read_posts(spec: str) -> list[Example]:
         raise DatasetError(f"{path}: no such file")
     return [Example(without_links(e.text), e.complaint, None, POSTS + e.source) for e in read_user_file(path)
             if e.complaint is not None]
-
