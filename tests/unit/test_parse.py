@@ -83,6 +83,18 @@ def test_signature_is_removed() -> None:
     assert "worried" in new and "CTO" not in new
 
 
+
+@pytest.mark.parametrize(("items", "after"), [
+    (["- the invoice was doubled", "- nobody answers the phone"], "I am really worried about the audit."),
+    (["-la factura llegó duplicada", "-nadie contesta"], "Me preocupa mucho la auditoría."),
+    (["- Rechnung doppelt", "- niemand ruft zurück"], "Ich mache mir Sorgen wegen der Prüfung."),
+])
+def test_a_hyphen_list_is_the_clients_words_not_a_signature(items: list[str], after: str) -> None:
+    new = strip_quotes("Hello,\n\nThree things this week:\n" + "\n".join(items) + f"\n\n{after}\n\nAna\n\n"
+                       "On Mon, 3 Nov 2026 at 10:00, Care <care@example.test> wrote:\n> All fixed.\n")
+    assert all(item in new for item in items) and after in new
+    assert "All fixed" not in new
+
 @pytest.mark.parametrize(("header", "signal"), [
     ("Auto-Submitted: auto-replied", "auto-submitted:auto-replied"),
     ("Auto-Submitted: auto-generated", "auto-submitted:auto-generated"),
