@@ -18,6 +18,8 @@ FILES = sorted([*DATA.glob("client_emails/*.jsonl"), *DATA.glob("client_emails_i
 # what evaluation reads and training must never see
 HELD_OUT = [f for f in FILES if "heldout" in f.name or f.relative_to(DATA).as_posix() == "client_emails/test.jsonl"]
 TRAINING = [f for f in FILES if f not in HELD_OUT]
+# written for training, measured, and left out of the shipped model's command (each folder's README says why)
+MEASURED_ONLY = {f for f in TRAINING if f.name == "polite.jsonl"}
 # a held-out email sharing this much of its 6-word runs with one training email is a copy, not new mail
 # (thread pairs, a complaint and the reply that quotes it, share words only in the quote)
 COPIED = 0.5
@@ -89,5 +91,5 @@ def _training_command() -> list[str]:
 def test_the_readme_trains_on_every_training_file_and_on_no_held_out_one() -> None:
     words = _training_command()
     named = {words[i + 1] for i, word in enumerate(words[:-1]) if word in {"--data", "--posts"}}
-    assert {f.relative_to(ROOT).as_posix() for f in TRAINING} <= named
+    assert {f.relative_to(ROOT).as_posix() for f in TRAINING if f not in MEASURED_ONLY} <= named
     assert not {f.relative_to(ROOT).as_posix() for f in HELD_OUT} & named
