@@ -129,7 +129,7 @@ def add_train(sub: Subparsers) -> None:
                         "complaint/anxiety 0/1 (or label); repeat for several")
     p.add_argument("--posts", action="append", metavar="PATH",
                    help="public posts to companies (tweets, social-media replies), CSV / JSON lines as for "
-                        "--data: links taken out, they train the general reader's complaint head only, at "
+                        "--data: they train the general reader's complaint head only, at "
                         "half a client email's weight, and take no part in choosing thresholds; repeat for "
                         "several")
     p.add_argument("--out", type=Path, help="where to write the model: .npz (plain arrays, the default "

@@ -24,7 +24,7 @@ _GLOSSES: dict[str, tuple[str, ...]] = {
         r"angusti\w*+", r"angosci\w*+", r"angoiss\w*+",  # es, pt angustiado; it angosciato; fr angoissé
         r"aflit[oa]s?", r"ansios\w*+", r"ansia", r"soucieu\w*+",
         r"ansiedad\w*+", r"anxiét\w*+", r"anxieu(?:x|se\w*+)", r"angstig\w*+",  # the anxiety nouns
-        r"preoccup\w*+",                     # it
+        r"preoccup\w*+", r"préoccup\w*+",     # it; fr préoccupé, me préoccupe
         r"agobi\w*+", r"intranquil\w*+", r"apreensiv\w*+",  # es agobiado, agobio; pt apreensivo
         r"besorgt\w*+", r"beunruhig\w*+", r"unruhig\w*+", r"mulmig\w*+", r"onrustig\w*+",  # de, nl
         r"sorgen?(?!\s++(?:sie|wir|ihr|du|dafür|für)\b)",  # de
@@ -36,7 +36,7 @@ _GLOSSES: dict[str, tuple[str, ...]] = {
         r"medo", r"receio\w*+", r"receoso\w*+", r"assustad\w*+",  # pt
         r"peur\w*+", r"crain(?:s|t|te|tes|dre|drais)\b", r"effray\w*+",  # fr
         r"paura", r"timore", r"spaventat\w*+",  # it
-        r"angst", r"ängstlich\w*+", r"befürcht\w*+", r"fürchte\w*+",  # de
+        r"angst", r"ängstlich\w*+", r"befürcht\w*+", r"fürchte\w*+", r"graut", r"grauen", r"bange",  # de
         r"bang", r"vrees\w*+", r"vrezen",  # nl
         r"pánico", r"pânico", r"panico", r"paniqu\w*+", r"panik\w*+", r"paniek\w*+",  # panic in all six
     ),
@@ -45,6 +45,7 @@ _GLOSSES: dict[str, tuple[str, ...]] = {
         r"zenuwachtig\w*+", r"agitat[oaie]", r"aufgeregt\w*+",
         r"estresad\w*+", r"stressé\w*+", r"stressat\w*+", r"gestresst\w*+", r"gestrest\w*+", r"stressad\w*+",
         r"estressad\w*+",
+        r"stress(?:e|ent|er|ant|ante|antes|ants)",  # fr "je stresse"; not English "stresses"
     ),
     "unacceptable": (
         r"inaceptable\w*+", r"inadmisible\w*+", r"intolerable\w*+",  # es

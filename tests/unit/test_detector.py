@@ -65,7 +65,13 @@ def test_normalise_spells_contractions_out_and_marks_negation() -> None:
 
     assert normalise("I\u2019m not sure we'll be ready") == "i am not not_sure not_we not_will be ready"
     assert normalise("No worries, see you") == "no not_worries, see you"
-    assert normalise("mail bob@x.example or https://x.example") == "mail  emailaddr  or  urladdr "
+    assert normalise("mail bob@x.example or https://x.example") == "mail  emailaddr  or  "
+
+
+def test_a_link_is_not_read() -> None:
+    # written mail puts links under calm offers; an angry phishing mail with two links was read as calm
+    angry = "I am furious, nobody answers. Click {} to restore it."
+    assert detect(angry.format("http://phish.example/a?b=1")).scores == detect(angry.format("")).scores
 
 
 def test_quoted_old_complaint_is_not_read(tmp_path: Path) -> None:

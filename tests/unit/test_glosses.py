@@ -34,6 +34,9 @@ except ImportError:  # pragma: no cover
     ("Cette attente me rend anxieuse.", "worried"),
     ("Empiezo a temer que no la voy a ver nunca.", "afraid"),
     ("Ik ben angstig voor de uitslag.", "worried"),
+    ("La date limite de vendredi me préoccupe.", "worried"),
+    ("Je stresse pour le déménagement de samedi.", "nervous"),
+    ("Mir graut vor der Umstellung am Montag.", "afraid"),
 ])
 def test_a_plain_word_of_feeling_gets_its_english_gloss(text: str, gloss: str) -> None:
     assert re.search(rf"\w {gloss}\b", normalise(text)), normalise(text)
@@ -52,6 +55,8 @@ def test_a_plain_word_of_feeling_gets_its_english_gloss(text: str, gloss: str) -
     "Sin agobios, cuando podáis.",
     "Temos a fatura de março, obrigado.",            # Portuguese "we have", not "we fear"
     "A catastrophe and some pessimism, in English.",   # English words are never glossed
+    "She stresses that the stressful part is over.",
+    "Ne vous préoccupez pas de la facture.",
 ])
 def test_a_denied_word_or_an_everyday_sense_gets_none(text: str) -> None:
     out = normalise(text)

@@ -70,17 +70,6 @@ def test_posts_choose_no_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert seen and all(source.startswith(POSTS) for source in seen)
 
 
-def test_posts_lose_their_links(tmp_path: Path) -> None:
-    path = tmp_path / "links.jsonl"
-    path.write_text(json.dumps({"text": "@voltara deals live now https://t.example.com/bf #deals", "complaint": 0})
-                    + "\n" + json.dumps({"text": "@voltara bill attached www.example.com/b1 wrong again",
-                                         "complaint": 1}))
-    assert [e.text for e in read_posts(str(path))] == ["@voltara deals live now #deals",
-                                                       "@voltara bill attached wrong again"]
-    # client mail keeps them: there a link is as likely under a complaint as anywhere
-    assert "https://t.example.com/bf" in read_any(str(path))[0].text
-
-
 def test_the_client_mail_reader_never_reads_posts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     general = read_any(str(toy_training_file(tmp_path, copies=30, numbered=" {n}")))  # stands in for GoEmotions
     mail_file = tmp_path / "mail.jsonl"

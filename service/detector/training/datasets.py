@@ -11,7 +11,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.detector.model import without_links
 from service.mailformat.parse import strip_quotes
 
 # GoEmotions emotions that stand for each of our labels
@@ -139,11 +138,11 @@ def read_posts(spec: str) -> list[Example]:
 
     A post's worry is incidental to why it was written (few posts carry one), so its anxiety label is
     dropped: hundreds of short calm-labelled posts would teach the anxiety head that brevity is calm.
-    Its links go too: on a public feed they sit mostly under announcements and offers, and would teach
-    that an email with a link in it is calm (an angry email with a link fell from 0.58 to 0.30).
+    (Its links, which on a public feed sit under announcements and offers, are not read: `normalise`
+    leaves every text's links out.)
     """
     path = Path(spec)
     if not path.is_file():
         raise DatasetError(f"{path}: no such file")
-    return [Example(without_links(e.text), e.complaint, None, POSTS + e.source) for e in read_user_file(path)
+    return [Example(e.text, e.complaint, None, POSTS + e.source) for e in read_user_file(path)
             if e.complaint is not None]
