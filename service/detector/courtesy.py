@@ -77,11 +77,11 @@ _GREETING_LINE_RE = re.compile(rf"(?:{_GREETING}|{_ADDRESSED}|(?i:{'|'.join(_ADD
 # a greeting that opens a longer line, ended by a comma or colon ("Hi Sarah, the audit on Tuesday..."),
 # or a bare greeting's "!" ("Hi! The audit...")
 _GREETING_START_RE = re.compile(rf"(?:(?:{_GREETING}|{_ADDRESSED})\s*[,:]|(?i:{'|'.join(_GREETINGS)})\s*!)\s*")
-# a closing alone ("Thanks!", "Cheers,") or, for thanks and regards, with up to four words and no
-# sentence end ("Thanks again,", "Merci d'avance,", "Danke und viele Grüße", "Thanks, Paul")
 # "thanks for nothing" in each language is a complaint, not a closing
 _SARCASM = r"(?!\W+(?:for|por|für|pour|per|voor|pelo|pela)\s+(?:nothing|nada|nichts|rien|niente|nulla|niets)\b)"
 _CLOSING_WORD = r"[^\W\d][\w'’-]*+"  # no full stop: "Danke für nichts." ends a sentence
+# a closing alone ("Thanks!", "Cheers,") or, for thanks and regards, with up to four words and no
+# sentence end ("Thanks again,", "Merci d'avance,", "Danke und viele Grüße", "Thanks, Paul")
 _CLOSING_LINE_RE = re.compile(
     rf"(?:(?:{'|'.join(_THANKS)}|{'|'.join(_ALONE)})\b[^\w\n]*"
     rf"|(?:{'|'.join(_THANKS)})\b{_SARCASM}(?:[\s,]+{_CLOSING_WORD}){{1,4}}[\s,]*)", re.IGNORECASE)
