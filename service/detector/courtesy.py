@@ -62,6 +62,11 @@ _ALONE = (
     r"saluti|a\s+presto|buona\s+giornata|un\s+abbraccio|ciao",  # it
     r"groet(?:en|jes)?|mvg|gr|tot\s+ziens",  # nl
 )
+# each list as one alternation
+_ANY_GREETING = rf"(?i:{'|'.join(_GREETINGS)})"
+_ANY_ADDRESS = rf"(?i:{'|'.join(_ADDRESSES)})"
+_ANY_THANKS = "|".join(_THANKS)
+_ANY_CLOSING = "|".join(_THANKS + _ALONE)
 _WORD = r"[^\W\d][\w.'’-]*+"
 _NAME = r"[^\W\d\sa-zà-ÿ][\w.'’-]*+"  # capitalised: a name or a title (the patterns match case)
 # the lower-case words of an address: "hi all", "Sehr geehrte Damen und Herren", "Geachte heer Jansen"
@@ -70,21 +75,21 @@ _ADDRESS_WORDS = (r"(?i:all|team|everyone|folks|guys|there|sir|madam|and|y|e|et|
                   r"|heer|mevrouw|meneer|frau|herr|señor|señora|senhor|senhora|signor|signora|dott\.?|dr\.?)\b")
 _ADDRESS = rf"(?:\s+(?:{_NAME}|{_ADDRESS_WORDS})){{1,4}}"
 # a greeting, then a name, an address, or one word in lower case ("hi sarah,")
-_GREETING = rf"(?i:{'|'.join(_GREETINGS)})\b(?:{_ADDRESS}|\s+{_WORD})?"
-_ADDRESSED = rf"(?i:{'|'.join(_ADDRESSES)})\b{_ADDRESS}"
+_GREETING = rf"{_ANY_GREETING}\b(?:{_ADDRESS}|\s+{_WORD})?"
+_ADDRESSED = rf"{_ANY_ADDRESS}\b{_ADDRESS}"
 # a line that is only a greeting ("Hello!", "Sehr geehrte Frau Dr. Berg", "Buenos días a todos:")
-_GREETING_LINE_RE = re.compile(rf"(?:{_GREETING}|{_ADDRESSED}|(?i:{'|'.join(_ADDRESSES)}))[^\w\n]*")
+_GREETING_LINE_RE = re.compile(rf"(?:{_GREETING}|{_ADDRESSED}|{_ANY_ADDRESS})[^\w\n]*")
 # a greeting that opens a longer line, ended by a comma or colon ("Hi Sarah, the audit on Tuesday..."),
 # or a bare greeting's "!" ("Hi! The audit...")
-_GREETING_START_RE = re.compile(rf"(?:(?:{_GREETING}|{_ADDRESSED})\s*[,:]|(?i:{'|'.join(_GREETINGS)})\s*!)\s*")
+_GREETING_START_RE = re.compile(rf"(?:(?:{_GREETING}|{_ADDRESSED})\s*[,:]|{_ANY_GREETING}\s*!)\s*")
 # "thanks for nothing" in each language is a complaint, not a closing
 _SARCASM = r"(?!\W+(?:for|por|für|pour|per|voor|pelo|pela)\s+(?:nothing|nada|nichts|rien|niente|nulla|niets)\b)"
 _CLOSING_WORD = r"[^\W\d][\w'’-]*+"  # no full stop: "Danke für nichts." ends a sentence
 # a closing alone ("Thanks!", "Cheers,") or, for thanks and regards, with up to four words and no
 # sentence end ("Thanks again,", "Merci d'avance,", "Danke und viele Grüße", "Thanks, Paul")
 _CLOSING_LINE_RE = re.compile(
-    rf"(?:(?:{'|'.join(_THANKS)}|{'|'.join(_ALONE)})\b[^\w\n]*"
-    rf"|(?:{'|'.join(_THANKS)})\b{_SARCASM}(?:[\s,]+{_CLOSING_WORD}){{1,4}}[\s,]*)", re.IGNORECASE)
+    rf"(?:(?:{_ANY_CLOSING})\b[^\w\n]*|(?:{_ANY_THANKS})\b{_SARCASM}(?:[\s,]+{_CLOSING_WORD}){{1,4}}[\s,]*)",
+    re.IGNORECASE)
 
 
 def without_courtesies(text: str) -> str:

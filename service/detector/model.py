@@ -89,7 +89,6 @@ def normalise(text: str) -> str:
     return text
 
 
-
 class ModelError(FollowupError):
     """The detector model cannot be loaded; retrain it with `followup train`."""
 

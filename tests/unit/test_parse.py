@@ -83,7 +83,6 @@ def test_signature_is_removed() -> None:
     assert "worried" in new and "CTO" not in new
 
 
-
 @pytest.mark.parametrize(("items", "after"), [
     (["- the invoice was doubled", "- nobody answers the phone"], "I am really worried about the audit."),
     (["-la factura llegó duplicada", "-nadie contesta"], "Me preocupa mucho la auditoría."),
@@ -94,6 +93,7 @@ def test_a_hyphen_list_is_the_clients_words_not_a_signature(items: list[str], af
                        "On Mon, 3 Nov 2026 at 10:00, Care <care@example.test> wrote:\n> All fixed.\n")
     assert all(item in new for item in items) and after in new
     assert "All fixed" not in new
+
 
 @pytest.mark.parametrize(("header", "signal"), [
     ("Auto-Submitted: auto-replied", "auto-submitted:auto-replied"),
