@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion
 
 from service.detector.language import identify
@@ -135,8 +135,6 @@ THRESHOLD_TOLERANCE = 0.005
 # a language's own thresholds are chosen only from this much of its client mail, with this many of each label
 LANGUAGE_MIN_EXAMPLES = 150
 LANGUAGE_MIN_POSITIVES = 25
-# folds hold out whole files (writers) when the client mail comes in at least this many (file, language) pairs
-WRITER_MIN_FILES = 20
 
 
 def tune_thresholds(examples: Sequence[Example], cfg: TrainConfig | None, labels: Sequence[str],
@@ -145,8 +143,7 @@ def tune_thresholds(examples: Sequence[Example], cfg: TrainConfig | None, labels
     same for each language with enough of them (`LANGUAGE_MIN_EXAMPLES`).
 
     With client mail among the data, that is the client mail (GoEmotions stays in every
-    training fold); otherwise all of it. Folds hold out whole files, one writer's pass in one language,
-    where there are `WRITER_MIN_FILES` of them. One fit per fold serves every label. A language's own
+    training fold); otherwise all of it. One fit per fold serves every label. A language's own
     thresholds come from the same out-of-fold scores: one model reads every language, but its scores
     are not equally sure in each; a language's threshold is never above the one for all.
     """
@@ -160,15 +157,8 @@ def tune_thresholds(examples: Sequence[Example], cfg: TrainConfig | None, labels
     if np.bincount(strata).min(initial=0) < folds and len(set(strata.tolist())) > 1:
         strata = np.array([int(data[i].label(labels[0]) or 0) for i in target])
     probs = {label: np.full(len(target), np.nan) for label in labels}
-    langs = [identify(data[i].text).code for i in target]
-    # a fold holds out whole files, a writer's pass in one language: the service reads mail from writers the
-    # model never read, and a writer's own mail in the other folds made its scores surer than a stranger's
-    writers = [f"{data[i].source}|{lang}" for i, lang in zip(target, langs, strict=True)]
     try:
-        if len(set(writers)) >= WRITER_MIN_FILES:
-            splits = list(StratifiedGroupKFold(folds, shuffle=True, random_state=SEED).split(target, strata, writers))
-        else:  # one user's file or a few: examples are the only unit there is
-            splits = list(StratifiedKFold(folds, shuffle=True, random_state=SEED).split(target, strata))
+        splits = list(StratifiedKFold(folds, shuffle=True, random_state=SEED).split(target, strata))
     except ValueError:  # too few examples of a class to tune: keep 0.5
         return dict.fromkeys(labels, 0.5), {}
     for train_idx, test_idx in splits:
@@ -183,6 +173,7 @@ def tune_thresholds(examples: Sequence[Example], cfg: TrainConfig | None, labels
     rows = {label: [k for k in known if not _is_post(data[target[k]])] or known for label, known in rows.items()}
     out = {label: _best_threshold(data, target, probs[label], rows[label], label) for label in labels}
     by_lang: dict[str, dict[str, float]] = {}
+    langs = [identify(data[i].text).code for i in target]
     for lang in sorted({code for code in langs if code}):
         mine = {label: [k for k in rows[label] if langs[k] == lang] for label in labels}
         enough = all(len(mine[label]) >= LANGUAGE_MIN_EXAMPLES and
