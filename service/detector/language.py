@@ -9,6 +9,7 @@ download the large one, and nothing here may reach the network.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from dataclasses import dataclass
@@ -19,6 +20,11 @@ from typing import Any
 SUPPORTED = ("en", "es", "de", "fr", "pt", "it", "nl")
 # below this the identification is a guess: the message is stored without a language
 MIN_CONFIDENCE = 0.4
+# below this the whole text's verdict is asked again line by line (`_by_lines`)
+SURE = 0.7
+# a line votes when it has this many words; at most this many lines vote (a bound on hostile input)
+LINE_MIN_WORDS = 3
+MAX_VOTING_LINES = 60
 _LETTERS = re.compile(r"[^\W\d_]{2,}")
 _lock = threading.Lock()
 _detector: Any = None
@@ -47,9 +53,41 @@ def identify(text: str) -> Identified:
     words = _LETTERS.findall(text)
     if len(words) < 2:
         return Identified(None, 0.0)
-    sample = " ".join(" ".join(text.split()).split(" ")[:200])  # one line, bounded: the model reads one line
-    [best] = _model().detect(sample, model="lite", k=1)
-    code, confidence = str(best["lang"]).split("-")[0].lower(), float(best["score"])
+    code, confidence = _best(" ".join(text.split()))
+    if confidence < SURE:
+        # the surer of the two readings: lines can also be less sure than the whole (a two-line note)
+        code, confidence = max((code, confidence), _by_lines(text) or (code, confidence), key=lambda r: r[1])
     if confidence < MIN_CONFIDENCE:
         return Identified(None, round(confidence, 3))
     return Identified(code, round(confidence, 3))
+
+
+def _best(line: str) -> tuple[str, float]:
+    sample = " ".join(line.split(" ")[:200])  # bounded: the model reads one line
+    [best] = _model().detect(sample, model="lite", k=1)
+    return _code(best), float(best["score"])
+
+
+def _code(guess: dict[str, Any]) -> str:
+    return str(guess["lang"]).split("-")[0].lower()  # "zh-Hans" -> "zh"
+
+
+def _by_lines(text: str) -> tuple[str, float] | None:
+    """The language most of the text's lines are in, weighted by their words, and its share of the vote.
+
+    The model reads one line: a whole email made one line mixes the greeting, names, an English job title and
+    the signature into one average, and a plain Portuguese email scored 0.34. Read line by line, each line
+    says its language clearly (8,974 labelled emails: 98.7% identified right as one line, 99.6% read so,
+    bench/RESULTS.md). None when no line has words enough to vote.
+    """
+    votes: dict[str, float] = {}
+    total = 0
+    counted = ((line, len(_LETTERS.findall(line))) for line in text.splitlines())
+    for line, words in itertools.islice(((ln, n) for ln, n in counted if n >= LINE_MIN_WORDS), MAX_VOTING_LINES):
+        for guess in _model().detect(" ".join(line.split()[:200]), model="lite", k=3):
+            votes[_code(guess)] = votes.get(_code(guess), 0.0) + float(guess["score"]) * words
+        total += words
+    if not total:
+        return None
+    code = max(votes, key=lambda lang: (votes[lang], lang))
+    return code, votes[code] / total
