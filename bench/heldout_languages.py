@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import f1_score
 
-from service.detector.language import identify
+from service.detector.detect import Thresholds
 from service.detector.model import DEFAULT_MODEL, DetectorModel, load_model
 from service.detector.training.datasets import Example, read_user_file
+from service.detector.training.evaluate import evaluate_model
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("de", "es", "fr", "it", "nl", "pt")
@@ -27,16 +27,12 @@ SETS = ("heldout", "fresh-heldout")
 
 
 def figures(model: DetectorModel, examples: list[Example]) -> tuple[float, float]:
-    """(3-label macro-F1, concern-vs-none F1) of `model` on `examples`."""
-    probs = model.probabilities([e.text for e in examples])
-    langs = [identify(e.text).code for e in examples]
-    said = {label: np.array([probs[label][i] >= model.threshold(label, lang) for i, lang in enumerate(langs)])
-            for label in ("complaint", "anxiety")}
-    truth = {label: np.array([int(e.label(label) or 0) for e in examples]) for label in ("complaint", "anxiety")}
-    concern, flagged = truth["complaint"] | truth["anxiety"], said["complaint"] | said["anxiety"]
-    per_label = [f1_score(truth[label], said[label]) for label in truth]
-    none = f1_score(1 - concern, ~flagged)
-    return float(np.mean([*per_label, none])), float(f1_score(concern, flagged))
+    """(3-label macro-F1, concern-vs-none F1) of `model` on `examples`, decided as `followup eval` decides."""
+    scores = {s.label: s for s in evaluate_model(model, examples, "held out", Thresholds())}
+    concern = scores["concern"]
+    # concern's macro-F1 is the mean of its yes and no classes' F1: "no" is the none label
+    none = 2 * concern.macro_f1 - concern.f1
+    return (scores["complaint"].f1 + scores["anxiety"].f1 + none) / 3, concern.f1
 
 
 def main(paths: list[str]) -> None:
@@ -47,8 +43,9 @@ def main(paths: list[str]) -> None:
         print(f"{'':4}" + "   n  3 labels  concern    " * 3)
         means: dict[str, list[float]] = {}
         for lang in LANGUAGES:
-            found = {name: read_user_file(ROOT / "data/client_emails_i18n" / lang / f"{name}.jsonl")
-                     for name in SETS if (ROOT / "data/client_emails_i18n" / lang / f"{name}.jsonl").is_file()}
+            folder = ROOT / "data/client_emails_i18n" / lang
+            found = {name: read_user_file(folder / f"{name}.jsonl") for name in SETS
+                     if (folder / f"{name}.jsonl").is_file()}
             if len(found) == len(SETS):
                 found["pooled"] = [e for examples in found.values() for e in examples]
             row = f"{lang:4}"

@@ -36,7 +36,7 @@ def as_one_line(text: str) -> language.Identified:
     """`identify` as it was before it read lines: the whole text as one line, nothing more."""
     if len(language._LETTERS.findall(text)) < 2:
         return language.Identified(None, 0.0)
-    code, confidence = language._best(" ".join(text.split()))
+    code, confidence = language._best(text)
     return language.Identified(code if confidence >= language.MIN_CONFIDENCE else None, confidence)
 
 

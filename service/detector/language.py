@@ -53,7 +53,7 @@ def identify(text: str) -> Identified:
     words = _LETTERS.findall(text)
     if len(words) < 2:
         return Identified(None, 0.0)
-    code, confidence = _best(" ".join(text.split()))
+    code, confidence = _best(text)
     if confidence < SURE:
         # the surer of the two readings: lines can also be less sure than the whole (a two-line note)
         code, confidence = max((code, confidence), _by_lines(text) or (code, confidence), key=lambda r: r[1])
@@ -62,14 +62,15 @@ def identify(text: str) -> Identified:
     return Identified(code, round(confidence, 3))
 
 
+def _guesses(line: str, k: int) -> list[tuple[str, float]]:
+    """The model's `k` likeliest languages for one line ("zh-Hans" as "zh"), read to its 200th word."""
+    found = _model().detect(" ".join(line.split()[:200]), model="lite", k=k)
+    return [(str(guess["lang"]).split("-")[0].lower(), float(guess["score"])) for guess in found]
+
+
 def _best(line: str) -> tuple[str, float]:
-    sample = " ".join(line.split(" ")[:200])  # bounded: the model reads one line
-    [best] = _model().detect(sample, model="lite", k=1)
-    return _code(best), float(best["score"])
-
-
-def _code(guess: dict[str, Any]) -> str:
-    return str(guess["lang"]).split("-")[0].lower()  # "zh-Hans" -> "zh"
+    [best] = _guesses(line, 1)
+    return best
 
 
 def _by_lines(text: str) -> tuple[str, float] | None:
@@ -84,8 +85,8 @@ def _by_lines(text: str) -> tuple[str, float] | None:
     total = 0
     counted = ((line, len(_LETTERS.findall(line))) for line in text.splitlines())
     for line, words in itertools.islice(((ln, n) for ln, n in counted if n >= LINE_MIN_WORDS), MAX_VOTING_LINES):
-        for guess in _model().detect(" ".join(line.split()[:200]), model="lite", k=3):
-            votes[_code(guess)] = votes.get(_code(guess), 0.0) + float(guess["score"]) * words
+        for lang, score in _guesses(line, 3):
+            votes[lang] = votes.get(lang, 0.0) + score * words
         total += words
     if not total:
         return None

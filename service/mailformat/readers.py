@@ -35,7 +35,7 @@ LINE_MAX = 256  # longer than any reply header line ("On <date>, <name> <address
 HTML_TAGS_MAX = 4000
 MIME_DEPTH_MAX = 32
 ADDRESS_HEADER_MAX = 65_536
-_REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pl", "sv", "da", "cs"]
+_REPLY_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pl", "sv", "da", "cs")
 # Unicode noncharacters (U+FDD0, U+FDD1): reserved for a program's own use, never in interchanged text
 _END, _START = "\ufdd0", "\ufdd1"
 _BREAK = f"{_END}\n{_START}"
@@ -70,7 +70,8 @@ def first_reply(text: str) -> str:
     """The newest reply in `text`, its quoted history, reply header and signature removed ("" if none)."""
     # a line starting "- " is a list item far more often than a signature ("- Anna"): the parser's default
     # cut there drops every word after a client's first bullet, and with them the concern
-    parsed = EmailMessage(text=for_reply_parser(text), languages=_REPLY_LANGUAGES,
+    # a list of its own: the message keeps the one it is given and may add "en" to it
+    parsed = EmailMessage(text=for_reply_parser(text), languages=list(_REPLY_LANGUAGES),
                           keep_hyphen_lists=True).read()
     if not parsed.replies:
         return ""
