@@ -1,4 +1,4 @@
-"""When to check in with a client and when to remind them, and when a client says all is well; pure.
+"""When to check in with a client and when to remind them; pure.
 
 A check-in goes out at a cadence set by severity, counted in the client's
 working days, and only when every rule allows it: the concern is not
@@ -12,7 +12,6 @@ stop is read by `service.core.stop_request`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -97,41 +96,3 @@ def reminders(event_at: datetime, offsets: Sequence[int], hours: BusinessHours,
         if now <= at < event_at:
             out[days] = at
     return out
-
-
-# the client tells us it is settled, in the seven languages clients write in (issue 19, point 6)
-ALL_WELL: dict[str, tuple[str, ...]] = {
-    "en": ("all good", "all sorted", "all fine", "all is well", "sorted now", "it's sorted", "it is sorted",
-           "resolved now", "working now", "works now", "that fixed it", "problem solved", "no further issues",
-           "nothing else needed", "we're good", "we are good", "all ok now", "happy now"),
-    "es": ("todo bien", "todo solucionado", "ya está solucionado", "ya esta solucionado", "ya funciona",
-           "problema resuelto", "todo en orden", "ya está resuelto", "ya quedó", "todo correcto", "ya está todo"),
-    "de": ("alles gut", "alles erledigt", "hat sich erledigt", "funktioniert jetzt", "funktioniert wieder",
-           "problem gelöst", "alles in ordnung", "passt jetzt", "alles klar jetzt", "ist erledigt"),
-    "fr": ("tout est réglé", "c'est réglé", "tout va bien", "ça fonctionne", "ça remarche", "ça marche maintenant",
-           "problème résolu", "tout est en ordre", "c'est bon maintenant", "tout est rentré dans l'ordre"),
-    "pt": ("tudo certo", "tudo resolvido", "já está resolvido", "já funciona", "problema resolvido", "está tudo bem",
-           "tudo ok agora", "já ficou", "já deu certo", "tudo em ordem"),
-    "it": ("tutto a posto", "tutto risolto", "è risolto", "ora funziona", "funziona di nuovo", "problema risolto",
-           "tutto ok ora", "tutto in ordine", "adesso funziona", "è tutto sistemato"),
-    "nl": ("alles goed", "alles is opgelost", "het is opgelost", "werkt weer", "werkt nu", "probleem opgelost",
-           "alles in orde", "alles is geregeld", "is verholpen", "het is gelukt"),
-}
-_PHRASES = tuple(p for phrases in ALL_WELL.values() for p in phrases)
-# "funktioniert jetzt nicht", "ça fonctionne pas", "werkt nu niet": negated after the verb (German, French,
-# Dutch); "non funziona di nuovo", "no está todo bien": negated before it
-_NEGATED_AFTER = re.compile(r"^\W{0,3}(nicht|pas|niet|kein\w*|geen)\b")
-_NEGATED_BEFORE = re.compile(r"\b(no|non|não|nao|not|never|nunca|nie|niet|nicht|ne)\W{0,3}$")
-
-
-def says_all_is_well(text: str) -> bool:
-    """The client tells us the matter is settled (a suggestion to resolve, never a resolution)."""
-    low = " ".join(text.lower().split())[:600]
-    for phrase in _PHRASES:
-        at = low.find(phrase)
-        while at >= 0:
-            after = low[at + len(phrase):at + len(phrase) + 20]
-            if not _NEGATED_AFTER.match(after) and not _NEGATED_BEFORE.search(low[max(0, at - 12):at]):
-                return True
-            at = low.find(phrase, at + 1)
-    return False

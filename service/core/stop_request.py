@@ -19,6 +19,7 @@ from enum import Enum
 from functools import lru_cache
 
 from service.core import stop_words as w
+from service.core.stop_objects import OURS, Named, named_by, noun, skip, span
 from service.core.stop_text import clauses, fold, tokens
 from service.mailformat.parse import Inbound
 from service.mailformat.replies import has_reply_prefix, is_reply
@@ -34,18 +35,6 @@ class Reading(Enum):
     OTHER = "other"
 
 
-class _Object(Enum):
-    NONE = "none"  # nothing named
-    MAIL = "mail"
-    LIST = "list"
-    ADDRESS = "address"  # "my email address"
-    DEMONSTRATIVE = "demonstrative"  # "these", "it": what is meant is not said
-    EVERYTHING = "everything"
-    OTHER = "other"
-
-
-_OURS = (_Object.MAIL, _Object.LIST, _Object.ADDRESS)
-_PASSIVE = frozenset({"was", "been", "were", "be", "get", "got", "being"})
 
 
 def stop_requested(msg: Inbound, *, concern: bool) -> bool:
@@ -110,7 +99,7 @@ def _reading(clause: list[str], own: list[str], names: frozenset[str]) -> Readin
         return Reading.OPT_OUT
     if Reading.BARE in found:
         return Reading.BARE
-    if any(_noun(t) is _Object.MAIL or _unsubscribe_word(t) for t in own) or _sent_to_me(own):
+    if any(noun(t) is Named.MAIL or _unsubscribe_word(t) for t in own) or _sent_to_me(own):
         return Reading.MAIL_TALK
     return Reading.OTHER
 
@@ -120,7 +109,7 @@ def _sent_to_me(own: list[str]) -> bool:
     for k, t in enumerate(own):
         found = _verb(t, w.SENDS)
         if found and (found[1] or (k + 1 < len(own) and own[k + 1] in w.PERSONS)):
-            return _object(own, _skip(own, k + 1, w.PERSONS | {"to"})) is not _Object.OTHER
+            return named_by(own, skip(own, k + 1, w.PERSONS | {"to"})) is not Named.OTHER
     return False
 
 
@@ -167,36 +156,36 @@ def _unsubscribe(own: list[str]) -> Reading | None:
         separated = particle is not None and particle[1] == "unsub" and particle[0] in own[k + 1:]
         if not (_unsubscribe_word(t) or _verb(t, w.UNSUBSCRIBES) or separated):
             continue
-        if any(n in w.NEGATIONS for n in own[max(0, k - 3):k]) or (k and own[k - 1] in _PASSIVE):
+        if any(n in w.NEGATIONS for n in own[max(0, k - 3):k]) or (k and own[k - 1] in w.PASSIVE):
             continue  # "don't unsubscribe me", "why was I unsubscribed"
         end = own.index(particle[0], k + 1) if separated and particle else k
-        after = _skip(own, end + 1, w.PERSONS)
+        after = skip(own, end + 1, w.PERSONS)
         if after < len(own) and own[after] in w.FROMS:
-            named = _object(own, after + 1)
+            named = named_by(own, after + 1)
         elif after < len(own) and own[after] not in w.BOUNDARIES:
-            named = _object(own, after)
+            named = named_by(own, after)
         else:  # the object before the verb, as German and Dutch put it: "vom Newsletter abmelden"
             named = _object_before(own, k, end, verb_last=t in w.VERB_LAST or separated)
-        if named is not _Object.OTHER:
+        if named is not Named.OTHER:
             return Reading.OPT_OUT
     return None
 
 
-def _object_before(own: list[str], k: int, end: int, *, verb_last: bool) -> _Object:
+def _object_before(own: list[str], k: int, end: int, *, verb_last: bool) -> Named:
     """What a verb that ends its clause (or holds its particle at the end) is done to, named before it."""
     start = k + 1 if end > k else 0  # "melden Sie mich vom Newsletter ab": between verb and particle
     stop = end if end > k else k
     for j in range(start, stop):
         if own[j] in w.FROMS:
-            return _object(own[:stop], j + 1)
+            return named_by(own[:stop], j + 1)
     if not verb_last:
-        return _Object.NONE
+        return Named.NONE
     j = stop - 1
     while j >= start and own[j] in w.VERB_LAST_FILLER:
         j -= 1
     if j < start or own[j] in w.PERSONS or own[j] in w.LEADS_LAST:
-        return _Object.NONE  # "mich abmelden", "ich mochte abmelden"
-    return _noun(own[j])  # "mein Auto abmelden": the car, not our mail
+        return Named.NONE  # "mich abmelden", "ich mochte abmelden"
+    return noun(own[j])  # "mein Auto abmelden": the car, not our mail
 
 
 def _stop(clause: list[str]) -> Reading | None:
@@ -208,6 +197,9 @@ def _stop(clause: list[str]) -> Reading | None:
     k = at + 1
     if verb in w.SEPARABLE and w.SEPARABLE[verb][1] == "stop" and w.SEPARABLE[verb][0] in clause[k:k + 4]:
         k = clause.index(w.SEPARABLE[verb][0], k) + 1  # "horen Sie bitte auf", "hou op (met)"
+    elif verb in w.CANCELS:  # "cancel the reminders": ours; "cancel my order", or "cancel" alone: not
+        return Reading.OPT_OUT if _done_to(clause, skip(clause, k, w.PERSONS), bare=Reading.OTHER) is \
+            Reading.OPT_OUT else None
     elif verb not in w.STOPS:
         return None
     if k + 1 < len(clause) and clause[k] in {"it", "ermee"} and clause[k + 1] in w.PARTICLES:
@@ -215,7 +207,7 @@ def _stop(clause: list[str]) -> Reading | None:
     has_particle = k < len(clause) and clause[k] in w.PARTICLES
     if verb in w.STOP_NEEDS_PARTICLE and not has_particle:
         return None  # "dejen el paquete": leave, not stop
-    k = _skip(clause, k + int(has_particle), w.PERSONS | {"te", "zu", "to"})
+    k = skip(clause, k + int(has_particle), w.PERSONS | {"te", "zu", "to"})
     if k < len(clause) and clause[k] in w.STOP_ELSEWHERE and not has_particle:
         return Reading.OTHER  # "stop by tomorrow", "stop at 6pm"
     if k + 1 < len(clause) and clause[k] in w.DETERMINERS and (_send(clause[k + 1]) or clause[k + 1] in w.RECEIVES):
@@ -230,7 +222,7 @@ def _stop(clause: list[str]) -> Reading | None:
 def _doing(t: str, after_infinitive_particle: bool) -> bool:
     """Whether `t`, after "stop", is another verb than sending: an English gerund, or the infinitive that
     "arretez de", "dejen de", "smettete di" take (a noun there has its determiner: "chega de e-mails")."""
-    if _send(t) or t in w.RECEIVES or _noun(t) is not _Object.OTHER:
+    if _send(t) or t in w.RECEIVES or noun(t) is not Named.OTHER:
         return False
     if t.endswith("ing") and len(t) > 4:
         return True
@@ -243,8 +235,8 @@ def _zu_clause(rest: list[str]) -> Reading:
         if t in {"zu", "te"} and k + 1 < len(rest):
             if not _send(rest[k + 1]):
                 return Reading.OTHER  # "..., meine E-Mails zu ignorieren": not our sending
-            named = _object(rest[:k], _skip(rest, 0, w.PERSONS))
-            return Reading.OTHER if named is _Object.OTHER else Reading.OPT_OUT
+            named = named_by(rest[:k], skip(rest, 0, w.PERSONS))
+            return Reading.OTHER if named is Named.OTHER else Reading.OPT_OUT
     return Reading.BARE
 
 
@@ -252,17 +244,17 @@ def _done_to(clause: list[str], k: int, *, bare: Reading) -> Reading:
     """What a request to stop (or not to do) something reads as, given what follows it from `k`."""
     found = _verb(clause[k], w.SENDS) if k < len(clause) else None
     if found or (k < len(clause) and clause[k] in w.RECEIVES):
-        after = _skip(clause, k + 1, w.PERSONS | {"to"})
+        after = skip(clause, k + 1, w.PERSONS | {"to"})
         person = bool(found and found[1]) or after > k + 1
         if found and found[0] in w.SENDS_NEED_PERSON and not person:
             return Reading.OTHER  # "stop bothering": only "stop bothering me" is about us
         if after < len(clause) and clause[after] in {"of", "van"}:  # "het sturen van e-mails"
             after += 1
-        return Reading.OTHER if _object(clause, after) is _Object.OTHER else Reading.OPT_OUT
-    named = _object(clause, k)
-    if named in _OURS:
+        return Reading.OTHER if named_by(clause, after) is Named.OTHER else Reading.OPT_OUT
+    named = named_by(clause, k)
+    if named in OURS:
         return Reading.OPT_OUT
-    if named in (_Object.NONE, _Object.DEMONSTRATIVE, _Object.EVERYTHING):
+    if named in (Named.NONE, Named.DEMONSTRATIVE, Named.EVERYTHING):
         return bare
     return Reading.OTHER
 
@@ -280,19 +272,20 @@ def _remove(own: list[str]) -> Reading | None:
         return None
     if all(t in w.FILLER or t in w.BOUNDARIES for t in own[at + 1:]):
         return Reading.BARE  # "REMOVE", "remove please"
-    k = _skip(own, at + 1, {"sie", "u", "jullie"})
-    whom = _object(own, k)
-    if whom is _Object.ADDRESS:  # "remove my email address (from ...)"
-        k = _span(own, k)[1]
+    k = skip(own, at + 1, {"sie", "u", "jullie"})
+    whom = named_by(own, k)
+    if whom is Named.ADDRESS:  # "remove my email address (from ...)"
+        k = span(own, k)[1]
     elif clitic or (found and found[1]) or (k < len(own) and own[k] in w.PERSONS):
-        k = _skip(own, k, w.PERSONS)
+        k = skip(own, k, w.PERSONS)
     else:
         return None  # "remove the charge from my card": not the writer
-    k = _skip(own, k, w.PERSONS | {"bitte", "please"})
+    k = skip(own, k, w.PERSONS | {"bitte", "please"})
     if k < len(own) and own[k] in w.FROMS:
-        named = _object(own, k + 1)
-        return Reading.OPT_OUT if named in _OURS or named is _Object.EVERYTHING else Reading.OTHER
-    if whom is _Object.ADDRESS:
+        named = named_by(own, k + 1)
+        # "sáquenme de esto", "take me off all this": what the writer is on, unnamed, is our mail
+        return Reading.OPT_OUT if named in (*OURS, Named.EVERYTHING, Named.DEMONSTRATIVE) else Reading.OTHER
+    if whom is Named.ADDRESS:
         return Reading.OPT_OUT
     # "remove me (please)": bare; "take me to the site", "drop me a line": not about us
     return Reading.BARE if all(t in w.FILLER or t in w.BOUNDARIES for t in own[k:]) else Reading.OTHER
@@ -305,92 +298,46 @@ def _negative(own: list[str]) -> Reading | None:
         return None
     first = own[at]
     if first in w.NEGATIONS:  # "don't send me", "ne m'envoyez plus", "no me envien mas", "nicht mehr anschreiben"
-        k = _skip(own, at + 1, w.PERSONS | w.QUANTITY | w.NO_MORE)
+        # "no me sigan enviando", "don't keep emailing me", "pas besoin de m'envoyer"
+        k = skip(own, at + 1, w.PERSONS | w.QUANTITY | w.NO_MORE | w.CONTINUES | w.INFINITIVE_MARKS)
         if k < len(own) and _send(own[k]):
             return _done_to(own, k, bare=Reading.OPT_OUT)
     sent = _send(first)
     if sent and sent not in w.SENDS_NEED_PERSON:  # "Schicken Sie mir keine E-Mails mehr"
-        k = _skip(own, at + 1, w.PERSONS)
+        k = skip(own, at + 1, w.PERSONS | w.POLITE)
         if k < len(own) and own[k] in w.NO_MORE | {"no", "nothing", "nichts", "niets"}:
-            named = _object(own, k + 1) if own[k] not in w.EVERYTHING else _Object.EVERYTHING
-            return Reading.OTHER if named is _Object.OTHER else Reading.OPT_OUT
+            named = named_by(own, k + 1) if own[k] not in w.EVERYTHING else Named.EVERYTHING
+            return Reading.OTHER if named is Named.OTHER else Reading.OPT_OUT
     desire = next((k for k, t in enumerate(own) if t in w.DESIRES), None)
     if desire is not None:
         negated = any(t in w.NEGATIONS for t in own[max(0, desire - 3):desire])
-        k = _skip(own, desire + 1, w.PERSONS | w.QUANTITY | {"to", "zu", "te", "de", "d'", "di", "a", "be"})
+        k = skip(own, desire + 1, w.PERSONS | w.QUANTITY | {"to", "zu", "te", "de", "d'", "di", "a", "be"})
         if k < len(own) and own[k] in {"not", "no", "nicht", "niet", "pas"}:  # "I'd rather not get these"
-            negated, k = True, _skip(own, k + 1, w.PERSONS | w.QUANTITY | {"to", "zu", "te", "be"})
+            negated, k = True, skip(own, k + 1, w.PERSONS | w.QUANTITY | {"to", "zu", "te", "be"})
         if k < len(own) and own[k] in w.NO_MORE:
-            negated, k = True, _skip(own, k + 1, w.QUANTITY | {"of", "de", "d'"})
+            negated, k = True, skip(own, k + 1, w.QUANTITY | {"of", "de", "d'"})
         if negated:
             return _done_to(own, k, bare=Reading.BARE)
+    if _unwanted_mail(own):
+        return Reading.OPT_OUT
     if first in w.NO_MORE and not any(t in w.RECEIVES for t in own):  # "I get no more emails" tells, not asks
-        k = _skip(own, at + 1, w.PARTICLES | w.QUANTITY | {"of"})
-        named = _object(own, k)
-        told = [t for t in own[_span(own, k)[1]:] if t not in w.FILLER and t not in w.BOUNDARIES
+        k = skip(own, at + 1, w.PARTICLES | w.QUANTITY | {"of"})
+        named = named_by(own, k)
+        told = [t for t in own[span(own, k)[1]:] if t not in w.FILLER and t not in w.BOUNDARIES
                 and t not in w.PERSONS]
         if told:
             return None  # "plus de messages depuis lundi": no news since, a complaint
-        return Reading.OPT_OUT if named in _OURS else Reading.OTHER if named is _Object.OTHER else Reading.BARE
+        return Reading.OPT_OUT if named in OURS else Reading.OTHER if named is Named.OTHER else Reading.BARE
     return None
 
 
-# -- objects ---------------------------------------------------------------------------------------
-
-_ONLY_BOUNDARIES = (w.BOUNDARIES | w.STOPS) - w.DETERMINERS  # "stop stop stop" names nothing
-_LEADING = w.DETERMINERS | w.QUANTITY | w.PERSONS | w.NO_MORE
-
-
-def _skip(tokens: Sequence[str], k: int, words: frozenset[str] | set[str]) -> int:
-    while k < len(tokens) and tokens[k] in words:
-        k += 1
-    return k
-
-
-def _span(tokens: Sequence[str], k: int) -> tuple[list[str], int]:
-    """The words of the noun phrase from `k` (its determiners left out), and where it ends."""
-    k = _skip(tokens, k, _LEADING)
-    words: list[str] = []
-    while k < len(tokens):
-        t = tokens[k]
-        if t in _ONLY_BOUNDARIES or (words and t in w.DETERMINERS):
-            break
-        words.append(t)
-        k += 1
-    return words, k
-
-
-def _noun(t: str) -> _Object:
-    if t in w.MAIL or (t.endswith(w.MAIL_ENDINGS) and len(t) > 5):
-        return _Object.MAIL
-    if t in w.LISTS:
-        return _Object.LIST
-    if t in w.DEMONSTRATIVES:
-        return _Object.DEMONSTRATIVE
-    if t in w.EVERYTHING:
-        return _Object.EVERYTHING
-    return _Object.OTHER
-
-
-def _object(tokens: Sequence[str], k: int) -> _Object:
-    """What the noun phrase from `k` names: our mail, a list of it, the writer's address, or else."""
-    first = _skip(tokens, k, w.QUANTITY | w.PERSONS | w.NO_MORE | {"of"})
-    if first < len(tokens) and tokens[first] in w.DEMONSTRATIVES and (
-            first + 1 >= len(tokens) or tokens[first + 1] in w.BOUNDARIES):
-        return _Object.DEMONSTRATIVE  # "stop these", "stop it", "no more of these"
-    words, end = _span(tokens, k)
-    if not words:
-        return _Object.NONE
-    if any(t in w.MINE for t in tokens[k:end]) and any(t in w.ADDRESSES for t in words):
-        return _Object.ADDRESS
-    romance = any(t in w.ROMANCE for t in tokens) and not any(t in w.ENGLISH for t in tokens)
-    head = words[0] if romance and _noun(words[0]) is not _Object.OTHER else words[-1]
-    kind = _noun(head)
-    if kind is _Object.LIST and head in w.LIST_ONLY_BARE:
-        # "the mailing list", "your list", "la lista (de correo)"; not "the waiting list", "liste d'attente"
-        before = words[:-1] if head == words[-1] else []
-        after = tokens[end + 1] if end + 1 < len(tokens) and tokens[end] in {"de", "d'", "di"} else None
-        if any(t not in w.LIST_OF_MAIL for t in before) or (after is not None and after not in w.LIST_OF_MAIL
-                                                            and _noun(after) is not _Object.MAIL):
-            return _Object.OTHER
-    return kind
+def _unwanted_mail(own: list[str]) -> bool:
+    """German and Dutch, where the verb moves: "gelieve mij geen mails meer te sturen", "ik ontvang liever
+    geen herinneringen meer", "ich möchte diese E-Mails nicht mehr erhalten": a wish, a "no (more)", our
+    mail named, and a verb of sending or receiving; not a question ("warum bekomme ich keine Mails mehr?")."""
+    if not any(t in w.POLITE or t in w.DESIRES for t in own) or any(t in w.WHY for t in own):
+        return False
+    no = next((k for k, t in enumerate(own) if t in {"geen", "keine", "keinen", "kein"} or (
+        t in {"niet", "nicht"} and k + 1 < len(own) and own[k + 1] in {"meer", "mehr"})), None)
+    return no is not None and any(noun(t) is Named.MAIL for t in own) and any(
+        _send(t) or t in w.RECEIVES for t in own)

@@ -56,7 +56,7 @@ def tokens(text: str) -> list[str]:
             if c in SENTENCE_ENDS or c == ",":
                 out.append(c)
         out.extend(_split_word(word))
-    return _joined(out)
+    return _joined([t for t in out if t not in w.DROPPED])
 
 
 def _split_word(word: str) -> list[str]:

@@ -42,6 +42,25 @@ JOINED: dict[tuple[str, ...], str] = {
         ("cancelar a minha inscricao", "descadastrar"), ("uit te schrijven", "uitschrijven"),
         ("af te melden", "afmelden"), ("meld me af", "afmelden me"), ("meld mij af", "afmelden mij"),
         ("schrijf me uit", "uitschrijven me"), ("schrijf mij uit", "uitschrijven mij"),
+        # "there is no need to email me", "no hace falta que me escriban": a request not to
+        ("no need to", "don't"), ("don't need to", "don't"), ("do not need to", "don't"),
+        ("no es necesario que", "don't"), ("no hace falta que", "don't"), ("no hay necesidad de", "don't"),
+        ("no necesito que", "don't"), ("pas besoin de", "don't"), ("plus besoin de", "don't"),
+        ("pas la peine de", "don't"), ("non c' e bisogno", "don't"), ("non serve che", "don't"),
+        ("nao e necessario", "don't"), ("nao precisa", "don't"), ("nao precisam", "don't"),
+        ("cancelar suscripcion", "desuscribir"), ("cancelar la suscripcion", "desuscribir"),
+        ("cancelar mi suscripcion", "desuscribir"), ("anular suscripcion", "desuscribir"),
+        # the passive, "to be removed from the list", read as the request it is
+        ("be removed", "remove me"), ("be taken off", "remove me"), ("be deleted", "remove me"),
+        ("be unsubscribed", "unsubscribe me"), ("essere rimosso", "rimuovete mi"), ("essere rimossa", "rimuovete mi"),
+        ("essere cancellato", "rimuovete mi"), ("essere cancellata", "rimuovete mi"),
+        ("essere tolto", "rimuovete mi"), ("essere tolta", "rimuovete mi"), ("ser eliminado", "eliminen me"),
+        ("ser eliminada", "eliminen me"), ("ser borrado", "eliminen me"), ("ser borrada", "eliminen me"),
+        ("ser retirado", "eliminen me"), ("ser retirada", "eliminen me"), ("ser removido", "removam me"),
+        ("ser removida", "removam me"), ("ser excluido", "removam me"), ("ser excluida", "removam me"),
+        ("etre retire", "retirez moi"), ("etre retiree", "retirez moi"), ("etre supprime", "retirez moi"),
+        ("etre supprimee", "retirez moi"), ("etre desinscrit", "desinscrivez moi"),
+        ("etre desinscrite", "desinscrivez moi"),
     )},
 }
 
@@ -70,10 +89,43 @@ LEADS = _phrases(
     "ik zou graag, ik zou willen, nu, en, maar, hoe kan ik, zou u, zouden jullie, willen jullie, "
     "potete, potreste, puoi, potresti, vi prego di, vi chiedo di, le chiedo di, voglio, vorrei, desidero, ora, "
     "e, ma, adesso, allora, come posso, vogliamo, "
-    "favor, podem, poderiam, pode, poderia, quero, gostaria de, desejo, peco que, agora, mas, ja, pedimos que")
+    "favor, podem, poderiam, pode, poderia, quero, gostaria de, desejo, peco que, agora, mas, ja, pedimos que, "
+    # a wish about what the reader does, the request's verb after it: "prefiero que dejen de ..."
+    "i'd prefer you, i would prefer you, i'd prefer it if you, i'd rather you, i would rather you, "
+    "i'd appreciate it if you, i would appreciate it if you, i'd be grateful if you, i would be grateful if you, "
+    "there's, there is, "
+    "prefiero que, preferiria que, quiero que, queremos que, quisiera que, pido que, te pido que, les pido que, "
+    "le pido que, le pido el favor de, les pido el favor de, el favor de, agradeceria que, le agradeceria que, "
+    "les agradeceria que, te agradeceria que, le ruego que, les ruego que, rogamos, "
+    "je prefere que, je prefererais que, j' aimerais que, je voudrais que, je souhaite que, "
+    "merci de bien vouloir, je vous remercie de, "
+    "preferisco che, preferirei che, vorrei che, gradirei che, "
+    "prefiro que, preferia que, gostaria que, agradecia que, agradeco que, solicito que, "
+    "ik heb liever dat jullie, ik heb liever dat u, "
+    "chiedervi di, chiedere di, chiedo di, chiedo che, la prego di, le prego di, la preghiamo di, vi preghiamo di, "
+    "pregarvi di, les solicito que, solicitamos que")
+# courtesy adverbs a request carries anywhere ("vi chiedo gentilmente di"): not read
+DROPPED = _words("gentilmente cortesemente kindly amablemente gentiment vriendelijk freundlicherweise "
+                 "respetuosamente cortesmente encarecidamente respectfully")
 
+# verbs that cancel something: about our mail only when it is named ("cancel the reminders"), never bare
+CANCELS = _words("cancel cancelar cancelen cancele cancela anular anulen annulez annuler annule stornieren "
+                 "storniert cancellate cancellare annullate annullare cancelem cancele annuleer annuleren "
+                 "interrompere interrompete interrompa interrompi interrumpir interrumpan interrompre interrompez "
+                 "interromper interrompam onderbreken disattivare disattivate desactivar desactiven desactive "
+                 "desactiver desactivez deaktivieren deactivate desativar desativem uitschakelen")
+# "(don't) keep sending", "no me sigan enviando", "não continuem a enviar": the sending verb follows
+CONTINUES = _words("keep keeps continue sigan siga sigas seguir continuen continue continuar sigam continuem "
+                   "continuate continuare continui continuino blijf blijft blijven weiterhin")
+PASSIVE = _words("was been were be get got being")  # "why was I unsubscribed": told, not asked
+# politeness inside a request ("stuur me alsjeblieft geen ...") and the marks of a wish in German and Dutch
+POLITE = _words("alsjeblieft alstublieft aub svp bitte please pls graag even gelieve liever lieber")
+# a question about our mail ("waarom krijg ik geen mails meer?") is no request
+WHY = _words("why waarom warum pourquoi perche porque por que")
+INFINITIVE_MARKS = _words("to de d' di a que che")  # "no need to email", "pas besoin de m'envoyer"
 # verbs that stop something, and those of them that need their particle ("dejen de", "smettete di")
 STOPS = _words("stop stopp stoppen stoppt quit cease halt arretez arrete arreter arretes cessez cesse cesser "
+               "fermate fermare fermatevi cessare cessate detengan detener "
                "deja dejen deje dejad dejar paren pare parar parad para smettete smettila smettetela smetti "
                "smettere finitela piantatela parem deixem deixe deixar deixa basta chega aufhoren aufhoeren "
                "ophouden")
@@ -106,13 +158,18 @@ SENDS = _words(
     "inviare inviate invia mandare mandate manda scrivere scrivete scrivi contattare contattate contatta disturbare "
     "disturbate spammare importunare sollecitare ricordare "
     "enviem mandem escrever escrevam escreva contactem contatar contatem contate incomodar incomodem importunar "
-    "spammar lembrar")
+    "spammar lembrar "
+    # gerunds ("no me sigan enviando"), past subjunctives ("que no me enviaran"), asking ("stop asking me")
+    "enviando mandando escribiendo contactando escribiendome enviaran mandaran escribieran inviando scrivendo "
+    "contattando escrevendo contatando enviassem mandassem "
+    "ask asking preguntar preguntando pregunten nachfragen demander chiedere domandare perguntar vragen")
 # of those, the ones that are about mail only with a person as their object ("stop bothering me")
 SENDS_NEED_PERSON = _words(
     "bother bothering pester pestering harass harassing remind reminding ping pinging bug bugging nag nagging "
     "bothered reminded belastigen nerven erinnern deranger derangez importuner harceler harcelez molestar molesten "
     "moleste acosar recordar lastigvallen herinneren disturbare disturbate importunare ricordare incomodar "
-    "incomodem importunar lembrar")
+    "incomodem importunar lembrar ask asking preguntar preguntando pregunten nachfragen demander chiedere "
+    "domandare perguntar vragen")
 RECEIVES = _words("receive receiving received receives get getting gets got erhalten erhalte bekommen bekomme "
                   "empfangen kriegen kriege recevoir recois recevons recu recibir recibo recibimos ontvangen ontvang "
                   "krijgen krijg ricevere ricevo riceviamo receber recebo recebemos")
@@ -142,7 +199,8 @@ REMOVES = _words(
     "eliminar eliminen elimine eliminad quitar quiten quite quitad borrar borren borre sacar saquen saque excluir "
     "excluyan remover remuevan verwijderen verwijder verwijdert schrap schrappen rimuovere rimuovete rimuovi "
     "togliere togliete togli cancellare cancellate cancella eliminate elimina escludere removam remova retirem "
-    "tirar tirem tire excluam exclua apagar apaguem eliminem")
+    "tirar tirem tire excluam exclua apagar apaguem eliminem "
+    "quitaran quitasen sacaran sacasen borraran eliminaran excluyeran retiraran")
 FROMS = _words("from off of von vom aus de du des d' del van uit voor da dal dalla dai dalle dagli dallo dall' "
                "di do dos das em na no")
 NEGATIONS = _words("don't never not nicht nie niemals ne n' jamais no nunca jamas niet nooit non mai nao didn't "
@@ -164,7 +222,8 @@ DETERMINERS = _words(
     "het een deze dit dat uw jullie je zulke "
     "i il lo gli dei degli delle della questi queste quelle quei vostri vostre vostro vostra suoi sue tutte tutti "
     "nessuna nessun uno "
-    "os as o do da dos das estes esses essas seus suas vossos todas um uma nenhum nenhuma")
+    "os as o do da dos das estes esses essas seus suas vossos todas um uma nenhum nenhuma "
+    "qualsiasi qualunque cualquier cualquiera qualquer ogni cada every each jeden jede jedes chaque elke iedere")
 DEMONSTRATIVES = _words("these this those that them it they diese dies ces ca cela ceux ceci estos estas esto eso "
                         "esos esas deze dit dat ze questi queste questo quello estes isto isso esses essas")
 EVERYTHING = _words("anything everything all nothing alles nichts etwas tout rien todo nada algo niets iets "
@@ -183,7 +242,8 @@ MAIL = _words(
     "bericht berichten berichtje berichtjes mailtje mailtjes herinnering herinneringen nieuwsbrief nieuwsbrieven "
     "notificatie notificaties melding meldingen "
     "messaggio messaggi promemoria notifica notifiche comunicazione comunicazioni sollecito solleciti "
-    "mensagem mensagens lembrete lembretes notificacao notificacoes comunicacao comunicacoes")
+    "mensagem mensagens lembrete lembretes notificacao notificacoes comunicacao comunicacoes "
+    "avviso avvisi aviso avisos alert alerts alerta alertas alerte alertes")
 MAIL_ENDINGS = ("mails", "nachrichten", "erinnerungen", "newsletter", "berichten", "herinneringen")
 # what a writer is taken off that is our mail: a list (only one of mail: not a waiting list), the database
 LISTS = _words("list lists maillist liste listen lista listas lijst lijsten elenco verteiler verteilerliste "
@@ -210,7 +270,11 @@ BOUNDARIES = _words(
     "del por para sobre con al y o pero porque gracias ya nunca ahora porfavor "
     "van voor over met naar aan op en of maar omdat meer graag bedankt alsjeblieft aub "
     "di della dei degli delle da dal dalla su alla e ma perche piu grazie ora subito mai "
-    "do da dos das com ao em no na mas obrigado obrigada agora")
+    "do da dos das com ao em no na mas obrigado obrigada agora "
+    # "don't write to me every day": when, not what
+    "day days giorno giorni dia dias tag tage jour jours dag dagen week weeks semana semanas woche wochen "
+    "settimana settimane semaine semaines "
+    "af raus heraus weg")  # the particle that ends "haal me van de lijst af", "nehmen Sie mich raus"
 # greetings, thanks, sign-offs and mail programs' lines: no request, no concern
 FILLER = _words(
     "hi hello hey dear thanks thank you thx ty regards best kind warm warmest cheers sincerely yours please pls ok "

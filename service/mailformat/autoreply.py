@@ -31,7 +31,7 @@ _AUTOMATIC_REPLY = (
     r"automatische (?:abwesenheits)?(?:nachricht|benachrichtigung)",
     r"r[ée]ponse automatique(?: d'absence)?", r"message d'absence",
     r"respuesta autom[áa]tica(?: de fuera de la oficina)?", r"resposta autom[áàa]tica",
-    r"risposta automatica", r"automatisch antwoord", r"automatisch bericht",
+    r"risposta automatica", r"automatisch antwoord", r"automatisch bericht", r"automatische reactie",
     r"automatiskt svar", r"automatisk svar", r"autosvar", r"fr[åa]nvaromeddelande", r"frav[æa]rsmelding",
     r"automaattinen vastaus", r"automaattivastaus", r"poissaolo(?:ilmoitus|viesti)",
     r"automatyczna odpowied[źz]", r"odpowied[źz] automatyczna", r"autoodpowied[źz]",
@@ -68,6 +68,8 @@ _SEPARATOR = ":-–—(/|"  # what follows a prefix ("Automatic reply: ", "Out o
 
 _AUTOMATIC_RE = re.compile(r"(?:" + "|".join(_AUTOMATIC_REPLY + _OUT_OF_OFFICE) + r")(?!\w)")
 _ABSENT_RE = re.compile(r"(?:" + "|".join(_ABSENT) + r")(?!\w)")
+# a tag a mail program adds at the end of the subject it answers: "Re: ... [risposta automatica]"
+_TAG_AT_END_RE = re.compile(r"[\[(](?:" + "|".join(_AUTOMATIC_REPLY) + r")[\])]$")
 _UNTIL_RE = re.compile(_UNTIL)
 _REPLY_RE = re.compile(_REPLY)
 # Dovecot's and other Sieve vacation replies: "Auto: " and the subject answered (our own)
@@ -86,7 +88,24 @@ _ABSENCE_BODY_RE = re.compile(
     r"sono (?:attualmente )?(?:assente|in ferie|fuori (?:sede|ufficio))|fuori ufficio|"
     r"ik ben (?:momenteel |op dit moment )?(?:afwezig|op vakantie|niet op kantoor)|niet op kantoor|"
     r"jag är (?:på semester|ledig|frånvarande|inte på kontoret)|jeg er (?:på ferie|fraværende|ikke på kontoret)|"
-    r"jestem (?:na urlopie|nieobecn)|jsem (?:na dovolen[ée]|mimo kancel)")
+    r"jestem (?:na urlopie|nieobecn)|jsem (?:na dovolen[ée]|mimo kancel)|"
+    # away until a date, on leave, back on, and who to ask meanwhile, in the seven languages clients write in
+    r"(?:away|out|off) (?:until|till|through)|(?:limited|restricted) access|i will (?:be )?back on|"
+    r"(?:de|en) vacaciones|fuera (?:de la oficina )?hasta|ausente hasta|acceso limitado|a mi (?:regreso|vuelta)|"
+    r"(?:im|in) urlaub|abwesend bis|au[sß]er haus bis|eingeschr[äa]nkte[mn]? zugriff|nach meiner r[üu]ckkehr|"
+    r"en vacances|en cong[ée]s?|absente? jusqu|acc[èe]s limit[ée]|[àa] mon retour|"
+    r"in ferie|assente fino|fuori ufficio fino|accesso limitato|al mio rientro|"
+    r"op vakantie|afwezig (?:tot|t/m)|beperkte toegang|na mijn terugkeer|"
+    r"de f[ée]rias|em f[ée]rias|ausente at[ée]|acesso limitado|no meu regresso|quando regressar|quando voltar")
+# the line an automatic reply opens its body with: "This is an automatic reply", "Respuesta automática:"
+_AUTOMATIC_BODY_RE = re.compile(
+    r"(?:this is an? )?auto(?:matic(?:ally generated)?)?[- ]?(?:reply|response|message)|"
+    r"(?:este es un |esto es un )?(?:mensaje|respuesta) autom[áa]tic[oa]|"
+    r"(?:dies ist eine )?automatische (?:antwort|nachricht|e-?mail|abwesenheitsnotiz)|"
+    r"(?:ceci est (?:un|une) )?(?:message|r[ée]ponse) automatique|"
+    r"(?:questo [èe] (?:un|una) )?(?:messaggio|risposta) automatic[ao]|"
+    r"(?:dit is een )?automatisch(?: gegenereerd)? (?:bericht|antwoord)|"
+    r"(?:esta [ée] uma )?(?:mensagem|resposta) autom[áa]tica")
 
 # a delivery daemon, by its address or its name
 _DAEMON_LOCALS = frozenset({"mailer-daemon", "mailerdaemon", "mail-daemon", "maildaemon", "postmaster", "delivery",
@@ -145,6 +164,8 @@ def auto_reply_subject(subject: str, body: str = "") -> bool:
     follows is a machine's (our subject, a date, nothing) or when the body opens as an absence notice.
     """
     key = _key(subject)
+    if _TAG_AT_END_RE.search(key[-80:]):
+        return True
     opened = key[:1] in _OPEN
     key = key.lstrip(_OPEN + " ")
     automatic = _AUTOMATIC_RE.match(key)
@@ -163,6 +184,13 @@ def auto_reply_subject(subject: str, body: str = "") -> bool:
             or absence_notice(body)
     sieve = _SIEVE_RE.match(key)
     return sieve is not None and (_ours_after(key[sieve.end():]) or absence_notice(body))
+
+
+def auto_reply_body(body: str) -> bool:
+    """Does the body open as an automatic reply ("Respuesta automática: estoy fuera hasta ...") and read as an
+    absence notice? A mail program's automatic reply may keep the subject it answers ("Re: ...")."""
+    first = next((line for line in body[:_BODY_LIMIT].splitlines() if line.strip()), "")
+    return bool(_AUTOMATIC_BODY_RE.match(" ".join(first.casefold().split()))) and absence_notice(body)
 
 
 def absence_notice(body: str) -> bool:

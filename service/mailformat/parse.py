@@ -15,7 +15,13 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from functools import cached_property
 
-from service.mailformat.autoreply import SUBJECT_LIMIT, auto_reply_subject, bounce_notice, exchange_signals
+from service.mailformat.autoreply import (
+    SUBJECT_LIMIT,
+    auto_reply_body,
+    auto_reply_subject,
+    bounce_notice,
+    exchange_signals,
+)
 from service.mailformat.fingerprint import content_fingerprint
 from service.mailformat.headers import decode_words as decode_words  # re-exported: parse's since the first release
 from service.mailformat.headers import header_text
@@ -283,6 +289,8 @@ def auto_signals(headers: dict[str, str], from_addr: str, content_type: str,
         found.append("bounce-notice")
     if auto_reply_subject(subject, body):
         found.append("auto-reply-subject")
+    elif auto_reply_body(body):
+        found.append("auto-reply-body")
     elif _CHALLENGE_SUBJECT_RE.search(subject):
         found.append("challenge-response")
     return tuple(dict.fromkeys(found))

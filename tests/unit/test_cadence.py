@@ -16,8 +16,8 @@ from service.core.checkin_policy import (
     due_at,
     reminder_time,
     reminders,
-    says_all_is_well,
 )
+from service.core.settled_reply import says_all_is_well
 
 LISBON = BusinessHours.parse("Europe/Lisbon", "09:00-17:00")
 SYDNEY = BusinessHours.parse("Australia/Sydney", "09:00-17:00")
@@ -94,7 +94,7 @@ def test_reminders_at_the_opening_of_a_working_day_never_late() -> None:
 @pytest.mark.parametrize(("text", "well"), [
     ("All sorted now, thank you!", True),
     ("That fixed it, we're good.", True),
-    ("Is it all sorted on your side? Still broken here.", True),  # a phrase match: a suggestion only
+    ("Is it all sorted on your side? Still broken here.", False),  # a question, then still broken
     ("Still broken.", False),
 ])
 def test_all_is_well_is_a_suggestion(text: str, well: bool) -> None:

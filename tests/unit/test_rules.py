@@ -483,7 +483,7 @@ def every_rule(*chains: Chain[Any, Any]) -> dict[str, Rule[Any]]:
 
 def test_rule_names_are_kebab_case_and_each_is_documented_in_the_readme() -> None:
     rules = every_rule(INBOUND, CLIENT_REPLY)
-    assert len(rules) == 44
+    assert len(rules) == 45
     readme = (ROOT / "README.md").read_text()
     table = dict(re.findall(r"^\| `([a-z-]+)` \| (.+?) \|$", readme, re.MULTILINE))
     for name, r in rules.items():

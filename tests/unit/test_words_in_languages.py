@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from service.core.checkin_policy import says_all_is_well
-from service.core.rules.concern_rules import _URGENT_RE
+from service.core.settled_reply import says_all_is_well
+from service.core.urgency import marked_urgent
+from service.mailformat.autoreply import auto_reply_body
 
 SETTLED = [
     "Thanks, all sorted now.", "All good, no further issues.",
@@ -39,10 +40,42 @@ def test_a_negated_all_clear_is_not_one(text: str) -> None:
     "Réponse dès que possible svp", "Por favor, lo antes posible", "Graag zo snel mogelijk",
 ])
 def test_an_urgent_subject_is_read_in_each_language(subject: str) -> None:
-    assert _URGENT_RE.search(subject)
+    assert marked_urgent(subject)
 
 
 @pytest.mark.parametrize("subject", ["Invoice for March", "Factura de marzo", "Rechnung März", "Facture de mars",
                                      "Resubmitted order", "Fattura di aprile", "Factuur april"])
 def test_a_plain_subject_is_not_urgent(subject: str) -> None:
-    assert not _URGENT_RE.search(subject)
+    assert not marked_urgent(subject)
+
+
+@pytest.mark.parametrize(("text", "well"), [
+    ("Solucionado.", True), ("ok ya esta arreglado\n\nEnviado desde mi Android", True),
+    ("Buongiorno, non più. Grazie.", True), ("Läuft wieder problemlos, danke!", True),
+    ("Va alla grande, zero problemi da quando l'avete cambiato.", True),
+    ("Funcionó un día y ahora ya no.", False), ("Il rimborso è arrivato, ma solo in parte.", False),
+    ("Les aviso en cuanto esté arreglado.", False), ("Aspettate a chiudere, il router continua a riavviarsi.", False),
+    ("Ha funzionato per un giorno, poi stamattina di nuovo lo stesso errore.", False),
+    ("¿Ya está resuelto?", False), ("Ça marche pas.", False),
+])
+def test_settled_replies_are_read_by_meaning_not_by_one_phrase(text: str, well: bool) -> None:
+    assert says_all_is_well(text) is well
+
+
+@pytest.mark.parametrize(("subject", "urgent"), [
+    ("Urgentísimo: requerimiento de Hacienda", True), ("Prioridad alta: cargo indebido", True),
+    ("ZSM graag: factuur", True), ("No es urgente: duda sobre el contrato", False),
+    ("Nicht dringend, aber wichtig", False), ("Danno subito durante il trasloco", False),
+])
+def test_urgency_is_read_from_stems_and_a_calm_subject_is_not_urgent(subject: str, urgent: bool) -> None:
+    assert marked_urgent(subject) is urgent
+
+
+@pytest.mark.parametrize(("body", "machine"), [
+    ("Respuesta automática: estoy fuera hasta el 21 de abril con acceso limitado al correo.", True),
+    ("This is an automatic reply. I am away until 3 May.", True),
+    ("Respuesta automática: vuestra respuesta automática no me sirve de nada.", False),
+    ("Estoy fuera hasta el lunes, pero la factura sigue mal.", False),
+])
+def test_a_body_opening_as_an_automatic_reply_is_one_only_with_an_absence(body: str, machine: bool) -> None:
+    assert auto_reply_body(body) is machine

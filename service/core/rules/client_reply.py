@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from service.core.chain import Chain, RuleRecord, link, rule, run
-from service.core.checkin_policy import says_all_is_well
+from service.core.settled_reply import says_all_is_well
 from service.detector.detect import Verdict
 
 

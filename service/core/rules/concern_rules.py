@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from service.core.chain import rule
 from service.core.mailboxes import ack_recipient, foreign_reply_to, org_of
 from service.core.rules.facts import InboundFacts, ThreadConcern
+from service.core.urgency import marked_urgent
 from service.detector.detect import Verdict
 from service.mailformat.autoreply import suppresses_auto_replies
 from service.mailformat.parse import Inbound
 
 Severity = Literal["high", "normal"]
-
-# a subject the client marks urgent, in the seven languages clients write in (issue 19, point 6)
-_URGENT_RE = re.compile(
-    r"\b(urgent|asap|emergency|immediately"  # en (and fr "urgent")
-    r"|urgente|urgencia|lo antes posible|de inmediato|inmediatamente"  # es (and pt, it "urgente")
-    r"|dringend|eilt|eilig|sofort|umgehend|notfall|so schnell wie möglich"  # de (and nl "dringend")
-    r"|urgence|au plus vite|dès que possible|immédiatement"  # fr
-    r"|urgência|urgencia|o quanto antes|o mais rápido possível|imediatamente"  # pt
-    r"|urgenza|al più presto|immediatamente|subito"  # it
-    r"|spoed|met spoed|zo snel mogelijk|onmiddellijk)\b",  # nl
-    re.IGNORECASE)
 
 
 def severity_of(verdict: Verdict, msg: Inbound) -> Severity:
@@ -35,7 +24,7 @@ def severity_of(verdict: Verdict, msg: Inbound) -> Severity:
         return "high"
     importance = msg.headers.get("importance", "").lower()
     priority = msg.headers.get("x-priority", "").strip()[:1]
-    if importance == "high" or priority in {"1", "2"} or _URGENT_RE.search(msg.subject):
+    if importance == "high" or priority in {"1", "2"} or marked_urgent(msg.subject):
         return "high"
     return "normal"
 

@@ -105,6 +105,8 @@ MACHINE_MAIL: tuple[Rule[InboundFacts], ...] = (
              "challenge-response"),
     _signals("auto-reply-subject", "Does its subject say it is an automatic or out-of-office reply?",
              "auto-reply-subject"),
+    _signals("auto-reply-body", "Does its body open as an automatic reply (\"Respuesta automática:\") and read as "
+             "an absence notice, under the subject it answers?", "auto-reply-body"),
 )
 
 

@@ -1,0 +1,83 @@
+"""What a request to stop names: the noun phrase after its verb, read as our mail, a list of it, the
+writer's address, or something else. Pure; used by `service.core.stop_request`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import Enum
+
+from service.core import stop_words as w
+
+
+class Named(Enum):
+    """What a noun phrase names, as far as stopping our mail goes."""
+
+    NONE = "none"  # nothing named
+    MAIL = "mail"
+    LIST = "list"
+    ADDRESS = "address"  # "my email address"
+    DEMONSTRATIVE = "demonstrative"  # "these", "it": what is meant is not said
+    EVERYTHING = "everything"
+    OTHER = "other"
+
+
+OURS = (Named.MAIL, Named.LIST, Named.ADDRESS)
+_ONLY_BOUNDARIES = (w.BOUNDARIES | w.STOPS) - w.DETERMINERS  # "stop stop stop" names nothing
+_LEADING = w.DETERMINERS | w.QUANTITY | w.PERSONS | w.NO_MORE
+
+
+def skip(tokens: Sequence[str], k: int, words: frozenset[str] | set[str]) -> int:
+    """The first place from `k` whose token is not one of `words`."""
+    while k < len(tokens) and tokens[k] in words:
+        k += 1
+    return k
+
+
+def span(tokens: Sequence[str], k: int) -> tuple[list[str], int]:
+    """The words of the noun phrase from `k` (its determiners left out), and where it ends."""
+    k = skip(tokens, k, _LEADING)
+    words: list[str] = []
+    while k < len(tokens):
+        t = tokens[k]
+        if t in _ONLY_BOUNDARIES or (words and t in w.DETERMINERS):
+            break
+        words.append(t)
+        k += 1
+    return words, k
+
+
+def noun(t: str) -> Named:
+    """What one word names."""
+    if t in w.MAIL or (t.endswith(w.MAIL_ENDINGS) and len(t) > 5):
+        return Named.MAIL
+    if t in w.LISTS:
+        return Named.LIST
+    if t in w.DEMONSTRATIVES:
+        return Named.DEMONSTRATIVE
+    if t in w.EVERYTHING:
+        return Named.EVERYTHING
+    return Named.OTHER
+
+
+def named_by(tokens: Sequence[str], k: int) -> Named:
+    """What the noun phrase from `k` names: our mail, a list of it, the writer's address, or else."""
+    first = skip(tokens, k, w.QUANTITY | w.PERSONS | w.NO_MORE | {"of"})
+    if first < len(tokens) and tokens[first] in w.DEMONSTRATIVES and (
+            first + 1 >= len(tokens) or tokens[first + 1] in w.BOUNDARIES):
+        return Named.DEMONSTRATIVE  # "stop these", "stop it", "no more of these"
+    words, end = span(tokens, k)
+    if not words:
+        return Named.NONE
+    if any(t in w.MINE for t in tokens[k:end]) and any(t in w.ADDRESSES for t in words):
+        return Named.ADDRESS
+    romance = any(t in w.ROMANCE for t in tokens) and not any(t in w.ENGLISH for t in tokens)
+    head = words[0] if romance and noun(words[0]) is not Named.OTHER else words[-1]
+    kind = noun(head)
+    if kind is Named.LIST and head in w.LIST_ONLY_BARE:
+        # "the mailing list", "your list", "la lista (de correo)"; not "the waiting list", "liste d'attente"
+        before = words[:-1] if head == words[-1] else []
+        after = tokens[end + 1] if end + 1 < len(tokens) and tokens[end] in {"de", "d'", "di"} else None
+        if any(t not in w.LIST_OF_MAIL for t in before) or (after is not None and after not in w.LIST_OF_MAIL
+                                                            and noun(after) is not Named.MAIL):
+            return Named.OTHER
+    return kind
