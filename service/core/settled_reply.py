@@ -66,7 +66,8 @@ SETTLED = _stems(
     # in every language: no problem left, credited, closed, concluded, satisfied, going well, back online
     "noproblem, credited, closed, completed, done, satisfied, going well, back online, "
     "acreditad*, cerrad*, concluid*, satisfech*, va bien, de nuevo en linea, "
-    "zufrieden, abgeschlossen, wieder online, lauft gut, alles super, "
+    "zufrieden, abgeschlossen, wieder online, lauft gut, alles super, alles paletti, alles da, ist da, sind da, "
+    "gekommen, vollstandig, geklart, geklaert, geht wieder, zumachen, leiwand, "
     "credite*, clos, cloture*, termine*, satisfait*, tout roule, de nouveau en ligne, "
     "accreditat*, chius*, conclus*, completat*, soddisfatt*, va bene, va benissimo, alla grande, a buon fine, "
     "tornato online, di nuovo online, tornato su, "
@@ -89,11 +90,14 @@ _NO_PROBLEM_RE = re.compile(
 # a word that turns the settling word after it into its opposite: "no funciona", "not fixed", "nie"
 NEGATIONS = _word_set(
     "no not never nothing don't doesn't didn't isn't wasn't hasn't haven't won't can't cannot nor nunca "
-    "nada ni tampoco sin nicht nie kein keine keinen keinem ne n pas jamais rien non mai niente nessun "
-    "niet nooit geen nao nem")
+    "nada ni tampoco sin nicht nie kein keine keinen keinem ungern pas jamais rien non niente nessun "
+    "niet nooit geen nao nem "
+    # what would settle it, not what does: "zufrieden wäre ich, wenn ...", "I would close it once ..."
+    "would wurde ware seria serait sarebbe zou")
 # a negation the settling word brings after it in German, French and Dutch: "funktioniert nicht"
 NEGATIONS_AFTER = _word_set(
-    "nicht nie kein keine pas plus jamais niet nooit geen")
+    "nicht nie kein keine pas plus jamais niet nooit geen nichts rien niets nada niente nothing "
+    "wurde ware seria serait sarebbe zou")
 # a clause that is a condition or a promise: "when it is fixed", "cuando esté", "sobald", "quand"
 CONDITIONS = _word_set(
     "if when once until unless whether cuando cuanto apenas hasta mientras wenn sobald falls bis ob quand "
@@ -106,7 +110,7 @@ STILL = _word_set(
     "still yet again but however though now todavia aun sigue siguen sigo continua continuan nuevamente "
     "pero ahora noch immer wieder aber jedoch allerdings doch jetzt toujours encore mais cependant "
     "toutefois maintenant ancora pero tuttavia ora adesso nog steeds weer maar echter nu ainda mas porem "
-    "contudo agora only alleen solo nur seulement solamente apenas somente then today poi oggi ma dann heute "
+    "contudo agora only alleen solo nur seulement solamente apenas somente weiterhin then today poi oggi ma dann heute "
     "puis ensuite luego hoy depois hoje daarna vandaag")
 FAULTS = _stems(
     "wrong, error*, fail*, broken, problem*, issue*, missing, incorrect, down, "
@@ -120,7 +124,9 @@ FAULTS = _stems(
     "same, igual, mismo, misma, gleiche, meme, stesso, stessa, zelfde, hetzelfde, mesmo, mesma, "
     # still open, still pending
     "open, offen, ouvert*, abiert*, apert*, abert*, pending, pendiente*, ausstehend, attente, sospeso, "
-    "pendente*, openstaand")
+    "pendente*, openstaand, empty, leer, vacio, vacia, vide, vuoto, vuota, leeg, vazio, vazia")
+# something still missing, unless nothing is: "es fehlen immer noch die Schrauben" ("nichts fehlt" is settled)
+MISSING = _stems("missing, fehl*, falta*, faltan, manque*, manca*, mancan*, ontbreek*, ontbreken")
 # only part of it is done: wherever it is said, the matter is not settled
 PARTLY = _stems("partly, partially, parcialmente, a medias, en parte, teilweise, zum teil, partiellement, en partie, "
                 "a moitie, in parte, parzialmente, gedeeltelijk, deels, em parte, pela metade")
@@ -176,7 +182,7 @@ def _clauses(text: str) -> list[tuple[list[str], bool]]:
 
 def _negated(words: list[str], start: int, end: int) -> bool:
     before = words[max(0, start - 4):start]
-    after = words[end:end + 2]
+    after = words[end:end + 3]
     return bool(NEGATIONS & set(before)) or bool(NEGATIONS_AFTER & set(after))
 
 
@@ -184,6 +190,9 @@ def _unsettled(words: list[str]) -> bool:
     """A clause that says it is not over: "still wrong", "todavía no", "aber die Rechnung ist falsch"."""
     if _find(words, PARTLY):
         return True
+    for start, _ in _find(words, MISSING):
+        if not NEGATIONS & set(words[max(0, start - 3):start]) and "nichts" not in words[start + 1:start + 2]:
+            return True
     for k, word in enumerate(words):
         if word in ONGOING and not _find(words[k + 1:k + 5], SETTLED):
             return True

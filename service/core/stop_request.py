@@ -337,7 +337,12 @@ def _unwanted_mail(own: list[str]) -> bool:
     mail named, and a verb of sending or receiving; not a question ("warum bekomme ich keine Mails mehr?")."""
     if not any(t in w.POLITE or t in w.DESIRES for t in own) or any(t in w.WHY for t in own):
         return False
-    no = next((k for k, t in enumerate(own) if t in {"geen", "keine", "keinen", "kein"} or (
-        t in {"niet", "nicht"} and k + 1 < len(own) and own[k + 1] in {"meer", "mehr"})), None)
-    return no is not None and any(noun(t) is Named.MAIL for t in own) and any(
-        _send(t) or t in w.RECEIVES for t in own)
+    if not any(noun(t) is Named.MAIL for t in own):
+        return False
+    if any(t in w.STOPS_LAST for t in own) or (any(t in w.STELLEN for t in own) and {"ab", "ein"} & set(own)):
+        return True  # "die Nachfragen bitte abstellen", "stellen Sie die Erinnerungen ab"
+    none = any(t in {"geen", "keine", "keinen", "kein"} for t in own)
+    if none and {"meer", "mehr"} & set(own):
+        return True  # "bitte keine Nachfragen mehr"
+    no_more = any(t in {"niet", "nicht"} and own[k + 1:k + 2] in (["meer"], ["mehr"]) for k, t in enumerate(own))
+    return (none or no_more) and any(_send(t) or t in w.RECEIVES for t in own)

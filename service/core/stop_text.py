@@ -51,9 +51,10 @@ def tokens(text: str) -> list[str]:
             if c.isalnum() or (c in "'-" and word and not word.endswith(("'", "-"))):
                 word += c
                 continue
+            number = word.isdigit()
             out.extend(_split_word(word))
             word = ""
-            if c in SENTENCE_ENDS or c == ",":
+            if (c in SENTENCE_ENDS and not (c == "." and number)) or c == ",":  # "am 21.11. abmelden": a date
                 out.append(c)
         out.extend(_split_word(word))
     return _joined([t for t in out if t not in w.DROPPED])

@@ -60,7 +60,9 @@ JOINED: dict[tuple[str, ...], str] = {
         ("ser removida", "removam me"), ("ser excluido", "removam me"), ("ser excluida", "removam me"),
         ("etre retire", "retirez moi"), ("etre retiree", "retirez moi"), ("etre supprime", "retirez moi"),
         ("etre supprimee", "retirez moi"), ("etre desinscrit", "desinscrivez moi"),
-        ("etre desinscrite", "desinscrivez moi"),
+        ("etre desinscrite", "desinscrivez moi"), ("abgemeldet werden", "abmelden"),
+        ("ausgetragen werden", "austragen"), ("afgemeld worden", "afmelden"),
+        ("uitgeschreven worden", "uitschrijven"),
     )},
 }
 
@@ -120,6 +122,10 @@ CONTINUES = _words("keep keeps continue sigan siga sigas seguir continuen contin
 PASSIVE = _words("was been were be get got being")  # "why was I unsubscribed": told, not asked
 # politeness inside a request ("stuur me alsjeblieft geen ...") and the marks of a wish in German and Dutch
 POLITE = _words("alsjeblieft alstublieft aub svp bitte please pls graag even gelieve liever lieber")
+# German and Dutch verbs of stopping that stand last ("die Nachfragen bitte abstellen"), and the separable
+# "stellen Sie die Erinnerungen ab / ein"
+STOPS_LAST = _words("abstellen abzustellen einstellen einzustellen beenden unterlassen stopzetten stoppen")
+STELLEN = _words("stellen stellt stell")
 # a question about our mail ("waarom krijg ik geen mails meer?") is no request
 WHY = _words("why waarom warum pourquoi perche porque por que")
 INFINITIVE_MARKS = _words("to de d' di a que che")  # "no need to email", "pas besoin de m'envoyer"
@@ -223,7 +229,8 @@ DETERMINERS = _words(
     "i il lo gli dei degli delle della questi queste quelle quei vostri vostre vostro vostra suoi sue tutte tutti "
     "nessuna nessun uno "
     "os as o do da dos das estes esses essas seus suas vossos todas um uma nenhum nenhuma "
-    "qualsiasi qualunque cualquier cualquiera qualquer ogni cada every each jeden jede jedes chaque elke iedere")
+    "allen allem aller qualsiasi qualunque cualquier cualquiera qualquer ogni cada every each jeden jede jedes "
+    "chaque elke iedere")
 DEMONSTRATIVES = _words("these this those that them it they diese dies ces ca cela ceux ceci estos estas esto eso "
                         "esos esas deze dit dat ze questi queste questo quello estes isto isso esses essas")
 EVERYTHING = _words("anything everything all nothing alles nichts etwas tout rien todo nada algo niets iets "
@@ -243,10 +250,13 @@ MAIL = _words(
     "notificatie notificaties melding meldingen "
     "messaggio messaggi promemoria notifica notifiche comunicazione comunicazioni sollecito solleciti "
     "mensagem mensagens lembrete lembretes notificacao notificacoes comunicacao comunicacoes "
-    "avviso avvisi aviso avisos alert alerts alerta alertas alerte alertes")
+    "avviso avvisi aviso avisos alert alerts alerta alertas alerte alertes nachfrage nachfragen statusmail "
+    "statusmails survey surveys umfrage umfragen encuesta encuestas enquete enquetes sondaggio sondaggi "
+    "questionario questionari pesquisa pesquisas")
 MAIL_ENDINGS = ("mails", "nachrichten", "erinnerungen", "newsletter", "berichten", "herinneringen")
 # what a writer is taken off that is our mail: a list (only one of mail: not a waiting list), the database
 LISTS = _words("list lists maillist liste listen lista listas lijst lijsten elenco verteiler verteilerliste "
+               "mailinglisten verteilerlisten mailinglijsten "
                "mailingliste mailinglijst verzendlijst adressenlijst contactlijst kontaktliste adressliste "
                "database datenbank system systems records crm contacts kontakte systeme fichier sistema registros "
                "systeem bestand archivio cadastro indirizzario rubrica")

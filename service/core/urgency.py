@@ -29,7 +29,8 @@ _URGENT_RE = re.compile(
     r"imediat\w*|o quanto antes|o mais rapido possivel|prioridade alta|alta prioridade|"
     r"o mais breve possivel|com a maior brevidade|"
     r"can'?t wait|cannot wait|no puede esperar|kann nicht warten|ne peut pas attendre|non puo aspettare|"
-    r"kan niet wachten|nao pode esperar"
+    r"kan niet wachten|nao pode esperar|zeitkritisch|time[- ]critical|heute noch|bis heute|vandaag nog|"
+    r"hoy mismo|aujourd'hui meme|oggi stesso|ainda hoje|hoje ainda"
     r")\b")
 # "not urgent", "no rush", "keine Eile": the writer says it can wait
 _CALM_RE = re.compile(

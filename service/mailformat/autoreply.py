@@ -52,7 +52,7 @@ _OUT_OF_OFFICE = (
 )
 # "away", which a person could also begin a subject with ("Ausente el técnico..."): only with a date or nothing
 _ABSENT = (
-    r"on vacation", r"on holiday", r"on leave", r"abwesend", r"abwesenheit", r"im urlaub", r"en cong[ée]s?",
+    r"on vacation", r"on holiday", r"on leave", r"abwesend", r"abwesenheit", r"im urlaub", r"urlaub", r"en cong[ée]s?",
     r"ausente", r"assente", r"afwezig", r"fr[åa]nvaro", r"fr[åa]nvarande", r"frav[æa]rende", r"frav[æa]r",
     r"poissa", r"lomalla", r"nieobecno[śs][ćc]", r"nieobecn[ya]", r"nep[řr][íi]tomnost", r"nep[řr][íi]tomn[ýáa]",
     r"в отпуске", r"отсутствую", r"ofiste değil(?:im)?", r"izinde(?:yim)?",
@@ -89,14 +89,16 @@ _ABSENCE_BODY_RE = re.compile(
     r"ik ben (?:momenteel |op dit moment )?(?:afwezig|op vakantie|niet op kantoor)|niet op kantoor|"
     r"jag är (?:på semester|ledig|frånvarande|inte på kontoret)|jeg er (?:på ferie|fraværende|ikke på kontoret)|"
     r"jestem (?:na urlopie|nieobecn)|jsem (?:na dovolen[ée]|mimo kancel)|"
-    # away until a date, on leave, back on, and who to ask meanwhile, in the seven languages clients write in
+    # away until a date, back on, limited access, after my return: said only of oneself, in the seven languages
+    # clients write in (a person's "we were on holiday in July" is not one)
     r"(?:away|out|off) (?:until|till|through)|(?:limited|restricted) access|i will (?:be )?back on|"
-    r"(?:de|en) vacaciones|fuera (?:de la oficina )?hasta|ausente hasta|acceso limitado|a mi (?:regreso|vuelta)|"
-    r"(?:im|in) urlaub|abwesend bis|au[sß]er haus bis|eingeschr[äa]nkte[mn]? zugriff|nach meiner r[üu]ckkehr|"
-    r"en vacances|en cong[ée]s?|absente? jusqu|acc[èe]s limit[ée]|[àa] mon retour|"
-    r"in ferie|assente fino|fuori ufficio fino|accesso limitato|al mio rientro|"
-    r"op vakantie|afwezig (?:tot|t/m)|beperkte toegang|na mijn terugkeer|"
-    r"de f[ée]rias|em f[ée]rias|ausente at[ée]|acesso limitado|no meu regresso|quando regressar|quando voltar")
+    r"estar[ée] (?:de vacaciones|fuera|ausente)|estar[ée] disfrutando de (?:unos d[íi]as de )?vacaciones|"
+    r"fuera (?:de la oficina )?hasta|ausente hasta|acceso limitado|a mi (?:regreso|vuelta)|"
+    r"abwesend bis|au[sß]er haus bis|eingeschr[äa]nkte[mn]? zugriff|nach meiner r[üu]ckkehr|"
+    r"je serai absente?|absente? jusqu|acc[èe]s limit[ée]|[àa] mon retour|"
+    r"sar[òo] (?:assente|in ferie|fuori)|assente fino|fuori ufficio fino|accesso limitato|al mio rientro|"
+    r"afwezig (?:tot|t/m)|beperkte toegang|na mijn terugkeer|"
+    r"estarei (?:ausente|de f[ée]rias|fora)|ausente at[ée]|acesso limitado|no meu regresso")
 # the line an automatic reply opens its body with: "This is an automatic reply", "Respuesta automática:"
 _AUTOMATIC_BODY_RE = re.compile(
     r"(?:this is an? )?auto(?:matic(?:ally generated)?)?[- ]?(?:reply|response|message)|"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from email.message import EmailMessage
+
 import pytest
 
 from service.core.settled_reply import says_all_is_well
 from service.core.urgency import marked_urgent
 from service.mailformat.autoreply import auto_reply_body
+from service.mailformat.parse import parse_message
 
 SETTLED = [
     "Thanks, all sorted now.", "All good, no further issues.",
@@ -79,3 +82,14 @@ def test_urgency_is_read_from_stems_and_a_calm_subject_is_not_urgent(subject: st
 ])
 def test_a_body_opening_as_an_automatic_reply_is_one_only_with_an_absence(body: str, machine: bool) -> None:
     assert auto_reply_body(body) is machine
+
+
+@pytest.mark.parametrize(("subject", "body"), [
+    ("Urlaub: Paket trotzdem zugestellt?", "Wir waren im August im Urlaub, das Paket lag dann beim Nachbarn."),
+    ("Vacaciones y la factura de julio", "Estuvimos de vacaciones en julio y nos cobraron dos veces."),
+])
+def test_a_person_writing_about_their_holiday_is_not_an_automatic_reply(subject: str, body: str) -> None:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "Ana <ana@example.com>", "help@example.com", subject
+    msg.set_content(body)
+    assert parse_message(msg.as_bytes()).auto_signals == ()
