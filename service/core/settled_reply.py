@@ -64,7 +64,9 @@ SETTLED = _stems(
     "perfeit*, tudo certo, tudo ok, tudo bem, tudo em ordem, fechar, encerrar, "
     "nao precisa mais, ja nao e preciso, ja nao precisamos, deu certo, "
     # in every language: no problem left, credited, closed, concluded, satisfied, going well, back online
-    "noproblem, credited, closed, completed, done, satisfied, going well, back online, "
+    "noproblem, credited, closed, completed, done, satisfied, going well, back online, delivered, reconciled, "
+    "come through, got the refund, got my refund, refund came, money is back, nothing further, nothing more needed, "
+    "geliefert, livre, livree, consegnat*, entregad*, bezorgd, geleverd, "
     "acreditad*, cerrad*, concluid*, satisfech*, va bien, de nuevo en linea, "
     "zufrieden, abgeschlossen, wieder online, lauft gut, alles super, alles paletti, alles da, ist da, sind da, "
     "gekommen, vollstandig, geklart, geklaert, geht wieder, zumachen, leiwand, "
@@ -78,6 +80,7 @@ SETTLED = _stems(
 # "not any more", as the whole answer to "is it still a problem?"
 NO_LONGER = _stems("not anymore, not any more, no longer, ya no, nicht mehr, plus maintenant, non piu, niet meer, "
                    "ja nao, nao mais")
+_ANSWERED = frozenset({"all", "it", "its", "everything", "we", "we're", "were", "that", "thats", "all's"})
 _ANSWER_WORDS = frozenset({"no", "nein", "non", "nee", "nao", "nope", "grazie", "gracias", "danke", "merci",
                            "bedankt", "obrigado", "obrigada", "thanks"})
 # "no problem", "problemlos": not a negation, not a fault (read as one neutral word)
@@ -93,7 +96,8 @@ NEGATIONS = _word_set(
     "nada ni tampoco sin nicht nie kein keine keinen keinem ungern pas jamais rien non niente nessun "
     "niet nooit geen nao nem "
     # what would settle it, not what does: "zufrieden wäre ich, wenn ...", "I would close it once ..."
-    "would wurde ware seria serait sarebbe zou")
+    "would wurde ware seria serait sarebbe zou "
+    "wouldn't couldn't shouldn't aren't weren't wouldnt couldnt dont doesnt didnt isnt wasnt wont cant")
 # a negation the settling word brings after it in German, French and Dutch: "funktioniert nicht"
 NEGATIONS_AFTER = _word_set(
     "nicht nie kein keine pas plus jamais niet nooit geen nichts rien niets nada niente nothing "
@@ -121,6 +125,7 @@ FAULTS = _stems(
     "fout*, kapot, probleem*, ontbreekt, storing, "
     "errad*, erro*, falh*, problema*, quebrad*, faltando, "
     # the same as before, only part of it
+    "slower, worse, langsamer, schlechter, lent, pire, lento, peor, peggio, trager, slechter, pior, "
     "same, igual, mismo, misma, gleiche, meme, stesso, stessa, zelfde, hetzelfde, mesmo, mesma, "
     # still open, still pending
     "open, offen, ouvert*, abiert*, apert*, abert*, pending, pendiente*, ausstehend, attente, sospeso, "
@@ -159,7 +164,10 @@ def _find(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> list[tuple[
 
 def _clause_words(clause: str) -> list[str]:
     # "isn't" -> "isn't"; "n'a" (French elision) -> "n" "a"
-    return [w for w in re.findall(r"[a-z0-9]+(?:'t)?", clause.replace("n't", "n't "))]
+    words = re.findall(r"[a-z0-9]+(?:'t)?", clause.replace("n't", "n't "))
+    if words[:1] in (["no"], ["nope"], ["nah"]) and words[1:2] and words[1] in _ANSWERED:
+        return words[1:]  # "no all done", "no it's fine now": the answer to "anything outstanding?"
+    return words
 
 
 def _clauses(text: str) -> list[tuple[list[str], bool]]:

@@ -63,7 +63,8 @@ def asks_to_stop(text: str, subject: str = "", *, name: str = "", reply: bool | 
         return True
     if Reading.BARE not in readings:
         return False
-    return not concern or Reading.OTHER not in readings
+    # "FOURTH email this week. Stop.": a bare stop beside talk of our mail is about our mail
+    return not concern or Reading.OTHER not in readings or Reading.MAIL_TALK in readings
 
 
 @lru_cache(maxsize=256)  # asked by three rules of the same message
@@ -146,7 +147,20 @@ def _send(t: str) -> str | None:
 
 
 def _unsubscribe_word(t: str) -> bool:
-    return t in w.UNSUBSCRIBES or any(m in t for m in w.UNSUBSCRIBE_MARKS)
+    return t in w.UNSUBSCRIBES or any(m in t for m in w.UNSUBSCRIBE_MARKS) or _misspelt_unsubscribe(t)
+
+
+def _deletions(t: str) -> set[str]:
+    return {t[:k] + t[k + 1:] for k in range(len(t))}
+
+
+# each long word of leaving a list, and each of it with one letter out: a word one slip away from one
+# of them ("unsubcribe", "desuscribirse" typed "desuscribirce") shares a key with it
+_NEAR_UNSUBSCRIBE = frozenset(k for u in w.UNSUBSCRIBES if len(u) >= 9 for k in {u} | _deletions(u))
+
+
+def _misspelt_unsubscribe(t: str) -> bool:
+    return len(t) >= 9 and not t.isdigit() and bool(({t} | _deletions(t)) & _NEAR_UNSUBSCRIBE)
 
 
 def _unsubscribe(own: list[str]) -> Reading | None:
@@ -158,6 +172,8 @@ def _unsubscribe(own: list[str]) -> Reading | None:
             continue
         if any(n in w.NEGATIONS for n in own[max(0, k - 3):k]) or (k and own[k - 1] in w.PASSIVE):
             continue  # "don't unsubscribe me", "why was I unsubscribed"
+        if k >= 3 and own[k - 1] == "to" and own[k - 2] in {"me", "us"} and own[k - 3] not in w.ALLOWS:
+            continue  # "the app keeps asking me to unsubscribe": someone else's wish
         end = own.index(particle[0], k + 1) if separated and particle else k
         after = skip(own, end + 1, w.PERSONS)
         if after < len(own) and own[after] in w.FROMS:

@@ -49,6 +49,7 @@ JOINED: dict[tuple[str, ...], str] = {
         ("pas la peine de", "don't"), ("non c' e bisogno", "don't"), ("non serve che", "don't"),
         ("nao e necessario", "don't"), ("nao precisa", "don't"), ("nao precisam", "don't"),
         ("cancelar suscripcion", "desuscribir"), ("cancelar la suscripcion", "desuscribir"),
+        ("turn off", "deactivate"), ("switch off", "deactivate"), ("shut off", "deactivate"),
         ("cancelar mi suscripcion", "desuscribir"), ("anular suscripcion", "desuscribir"),
         # the passive, "to be removed from the list", read as the request it is
         ("be removed", "remove me"), ("be taken off", "remove me"), ("be deleted", "remove me"),
@@ -119,6 +120,7 @@ CANCELS = _words("cancel cancelar cancelen cancele cancela anular anulen annulez
 # "(don't) keep sending", "no me sigan enviando", "não continuem a enviar": the sending verb follows
 CONTINUES = _words("keep keeps continue sigan siga sigas seguir continuen continue continuar sigam continuem "
                    "continuate continuare continui continuino blijf blijft blijven weiterhin")
+ALLOWS = _words("let allow help")  # "please allow me to unsubscribe": the writer's own wish
 PASSIVE = _words("was been were be get got being")  # "why was I unsubscribed": told, not asked
 # politeness inside a request ("stuur me alsjeblieft geen ...") and the marks of a wish in German and Dutch
 POLITE = _words("alsjeblieft alstublieft aub svp bitte please pls graag even gelieve liever lieber")
@@ -137,7 +139,7 @@ STOPS = _words("stop stopp stoppen stoppt quit cease halt arretez arrete arreter
                "ophouden")
 STOP_NEEDS_PARTICLE = _words("deja dejen deje dejad dejar paren pare parar parad para smettete smettila smettetela "
                              "smetti smettere finitela piantatela parem deixem deixe deixar deixa")
-PARTICLES = _words("with met mit con de d' di a aux au al ermee")
+PARTICLES = _words("with met mit con de d' di a aux au al ermee alla alle allo ai agli")
 BEFORE_INFINITIVE = _words("de d' di zu")  # "arretez de", "dejen de", "smettete di": a verb follows
 # verbs whose separated particle ends them, as in "horen Sie bitte auf", "melden Sie mich ab", "hou op met"
 SEPARABLE = {"horen": ("auf", "stop"), "hort": ("auf", "stop"), "hor": ("auf", "stop"), "hoeren": ("auf", "stop"),

@@ -30,7 +30,8 @@ _URGENT_RE = re.compile(
     r"o mais breve possivel|com a maior brevidade|"
     r"can'?t wait|cannot wait|no puede esperar|kann nicht warten|ne peut pas attendre|non puo aspettare|"
     r"kan niet wachten|nao pode esperar|zeitkritisch|time[- ]critical|heute noch|bis heute|vandaag nog|"
-    r"hoy mismo|aujourd'hui meme|oggi stesso|ainda hoje|hoje ainda"
+    r"hoy mismo|aujourd'hui meme|oggi stesso|ainda hoje|hoje ainda|eod|by noon|by end of (?:the )?day|"
+    r"need(?:ed)? (?:\w+ ){0,3}today"
     r")\b")
 # "not urgent", "no rush", "keine Eile": the writer says it can wait
 _CALM_RE = re.compile(
@@ -43,7 +44,11 @@ _CALM_RE = re.compile(
     r"nao (?:e )?urgente|sem pressa|nada urgente)\b")
 
 
+# "PRIORITY: ...", "Prioridad - ...": a subject that opens with its priority; "!!" anywhere
+_FLAGGED_RE = re.compile(r"^(?:priority|prioridad|prioritat|priorite|priorita|prioriteit|prioridade)\s*[:!-]|!!")
+
+
 def marked_urgent(subject: str) -> bool:
     """Does the subject mark the mail urgent (and not say that it can wait)?"""
     key = " ".join(fold(subject[:SUBJECT_CHARS]).split())
-    return bool(_URGENT_RE.search(key)) and not _CALM_RE.search(key)
+    return bool(_URGENT_RE.search(key) or _FLAGGED_RE.search(key)) and not _CALM_RE.search(key)

@@ -45,14 +45,15 @@ _AUTOMATIC_REPLY = (
 )
 # "out of the office": a prefix too ("Out of Office: <subject>"), but no phrase a person starts a subject with
 _OUT_OF_OFFICE = (
-    r"out of (?:the )?office", r"ooo", r"away from (?:the )?office", r"nicht im b(?:ü|ue)ro", r"ausser haus",
+    r"out of (?:the )?office", r"ooo", r"nicht im b(?:ü|ue)ro", r"ausser haus",
     r"absente? du bureau", r"absence du bureau", r"hors du bureau", r"fuera de (?:la )?oficina",
     r"fora do escrit[óo]rio", r"fuori (?:sede|ufficio)", r"niet op kantoor", r"ej p[åa] kontoret",
     r"ikke p[åa] kontoret", r"poissa toimistolta", r"poza biurem", r"mimo kancel[áa][řr]", r"вне офиса",
 )
 # "away", which a person could also begin a subject with ("Ausente el técnico..."): only with a date or nothing
 _ABSENT = (
-    r"on vacation", r"on holiday", r"on leave", r"abwesend", r"abwesenheit", r"im urlaub", r"urlaub", r"en cong[ée]s?",
+    r"on vacation", r"on holiday", r"on leave", r"away from (?:the )?office", r"abwesend", r"abwesenheit",
+    r"im urlaub", r"urlaub", r"en cong[ée]s?",
     r"ausente", r"assente", r"afwezig", r"fr[åa]nvaro", r"fr[åa]nvarande", r"frav[æa]rende", r"frav[æa]r",
     r"poissa", r"lomalla", r"nieobecno[śs][ćc]", r"nieobecn[ya]", r"nep[řr][íi]tomnost", r"nep[řr][íi]tomn[ýáa]",
     r"в отпуске", r"отсутствую", r"ofiste değil(?:im)?", r"izinde(?:yim)?",
