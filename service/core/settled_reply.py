@@ -50,7 +50,8 @@ SETTLED = _stems(
     "nicht mehr erforderlich, perfekt, bestens, keine probleme mehr, "
     # fr
     "regle, reglee, regles, resolu*, corrige*, repare*, fonctionne*, marche, remarche, recu*, est arrive*, "
-    "sont arrive*, bien arrive*, parfait*, nickel, tout est bon, tout bon, c'est bon, tout va bien, en ordre, "
+    "sont arrive*, bien arrive*, parfait*, nickel, tout est bon, tout bon, c est bon, tout va bien, en ordre, "
+    "c est correct, est correct*, ca tourne, tourne de nouveau, tourne normalement, tourne bien, "
     "cloturer, clore, fermer, plus besoin, plus de probleme, plus aucun probleme, "
     # it
     "risolt*, sistemat*, aggiustat*, riparat*, funziona*, arrivat*, ricevut*, perfett*, tutto ok, tutto bene, "
@@ -115,7 +116,10 @@ STILL = _word_set(
     "pero ahora noch immer wieder aber jedoch allerdings doch jetzt toujours encore mais cependant "
     "toutefois maintenant ancora pero tuttavia ora adesso nog steeds weer maar echter nu ainda mas porem "
     "contudo agora only alleen solo nur seulement solamente apenas somente weiterhin then today poi oggi ma dann heute "
-    "puis ensuite luego hoy depois hoje daarna vandaag")
+    "puis ensuite luego hoy depois hoje daarna vandaag "
+    # except that, on the other hand, unfortunately
+    "except sauf salvo excepto ausser behalve tranne exceto contre revanche neanmoins pourtant unfortunately "
+    "malheureusement leider lamentablemente desafortunadamente purtroppo helaas infelizmente")
 FAULTS = _stems(
     "wrong, error*, fail*, broken, problem*, issue*, missing, incorrect, down, "
     "malo, mala, error*, falla*, fallo*, problema*, incorrect*, equivocad*, falta*, roto, rota, caid*, "
@@ -125,6 +129,7 @@ FAULTS = _stems(
     "fout*, kapot, probleem*, ontbreekt, storing, "
     "errad*, erro*, falh*, problema*, quebrad*, faltando, "
     # the same as before, only part of it
+    "lost, perdu*, perdid*, verloren, perso, persi, perdut*, kwijt, "
     "slower, worse, langsamer, schlechter, lent, pire, lento, peor, peggio, trager, slechter, pior, "
     "same, igual, mismo, misma, gleiche, meme, stesso, stessa, zelfde, hetzelfde, mesmo, mesma, "
     # still open, still pending

@@ -80,4 +80,8 @@ def named_by(tokens: Sequence[str], k: int) -> Named:
         if any(t not in w.LIST_OF_MAIL for t in before) or (after is not None and after not in w.LIST_OF_MAIL
                                                             and noun(after) is not Named.MAIL):
             return Named.OTHER
+    if head in w.SENDINGS and end < len(tokens) and tokens[end] in w.OF:
+        sent, _ = span(tokens, end + 1)  # "l'envoi du catalogue papier": what is sent is named
+        if sent and not any(noun(t) is Named.MAIL or t in w.FOLLOW_UPS for t in sent):
+            return Named.OTHER
     return kind

@@ -332,6 +332,8 @@ def _negative(own: list[str]) -> Reading | None:
             negated, k = True, skip(own, k + 1, w.PERSONS | w.QUANTITY | {"to", "zu", "te", "be"})
         if k < len(own) and own[k] in w.NO_MORE:
             negated, k = True, skip(own, k + 1, w.QUANTITY | {"of", "de", "d'"})
+        if negated and k < len(own) and own[k] in w.STOPS:
+            return None  # "je ne souhaite pas arrêter (l'abonnement)": a wish not to stop
         if negated:
             return _done_to(own, k, bare=Reading.BARE)
     if _unwanted_mail(own):

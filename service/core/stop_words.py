@@ -49,6 +49,9 @@ JOINED: dict[tuple[str, ...], str] = {
         ("pas la peine de", "don't"), ("non c' e bisogno", "don't"), ("non serve che", "don't"),
         ("nao e necessario", "don't"), ("nao precisa", "don't"), ("nao precisam", "don't"),
         ("cancelar suscripcion", "desuscribir"), ("cancelar la suscripcion", "desuscribir"),
+        ("mettre fin a", "stop"), ("mettre fin aux", "stop"), ("put an end to", "stop"), ("poner fin a", "stop"),
+        ("porre fine a", "stop"), ("por fim a", "stop"), ("einde maken aan", "stop"), ("inutile de", "don't"),
+        ("inutile d'", "don't"),
         ("turn off", "deactivate"), ("switch off", "deactivate"), ("shut off", "deactivate"),
         ("cancelar mi suscripcion", "desuscribir"), ("anular suscripcion", "desuscribir"),
         # the passive, "to be removed from the list", read as the request it is
@@ -106,7 +109,9 @@ LEADS = _phrases(
     "prefiro que, preferia que, gostaria que, agradecia que, agradeco que, solicito que, "
     "ik heb liever dat jullie, ik heb liever dat u, "
     "chiedervi di, chiedere di, chiedo di, chiedo che, la prego di, le prego di, la preghiamo di, vi preghiamo di, "
-    "pregarvi di, les solicito que, solicitamos que")
+    "pregarvi di, les solicito que, solicitamos que, "
+    # French with its elision and its joined "-vous": "je vous demande d'arrêter", "pourriez-vous arrêter"
+    "je vous demande d', merci d', je vous prie d', pourriezvous, pouvezvous, pourraistu, peuxtu, voulezvous")
 # courtesy adverbs a request carries anywhere ("vi chiedo gentilmente di"): not read
 DROPPED = _words("gentilmente cortesemente kindly amablemente gentiment vriendelijk freundlicherweise "
                  "respetuosamente cortesmente encarecidamente respectfully")
@@ -126,6 +131,11 @@ PASSIVE = _words("was been were be get got being")  # "why was I unsubscribed": 
 POLITE = _words("alsjeblieft alstublieft aub svp bitte please pls graag even gelieve liever lieber")
 # German and Dutch verbs of stopping that stand last ("die Nachfragen bitte abstellen"), and the separable
 # "stellen Sie die Erinnerungen ab / ein"
+# nouns of sending: "l'envoi du catalogue" sends the catalogue, not our mail
+SENDINGS = _words("envoi envois envio envios invio invii zusendung zusendungen sending verzending")
+FOLLOW_UPS = _words("seguimiento seguimientos suivi verifica verifiche controllo opvolging nachverfolgung "
+                    "acompanhamento followup relance relances")
+OF = _words("du de des d' di del della dello dei degli delle do da dos das of von vom van")
 STOPS_LAST = _words("abstellen abzustellen einstellen einzustellen beenden unterlassen stopzetten stoppen")
 STELLEN = _words("stellen stellt stell")
 # a question about our mail ("waarom krijg ik geen mails meer?") is no request
@@ -169,7 +179,7 @@ SENDS = _words(
     "spammar lembrar "
     # gerunds ("no me sigan enviando"), past subjunctives ("que no me enviaran"), asking ("stop asking me")
     "enviando mandando escribiendo contactando escribiendome enviaran mandaran escribieran inviando scrivendo "
-    "contattando escrevendo contatando enviassem mandassem "
+    "contattando escrevendo contatando enviassem mandassem reecrire "
     "ask asking preguntar preguntando pregunten nachfragen demander chiedere domandare perguntar vragen")
 # of those, the ones that are about mail only with a person as their object ("stop bothering me")
 SENDS_NEED_PERSON = _words(
@@ -211,7 +221,7 @@ REMOVES = _words(
     "quitaran quitasen sacaran sacasen borraran eliminaran excluyeran retiraran")
 FROMS = _words("from off of von vom aus de du des d' del van uit voor da dal dalla dai dalle dagli dallo dall' "
                "di do dos das em na no")
-NEGATIONS = _words("don't never not nicht nie niemals ne n' jamais no nunca jamas niet nooit non mai nao didn't "
+NEGATIONS = _words("don't never not nicht nie niemals ne n' pas jamais no nunca jamas niet nooit non mai nao didn't "
                    "doesn't nolonger")
 # "no more X": ended by nothing but politeness, it asks for no more of X
 NO_MORE = _words("nomore plusde nomas keine keinen kein geen enough fini basta chega")
@@ -254,15 +264,15 @@ MAIL = _words(
     "mensagem mensagens lembrete lembretes notificacao notificacoes comunicacao comunicacoes "
     "avviso avvisi aviso avisos alert alerts alerta alertas alerte alertes nachfrage nachfragen statusmail "
     "statusmails survey surveys umfrage umfragen encuesta encuestas enquete enquetes sondaggio sondaggi "
-    "questionario questionari pesquisa pesquisas")
+    "questionario questionari pesquisa pesquisas suivis seguimientos opvolgingen acompanhamentos")
 MAIL_ENDINGS = ("mails", "nachrichten", "erinnerungen", "newsletter", "berichten", "herinneringen")
 # what a writer is taken off that is our mail: a list (only one of mail: not a waiting list), the database
-LISTS = _words("list lists maillist liste listen lista listas lijst lijsten elenco verteiler verteilerliste "
+LISTS = _words("list lists maillist liste listes listen lista listas lijst lijsten elenco verteiler verteilerliste "
                "mailinglisten verteilerlisten mailinglijsten "
                "mailingliste mailinglijst verzendlijst adressenlijst contactlijst kontaktliste adressliste "
                "database datenbank system systems records crm contacts kontakte systeme fichier sistema registros "
                "systeem bestand archivio cadastro indirizzario rubrica")
-LIST_ONLY_BARE = _words("list lists liste listen lista listas lijst lijsten elenco")  # "list" needs to be plain
+LIST_ONLY_BARE = _words("list lists liste listes listen lista listas lijst lijsten elenco")  # "list" needs to be plain
 LIST_OF_MAIL = _words("mailing email e mail mail distribution contact newsletter marketing subscriber subscription "
                       "sending mass promotional your the this our correo correos envio envoi envois diffusion "
                       "distribucion distribuzione invio emails")

@@ -31,6 +31,9 @@ _AUTOMATIC_REPLY = (
     r"automatische (?:abwesenheits)?(?:nachricht|benachrichtigung)",
     r"r[ée]ponse automatique(?: d'absence)?", r"message d'absence",
     r"respuesta autom[áa]tica(?: de fuera de la oficina)?", r"resposta autom[áàa]tica",
+    r"accus[ée] de r[ée]ception automatique", r"automatic acknowledge?ment", r"acuse de recibo autom[áa]tico",
+    r"automatische eingangsbest[äa]tigung", r"conferma di ricezione automatica",
+    r"automatische ontvangstbevestiging", r"confirma[çc][ãa]o autom[áa]tica de rece[çc][ãa]o",
     r"risposta automatica", r"automatisch antwoord", r"automatisch bericht", r"automatische reactie",
     r"automatiskt svar", r"automatisk svar", r"autosvar", r"fr[åa]nvaromeddelande", r"frav[æa]rsmelding",
     r"automaattinen vastaus", r"automaattivastaus", r"poissaolo(?:ilmoitus|viesti)",
@@ -53,7 +56,7 @@ _OUT_OF_OFFICE = (
 # "away", which a person could also begin a subject with ("Ausente el técnico..."): only with a date or nothing
 _ABSENT = (
     r"on vacation", r"on holiday", r"on leave", r"away from (?:the )?office", r"abwesend", r"abwesenheit",
-    r"im urlaub", r"urlaub", r"en cong[ée]s?",
+    r"im urlaub", r"urlaub", r"en cong[ée]s?", r"absente?",
     r"ausente", r"assente", r"afwezig", r"fr[åa]nvaro", r"fr[åa]nvarande", r"frav[æa]rende", r"frav[æa]r",
     r"poissa", r"lomalla", r"nieobecno[śs][ćc]", r"nieobecn[ya]", r"nep[řr][íi]tomnost", r"nep[řr][íi]tomn[ýáa]",
     r"в отпуске", r"отсутствую", r"ofiste değil(?:im)?", r"izinde(?:yim)?",
@@ -90,16 +93,26 @@ _ABSENCE_BODY_RE = re.compile(
     r"ik ben (?:momenteel |op dit moment )?(?:afwezig|op vakantie|niet op kantoor)|niet op kantoor|"
     r"jag är (?:på semester|ledig|frånvarande|inte på kontoret)|jeg er (?:på ferie|fraværende|ikke på kontoret)|"
     r"jestem (?:na urlopie|nieobecn)|jsem (?:na dovolen[ée]|mimo kancel)|"
-    # away until a date, back on, limited access, after my return: said only of oneself, in the seven languages
-    # clients write in (a person's "we were on holiday in July" is not one)
+    # away until a date, limited access, after my return: a notice's wording (not "I'll be away on Tuesday,
+    # can we move the audit?", which a person writes), in the seven languages clients write in
     r"(?:away|out|off) (?:until|till|through)|(?:limited|restricted) access|i will (?:be )?back on|"
-    r"estar[ée] (?:de vacaciones|fuera|ausente)|estar[ée] disfrutando de (?:unos d[íi]as de )?vacaciones|"
     r"fuera (?:de la oficina )?hasta|ausente hasta|acceso limitado|a mi (?:regreso|vuelta)|"
     r"abwesend bis|au[sß]er haus bis|eingeschr[äa]nkte[mn]? zugriff|nach meiner r[üu]ckkehr|"
-    r"je serai absente?|absente? jusqu|acc[èe]s limit[ée]|[àa] mon retour|"
-    r"sar[òo] (?:assente|in ferie|fuori)|assente fino|fuori ufficio fino|accesso limitato|al mio rientro|"
+    r"absente? jusqu|acc[èe]s limit[ée]|[àa] mon retour|"
+    r"assente fino|fuori ufficio fino|accesso limitato|al mio rientro|"
     r"afwezig (?:tot|t/m)|beperkte toegang|na mijn terugkeer|"
-    r"estarei (?:ausente|de f[ée]rias|fora)|ausente at[ée]|acesso limitado|no meu regresso")
+    r"ausente at[ée]|acesso limitado|no meu regresso|"
+    # an office closed for its holidays
+    r"(?:nos|our|unsere|nuestras|nuestra|i nostri|onze|os nossos|nossos) (?:bureaux|offices?|b[üu]ros?|oficinas?|"
+    r"uffici|kantoren|kantoor|escrit[óo]rios?) (?:sont|are|will be|sind|bleiben|est[áa]n|estar[áa]n|sono|"
+    r"saranno|zijn|blijven|est[ãa]o|estar[ãa]o) (?:\w+ )?(?:ferm[ée]s|closed|geschlossen|cerrad[ao]s|chiusi|"
+    r"gesloten|fechad[ao]s)")
+# the sentence an automatic reply says itself with, anywhere in its first lines
+_THIS_IS_AUTOMATIC_RE = re.compile(
+    r"this is an? auto(?:mated|matic(?:ally generated)?) (?:reply|response|message)|"
+    r"(?:este|esto) es un mensaje autom[áa]tico|dies ist eine automatisch(?:e| generierte) (?:antwort|nachricht)|"
+    r"ceci est (?:un message|une r[ée]ponse) automatique|questo [èe] un messaggio automatico|"
+    r"dit is een automatisch(?: gegenereerd)? (?:bericht|antwoord)|esta [ée] uma mensagem autom[áa]tica")
 # the line an automatic reply opens its body with: "This is an automatic reply", "Respuesta automática:"
 _AUTOMATIC_BODY_RE = re.compile(
     r"(?:this is an? )?auto(?:matic(?:ally generated)?)?[- ]?(?:reply|response|message)|"
@@ -186,14 +199,20 @@ def auto_reply_subject(subject: str, body: str = "") -> bool:
         return _ours_after(rest) or bool(_UNTIL_RE.match(rest.lstrip(_SEPARATOR + " ,"))) \
             or absence_notice(body)
     sieve = _SIEVE_RE.match(key)
-    return sieve is not None and (_ours_after(key[sieve.end():]) or absence_notice(body))
+    return sieve is not None and (_ours_after(key[sieve.end():]) or absence_notice(body) or _says_automatic(body))
 
 
 def auto_reply_body(body: str) -> bool:
-    """Does the body open as an automatic reply ("Respuesta automática: estoy fuera hasta ...") and read as an
-    absence notice? A mail program's automatic reply may keep the subject it answers ("Re: ...")."""
+    """Does the body say it is an automatic reply (opening "Respuesta automática: ...", or anywhere "This is an
+    automatic message") and read as an absence notice? A mail program's automatic reply may keep the subject
+    it answers ("Re: ...")."""
     first = next((line for line in body[:_BODY_LIMIT].splitlines() if line.strip()), "")
-    return bool(_AUTOMATIC_BODY_RE.match(" ".join(first.casefold().split()))) and absence_notice(body)
+    said = _AUTOMATIC_BODY_RE.match(" ".join(first.casefold().split())) or _says_automatic(body)
+    return bool(said) and absence_notice(body)
+
+
+def _says_automatic(body: str) -> bool:
+    return bool(_THIS_IS_AUTOMATIC_RE.search(" ".join(body[:_BODY_LIMIT].casefold().split())))
 
 
 def absence_notice(body: str) -> bool:
