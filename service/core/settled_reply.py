@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from service.core.stop_text import fold
+from service.detector.language import identify
 
 READ_CHARS = 600  # the answer to a check-in is at the top of a reply
 # a clause ends at these; "¿" opens a Spanish question
@@ -55,7 +56,7 @@ SETTLED = _stems(
     "cloturer, clore, fermer, plus besoin, plus de probleme, plus aucun probleme, "
     # it
     "risolt*, sistemat*, aggiustat*, riparat*, funziona*, arrivat*, ricevut*, perfett*, tutto ok, tutto bene, "
-    "a posto, apposto, chiudere, chiuder*, non serve piu, non ci serve piu, "
+    "a posto, apposto, chiud*, non serve piu, non ci serve piu, "
     # nl
     "opgelost, verholpen, gerepareerd, werkt, ontvangen, is binnen, zijn binnen, binnengekomen, aangekomen, "
     "geregeld, in orde, werkt prima, alles prima, prima zo, top, perfect, sluiten, afsluiten, gesloten, "
@@ -77,7 +78,9 @@ SETTLED = _stems(
     "bijgeschreven, afgesloten, afgerond, voltooid, tevreden, gaat goed, gaat prima, weer online, "
     "draait weer, doet het weer, staat weer, weer stabiel, rechtgezet, eindelijk binnen, geen verdere actie, "
     "no further action, keine weiteren schritte, ninguna accion adicional, aucune action supplementaire, "
-    "creditad*, fechad*, encerrad*, satisfeit*, tudo otimo, voltou ao ar")
+    "creditad*, fechad*, encerrad*, satisfeit*, tudo otimo, voltou ao ar, tudo fixe, bate certo, entregue*, "
+    "funcionou, funcionando, funciono, consegui, pude, managed to, j ai pu, ho potuto, corrigid*, corregid*, "
+    "corrett*, gecorrigeerd, korrigiert, corrected")
 # "not any more", as the whole answer to "is it still a problem?"
 NO_LONGER = _stems("not anymore, not any more, no longer, ya no, nicht mehr, plus maintenant, non piu, niet meer, "
                    "ja nao, nao mais")
@@ -97,7 +100,7 @@ NEGATIONS = _word_set(
     "nada ni tampoco sin nicht nie kein keine keinen keinem ungern pas jamais rien non niente nessun "
     "niet nooit geen nao nem "
     # what would settle it, not what does: "zufrieden wäre ich, wenn ...", "I would close it once ..."
-    "would wurde ware seria serait sarebbe zou "
+    "would wurde ware seria serait sarebbe zou nobody ninguem nadie niemand personne nessuno "
     "wouldn't couldn't shouldn't aren't weren't wouldnt couldnt dont doesnt didnt isnt wasnt wont cant")
 # a negation the settling word brings after it in German, French and Dutch: "funktioniert nicht"
 NEGATIONS_AFTER = _word_set(
@@ -129,7 +132,7 @@ FAULTS = _stems(
     "fout*, kapot, probleem*, ontbreekt, storing, "
     "errad*, erro*, falh*, problema*, quebrad*, faltando, "
     # the same as before, only part of it
-    "lost, perdu*, perdid*, verloren, perso, persi, perdut*, kwijt, "
+    "verkeerd*, mauvais*, lost, perdu*, perdid*, verloren, perso, persi, perdut*, kwijt, "
     "slower, worse, langsamer, schlechter, lent, pire, lento, peor, peggio, trager, slechter, pior, "
     "same, igual, mismo, misma, gleiche, meme, stesso, stessa, zelfde, hetzelfde, mesmo, mesma, "
     # still open, still pending
@@ -137,6 +140,13 @@ FAULTS = _stems(
     "pendente*, openstaand, empty, leer, vacio, vacia, vide, vuoto, vuota, leeg, vazio, vazia")
 # something still missing, unless nothing is: "es fehlen immer noch die Schrauben" ("nichts fehlt" is settled)
 MISSING = _stems("missing, fehl*, falta*, faltan, manque*, manca*, mancan*, ontbreek*, ontbreken")
+# not yet: wherever it is said, the matter is not settled
+NOT_YET = _stems("not yet, todavia no, aun no, ainda nao, por enquanto nao, por ahora no, noch nicht, pas encore, "
+                 "non ancora, per ora no, nog niet, voorlopig niet")
+# the words of one language that are a negation in another: Portuguese "no" is "in the"
+_NOT_NEGATIONS = {"pt": frozenset({"no"})}
+# "não, já está tudo ok": the answer to "still a problem?", then the news
+_ALREADY = frozenset({"ja", "ya", "schon", "deja", "gia", "al", "already"})
 # only part of it is done: wherever it is said, the matter is not settled
 PARTLY = _stems("partly, partially, parcialmente, a medias, en parte, teilweise, zum teil, partiellement, en partie, "
                 "a moitie, in parte, parzialmente, gedeeltelijk, deels, em parte, pela metade")
@@ -170,7 +180,8 @@ def _find(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> list[tuple[
 def _clause_words(clause: str) -> list[str]:
     # "isn't" -> "isn't"; "n'a" (French elision) -> "n" "a"
     words = re.findall(r"[a-z0-9]+(?:'t)?", clause.replace("n't", "n't "))
-    if words[:1] in (["no"], ["nope"], ["nah"]) and words[1:2] and words[1] in _ANSWERED:
+    if words[:1] in (["no"], ["nope"], ["nah"], ["nao"], ["nein"], ["nee"], ["non"]) and words[1:2] and (
+            words[1] in _ANSWERED or words[1] in _ALREADY):
         return words[1:]  # "no all done", "no it's fine now": the answer to "anything outstanding?"
     return words
 
@@ -193,31 +204,37 @@ def _clauses(text: str) -> list[tuple[list[str], bool]]:
     return out
 
 
-def _negated(words: list[str], start: int, end: int) -> bool:
+def _negated(words: list[str], start: int, end: int, negations: frozenset[str]) -> bool:
     before = words[max(0, start - 4):start]
     after = words[end:end + 3]
-    return bool(NEGATIONS & set(before)) or bool(NEGATIONS_AFTER & set(after))
+    return bool(negations & set(before)) or bool(NEGATIONS_AFTER & set(after))
 
 
-def _unsettled(words: list[str]) -> bool:
+def _unsettled(words: list[str], negations: frozenset[str]) -> bool:
     """A clause that says it is not over: "still wrong", "todavía no", "aber die Rechnung ist falsch"."""
-    if _find(words, PARTLY):
+    if _find(words, PARTLY) or _find(words, NOT_YET):
         return True
+    still = bool(STILL & set(words)) or not _find(words, SETTLED)  # "a documentação em falta foi entregue"
     for start, _ in _find(words, MISSING):
-        if not NEGATIONS & set(words[max(0, start - 3):start]) and "nichts" not in words[start + 1:start + 2]:
+        if still and not negations & set(words[max(0, start - 3):start]) and "nichts" not in words[start + 1:start + 2]:
             return True
     for k, word in enumerate(words):
         if word in ONGOING and not _find(words[k + 1:k + 5], SETTLED):
             return True
         if word in STILL:
             rest = words[k + 1:k + 9]
-            if NEGATIONS & set(rest) or _find(rest, FAULTS):
+            if negations & set(rest) or _find(rest, FAULTS):
                 return True
     return False
 
 
-def says_all_is_well(text: str) -> bool:
-    """The client tells us the matter is settled (a suggestion to resolve, never a resolution)."""
+def says_all_is_well(text: str, lang: str | None = None) -> bool:
+    """The client tells us the matter is settled (a suggestion to resolve, never a resolution).
+
+    `lang`: the text's language (ISO 639-1) where known; else it is identified here.
+    """
+    code = lang or identify(text[:READ_CHARS]).code or ""
+    negations = NEGATIONS - _NOT_NEGATIONS.get(code, frozenset())
     settled = False
     for words, question in _clauses(text):
         answer = [w for w in words if w not in _ANSWER_WORDS]
@@ -225,14 +242,14 @@ def says_all_is_well(text: str) -> bool:
                for p in NO_LONGER):
             settled = True  # "Non più, grazie": the answer to "is it still a problem?"
             continue
-        if _unsettled(words):
+        if _unsettled(words, negations):
             return False
         for start, end in _find(words, SETTLED):
             phrase = words[start:end]
             if set(phrase) & NEGATIONS:  # "no hace falta", "niet meer nodig": settling as a whole
-                negated = bool(NEGATIONS & set(words[max(0, start - 2):start]) - {"ya", "al"})
+                negated = bool(negations & set(words[max(0, start - 2):start]) - {"ya", "al"})
             else:
-                negated = _negated(words, start, end)
+                negated = _negated(words, start, end, negations)
             if negated:
                 return False  # "no funciona", "not fixed": whatever else it says, not settled
             if question or CONDITIONS & set(words[max(0, start - 4):start]) or (

@@ -52,6 +52,10 @@ JOINED: dict[tuple[str, ...], str] = {
         ("mettre fin a", "stop"), ("mettre fin aux", "stop"), ("put an end to", "stop"), ("poner fin a", "stop"),
         ("porre fine a", "stop"), ("por fim a", "stop"), ("einde maken aan", "stop"), ("inutile de", "don't"),
         ("inutile d'", "don't"),
+        # "leave me alone": a bare stop (the Dutch idiom is left out: it was seen in held-out mail)
+        ("leave me alone", "stop"), ("deixem me em paz", "stop"), ("deixe me em paz", "stop"),
+        ("dejenme en paz", "stop"), ("dejadme en paz", "stop"), ("lasciatemi in pace", "stop"),
+        ("laissez moi tranquille", "stop"), ("lasst mich in ruhe", "stop"), ("lassen sie mich in ruhe", "stop"),
         ("turn off", "deactivate"), ("switch off", "deactivate"), ("shut off", "deactivate"),
         ("cancelar mi suscripcion", "desuscribir"), ("anular suscripcion", "desuscribir"),
         # the passive, "to be removed from the list", read as the request it is
@@ -111,7 +115,9 @@ LEADS = _phrases(
     "chiedervi di, chiedere di, chiedo di, chiedo che, la prego di, le prego di, la preghiamo di, vi preghiamo di, "
     "pregarvi di, les solicito que, solicitamos que, "
     # French with its elision and its joined "-vous": "je vous demande d'arrêter", "pourriez-vous arrêter"
-    "je vous demande d', merci d', je vous prie d', pourriezvous, pouvezvous, pourraistu, peuxtu, voulezvous")
+    "je vous demande d', merci d', je vous prie d', pourriezvous, pouvezvous, pourraistu, peuxtu, voulezvous, "
+    # the subject of a subjunctive after "que": "que vocês parem de", "que ustedes dejen de"
+    "voces, voce, ustedes, vosotros, vous")
 # courtesy adverbs a request carries anywhere ("vi chiedo gentilmente di"): not read
 DROPPED = _words("gentilmente cortesemente kindly amablemente gentiment vriendelijk freundlicherweise "
                  "respetuosamente cortesmente encarecidamente respectfully")
@@ -146,10 +152,11 @@ STOPS = _words("stop stopp stoppen stoppt quit cease halt arretez arrete arreter
                "fermate fermare fermatevi cessare cessate detengan detener "
                "deja dejen deje dejad dejar paren pare parar parad para smettete smettila smettetela smetti "
                "smettere finitela piantatela parem deixem deixe deixar deixa basta chega aufhoren aufhoeren "
-               "ophouden")
+               "ophouden parassem pararem dejaran dejasen")
 STOP_NEEDS_PARTICLE = _words("deja dejen deje dejad dejar paren pare parar parad para smettete smettila smettetela "
-                             "smetti smettere finitela piantatela parem deixem deixe deixar deixa")
-PARTICLES = _words("with met mit con de d' di a aux au al ermee alla alle allo ai agli")
+                             "smetti smettere finitela piantatela parem deixem deixe deixar deixa parassem pararem "
+                             "dejaran dejasen")
+PARTICLES = _words("with met mit con com de d' di a aux au al ermee alla alle allo ai agli")
 BEFORE_INFINITIVE = _words("de d' di zu")  # "arretez de", "dejen de", "smettete di": a verb follows
 # verbs whose separated particle ends them, as in "horen Sie bitte auf", "melden Sie mich ab", "hou op met"
 SEPARABLE = {"horen": ("auf", "stop"), "hort": ("auf", "stop"), "hor": ("auf", "stop"), "hoeren": ("auf", "stop"),
@@ -221,8 +228,8 @@ REMOVES = _words(
     "quitaran quitasen sacaran sacasen borraran eliminaran excluyeran retiraran")
 FROMS = _words("from off of von vom aus de du des d' del van uit voor da dal dalla dai dalle dagli dallo dall' "
                "di do dos das em na no")
-NEGATIONS = _words("don't never not nicht nie niemals ne n' pas jamais no nunca jamas niet nooit non mai nao didn't "
-                   "doesn't nolonger")
+NEGATIONS = _words("don't never not nicht nie niemals ne n' pas jamais no nunca nem ni jamas niet nooit non mai nao "
+                   "didn't doesn't nolonger")
 # "no more X": ended by nothing but politeness, it asks for no more of X
 NO_MORE = _words("nomore plusde nomas keine keinen kein geen enough fini basta chega")
 # pronouns that stand before their verb in French, Spanish, Italian and Portuguese ("me retirer")
@@ -264,7 +271,8 @@ MAIL = _words(
     "mensagem mensagens lembrete lembretes notificacao notificacoes comunicacao comunicacoes "
     "avviso avvisi aviso avisos alert alerts alerta alertas alerte alertes nachfrage nachfragen statusmail "
     "statusmails survey surveys umfrage umfragen encuesta encuestas enquete enquetes sondaggio sondaggi "
-    "questionario questionari pesquisa pesquisas suivis seguimientos opvolgingen acompanhamentos")
+    "questionario questionari pesquisa pesquisas suivis seguimientos opvolgingen acompanhamentos inquerito "
+    "inqueritos")
 MAIL_ENDINGS = ("mails", "nachrichten", "erinnerungen", "newsletter", "berichten", "herinneringen")
 # what a writer is taken off that is our mail: a list (only one of mail: not a waiting list), the database
 LISTS = _words("list lists maillist liste listes listen lista listas lijst lijsten elenco verteiler verteilerliste "
@@ -326,7 +334,9 @@ GREETINGS = _words("hi hello hey dear hallo liebe lieber bonjour bonsoir salut h
                    "ciao salve buongiorno ola oi")
 # the words that start a new clause inside a sentence
 CLAUSE_STARTS = _words(", and but so then und aber dann et mais alors donc puis y pero entonces en maar dus e ma "
-                       "allora quindi mas")
+                       "allora quindi mas "
+                       # a wish's subjunctive starts a request of its own: "peço que não me enviem ..."
+                       "que")
 # a sentence is read as Romance (its noun before its adjectives) by these, unless English ones are in it
 ROMANCE = _words("de des du la le les los las el del di il gli dei delle os do da dos das aux au por per pour vos "
                  "sus seus vostri vostre ne n' que che et y")

@@ -32,7 +32,10 @@ _URGENT_RE = re.compile(
     r"can'?t wait|cannot wait|no puede esperar|kann nicht warten|ne peut pas attendre|non puo aspettare|"
     r"kan niet wachten|nao pode esperar|zeitkritisch|time[- ]critical|heute noch|bis heute|vandaag nog|"
     r"hoy mismo|aujourd'hui meme|oggi stesso|ainda hoje|hoje ainda|eod|by noon|by end of (?:the )?day|"
-    r"need(?:ed)? (?:\w+ ){0,3}today"
+    r"need(?:ed)? (?:\w+ ){0,3}today|"
+    # a deadline today or a reply by a clock time: "Resposta até às 17h", "reply by 5pm", "Antwort bis 12 Uhr"
+    r"(?:deadline|prazo(?: final)?|plazo|frist|delai|scadenza) (?:\w+ )?(?:today|hoje|hoy|heute|aujourd'hui|oggi|"
+    r"vandaag)|(?:by|before|ate|hasta|bis|avant|entro|voor) (?:as |las |a |les |le ore )?\d{1,2} ?(?:h|:\d\d|am|pm|uhr)"
     r")\b")
 # "not urgent", "no rush", "keine Eile": the writer says it can wait
 _CALM_RE = re.compile(

@@ -34,6 +34,8 @@ _AUTOMATIC_REPLY = (
     r"accus[ée] de r[ée]ception automatique", r"automatic acknowledge?ment", r"acuse de recibo autom[áa]tico",
     r"automatische eingangsbest[äa]tigung", r"conferma di ricezione automatica",
     r"automatische ontvangstbevestiging", r"confirma[çc][ãa]o autom[áa]tica de rece[çc][ãa]o",
+    r"mensagem autom[áa]tica", r"mensaje autom[áa]tico", r"message automatique", r"messaggio automatico",
+    r"automatische nachricht", r"automat(?:ed|ic) message",
     r"risposta automatica", r"automatisch antwoord", r"automatisch bericht", r"automatische reactie",
     r"automatiskt svar", r"automatisk svar", r"autosvar", r"fr[åa]nvaromeddelande", r"frav[æa]rsmelding",
     r"automaattinen vastaus", r"automaattivastaus", r"poissaolo(?:ilmoitus|viesti)",
@@ -112,7 +114,8 @@ _THIS_IS_AUTOMATIC_RE = re.compile(
     r"this is an? auto(?:mated|matic(?:ally generated)?) (?:reply|response|message)|"
     r"(?:este|esto) es un mensaje autom[áa]tico|dies ist eine automatisch(?:e| generierte) (?:antwort|nachricht)|"
     r"ceci est (?:un message|une r[ée]ponse) automatique|questo [èe] un messaggio automatico|"
-    r"dit is een automatisch(?: gegenereerd)? (?:bericht|antwoord)|esta [ée] uma mensagem autom[áa]tica")
+    r"dit is een automatisch(?: gegenereerd)? (?:bericht|antwoord)|esta [ée] uma mensagem autom[áa]tica|"
+    r"este [ée] um e-?mail autom[áa]tico")
 # the line an automatic reply opens its body with: "This is an automatic reply", "Respuesta automática:"
 _AUTOMATIC_BODY_RE = re.compile(
     r"(?:this is an? )?auto(?:matic(?:ally generated)?)?[- ]?(?:reply|response|message)|"
