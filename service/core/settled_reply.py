@@ -20,7 +20,6 @@ from service.detector.language import identify
 READ_CHARS = 600  # the answer to a check-in is at the top of a reply
 # a clause ends at these; "¿" opens a Spanish question
 _CLAUSE_RE = re.compile(r"[^.,;:!?¿¡\n]+[.,;:!?\n]?")
-_WORD_RE = re.compile(r"[a-z0-9]+")
 
 
 def _word_set(text: str) -> frozenset[str]:
@@ -118,8 +117,8 @@ STILL = _word_set(
     "still yet again but however though now todavia aun sigue siguen sigo continua continuan nuevamente "
     "pero ahora noch immer wieder aber jedoch allerdings doch jetzt toujours encore mais cependant "
     "toutefois maintenant ancora pero tuttavia ora adesso nog steeds weer maar echter nu ainda mas porem "
-    "contudo agora only alleen solo nur seulement solamente apenas somente weiterhin then today poi oggi ma dann heute "
-    "puis ensuite luego hoy depois hoje daarna vandaag "
+    "contudo agora only alleen solo nur seulement solamente apenas somente weiterhin then today poi oggi ma "
+    "dann heute puis ensuite luego hoy depois hoje daarna vandaag "
     # except that, on the other hand, unfortunately
     "except sauf salvo excepto ausser behalve tranne exceto contre revanche neanmoins pourtant unfortunately "
     "malheureusement leider lamentablemente desafortunadamente purtroppo helaas infelizmente")
@@ -130,9 +129,9 @@ FAULTS = _stems(
     "faux, fausse, erreur*, panne, probleme*, manque*, bug*, plante, "
     "sbagliat*, errore*, errat*, guast*, problem*, manca*, rott*, "
     "fout*, kapot, probleem*, ontbreekt, storing, "
-    "errad*, erro*, falh*, problema*, quebrad*, faltando, "
-    # the same as before, only part of it
-    "verkeerd*, mauvais*, lost, perdu*, perdid*, verloren, perso, persi, perdut*, kwijt, "
+    "errad*, erro*, falh*, problema*, quebrad*, faltando, verkeerd*, mauvais*, "
+    # lost, slower, the same as before
+    "lost, perdu*, perdid*, verloren, perso, persi, perdut*, kwijt, "
     "slower, worse, langsamer, schlechter, lent, pire, lento, peor, peggio, trager, slechter, pior, "
     "same, igual, mismo, misma, gleiche, meme, stesso, stessa, zelfde, hetzelfde, mesmo, mesma, "
     # still open, still pending

@@ -145,6 +145,8 @@ def run_all(model: DetectorModel, shared: Path, client_dir: Path, thresholds: Th
         emit(evaluate_model(model, read_user_file(client_test), "client emails (held out)", thresholds))
     else:
         skipped.append(f"client emails: {client_test} not found")
+    for held_out in sorted(client_dir.glob("*heldout.jsonl")):  # English mail by writers who read nothing of ours
+        emit(evaluate_model(model, read_user_file(held_out), f"client emails en {held_out.stem}", thresholds))
     languages = client_dir.parent / "client_emails_i18n"
     for held_out in sorted(languages.glob("*/*heldout.jsonl")):
         lang = held_out.parent.name
