@@ -35,8 +35,6 @@ class Reading(Enum):
     OTHER = "other"
 
 
-
-
 def stop_requested(msg: Inbound, *, concern: bool) -> bool:
     """Whether `msg` asks us to stop our automatic mail (`concern`: the detector found one in it)."""
     return asks_to_stop(msg.new_text, msg.subject, name=msg.from_name, reply=is_reply(msg), concern=concern)
