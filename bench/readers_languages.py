@@ -1,6 +1,6 @@
 """How the word readers other than the detector hear clients in each language, on mail written blind.
 
-    python bench/readers_languages.py [--split dev|heldout|all]
+    python bench/readers_languages.py [--split dev|heldout|all] [--misses] [--json] [FILE ...]
 
 Reads `data/reader_mail/LANG.jsonl` (see its README): short client messages of four kinds, each
 labelled with what a reader should say of it, written by writers who never saw the readers. Each
@@ -14,7 +14,9 @@ it:
 
 Quality, not speed. For each language and kind it prints how many of the messages that should be heard
 were heard (recall), and how many of those that should not were (false alarms). Odd ids are the
-development half, even ids the held-out half, read only to measure.
+development half, even ids the held-out half, read only to measure. `--json` prints one line a message
+instead (id, lang, kind, expect, heard): `tests/unit/test_reader_mail.py` reads that and holds the floors.
+FILEs given are read instead of `data/reader_mail/` (each message names its language).
 """
 
 from __future__ import annotations
@@ -62,29 +64,43 @@ def heard(kind: str, msg: Inbound) -> bool:
     return bool(msg.auto_signals)
 
 
-def read(lang_file: Path, split: str) -> list[dict[str, object]]:
-    items = [json.loads(line) for line in lang_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if split == "all":
-        return items
-    parity = 1 if split == "dev" else 0
-    return [i for i in items if int(str(i["id"])[-3:]) % 2 == parity]
+def read(files: list[Path], split: str) -> dict[str, list[dict[str, object]]]:
+    """The messages of `files` in `split`, by language."""
+    by_lang: dict[str, list[dict[str, object]]] = defaultdict(list)
+    parity = {"dev": 1, "heldout": 0}.get(split)
+    for path in files:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                item = json.loads(line)
+                if parity is None or int(str(item["id"])[-3:]) % 2 == parity:
+                    by_lang[str(item.get("lang") or path.stem)].append(item)
+    return by_lang
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--split", choices=("dev", "heldout", "all"), default="all")
     ap.add_argument("--misses", action="store_true", help="print each message a reader got wrong")
+    ap.add_argument("--json", action="store_true", help="one JSON line a message: what each reader said")
+    ap.add_argument("files", nargs="*", type=Path, help="reader mail to read instead of data/reader_mail/")
     args = ap.parse_args()
-    files = sorted(FOLDER.glob("*.jsonl"))
+    files = args.files or sorted(FOLDER.glob("*.jsonl"))
     if not files:
         raise SystemExit(f"no reader mail in {FOLDER}")
+    by_lang = read(files, args.split)
+    if args.json:
+        for lang, items in sorted(by_lang.items()):
+            for n, item in enumerate(items):
+                said = heard(str(item["kind"]), as_mail(item, n))
+                print(json.dumps({"id": item["id"], "lang": lang, "kind": item["kind"],
+                                  "expect": bool(item["expect"]), "heard": said}))
+        return
     print(f"split: {args.split}   cells: heard/should be heard, false alarms/should not be")
     print(f"{'':4}" + "".join(f"{k:>22}" for k in KINDS))
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for path in files:
-        lang = path.stem
+    for lang, items in sorted(by_lang.items()):
         counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-        for n, item in enumerate(read(path, args.split)):
+        for n, item in enumerate(items):
             kind = str(item["kind"])
             said = heard(kind, as_mail(item, n))
             expect = bool(item["expect"])
