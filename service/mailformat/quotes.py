@@ -65,6 +65,19 @@ _WROTE_RE = re.compile(
     r"(?:wrote|writes|schrieb|a écrit|escribió|ha escrito|ha scritto|schreef|escreveu|napisał\(a\)|napisała|"
     r"napisał|skrev|kirjoitti|yazdı|написал\(а\)|написала|написал|пишет|napsal\(a\)|napsal|írta|έγραψε|"
     r"写道|寫道|のメッセージ|님이 작성)", re.IGNORECASE)
+# Apple Mail's Dutch and some German programs' perfect tense ("Op 2 dec. 2026 om 10:14 heeft Jan het volgende
+# geschreven:"): a client writes "ik heb u gisteren geschreven:" too, so only with the attribution's clock time
+_WROTE_PERFECT_RE = re.compile(r"\b(?:geschrieben|geschreven)\s*:$", re.IGNORECASE)
+_CLOCK_RE = re.compile(r"\b\d{1,2}:\d{2}\b")
+# a person speaking or spoken to: "here is what I wrote to you:", "wie Sie geschrieben haben:", "je vous ai
+# écrit :" are a client's own words, and the text below them is theirs too (the article "le", the Italian
+# article "i" are not in the list; the English "I" is matched by case)
+_PERSONAL_RE = re.compile(
+    r"\b(?:me|my|mine|we|us|our|you|your|ich|mir|mich|mein|meine|wir|uns|unser|sie|du|dir|dich|ihnen|"
+    r"je|j|moi|mon|ma|mes|nous|notre|vous|votre|tu|toi|yo|mi|te|nosotros|nuestro|usted|ustedes|su|io|noi|"
+    r"voi|lei|ti|ik|mij|mijn|wij|jij|jullie|ons|onze|eu|nós|você|vocês|meu|minha|lhe)\b", re.IGNORECASE)
+_FIRST_PERSON_I_RE = re.compile(r"\bI\b")
+_ADDRESS_WORD_RE = re.compile(r"\S{0,200}@\S{0,200}")
 _BRACKETED_ADDRESS_RE = re.compile(r"[<(\[][^<>()\[\]\s]{1,200}@[^<>()\[\]\s]{1,200}[>)\]]")
 _TOKEN_START_RE = re.compile(r"^\s*\[?#?C-\d", re.IGNORECASE)  # a concern's command line is never a quote's head
 _SEPARATOR_CHARS = frozenset("-_=—–~*")
@@ -90,8 +103,12 @@ def _attribution(lines: list[str], k: int) -> bool:
     s = lines[k].strip()
     if not s.endswith((":", "：")) or _TOKEN_START_RE.match(s):
         return False
-    if not (_WROTE_RE.search(s[-40:]) or _BRACKETED_ADDRESS_RE.search(s)):
-        return False
+    if not _BRACKETED_ADDRESS_RE.search(s):
+        if not (_WROTE_RE.search(s[-40:]) or (_WROTE_PERFECT_RE.search(s[-20:]) and _CLOCK_RE.search(s[:300]))):
+            return False
+        words = _ADDRESS_WORD_RE.sub(" ", s[:300])
+        if _PERSONAL_RE.search(words) or _FIRST_PERSON_I_RE.search(words):
+            return False
     below = next((line for line in lines[k + 1:k + 1 + _BLOCK_WINDOW] if line.strip()), "")
     return not _marked(below) and not _TOKEN_START_RE.match(below)
 

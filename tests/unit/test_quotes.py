@@ -62,6 +62,10 @@ def digest_text(*, alert: bool = False, subject: str = "Invoice", client: str = 
     "Care <care@x.example>, 23 Kas 2026 Pzt, 10:00 tarihinde şunu yazdı:",
     "ma 23. marrask. 2026 klo 10.00 Care (care@x.example) kirjoitti:",
     "Le 23 nov. 2026 à 10:00, Care a écrit :",
+    "Op 23 nov. 2026 om 10:00 heeft Care het volgende geschreven:",
+    "El 23 nov 2026, a las 10:00, Care escribió:",
+    "Em 23 de nov. de 2026, à(s) 10:00, Care escreveu:",
+    "Il giorno 23 nov 2026, alle ore 10:00, Care ha scritto:",
     "-----Original Message-----",
     "-------- Исходное сообщение --------",
     "------------------ 原始邮件 ------------------",
@@ -102,6 +106,20 @@ def test_a_marked_quote_keeps_the_answers_between_its_lines() -> None:
 def test_the_owners_own_lines_are_not_mistaken_for_a_quote(prose: str) -> None:
     commands, _ = parse_commands(f"{prose}\n{MINE}\nC-8 resolved\n", NOW, LISBON)
     assert [c.concern_id for c in commands] == [7, 8]
+
+
+@pytest.mark.parametrize("prose", [
+    "Here is what I wrote to you on 3 December:",
+    "Ich habe Ihnen gestern um 10:00 Folgendes geschrieben:",
+    "Ik heb u om 10:00 het volgende geschreven:",
+    "Comme je vous l'ai écrit hier :",
+    "Como le escribí ayer a su compañero, yo escribió:",
+    "As you wrote:",
+])
+def test_a_client_quoting_their_own_words_keeps_them(prose: str) -> None:
+    # a line ending in "wrote:" that a person says is no attribution: the concern below it is the client's
+    body = f"Hello,\n{prose}\nThe boiler is still broken and nobody came.\nAnna"
+    assert "still broken" in strip_quotes(body)
 
 
 @pytest.mark.parametrize("alert", [False, True])
