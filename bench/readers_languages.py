@@ -15,7 +15,7 @@ it:
 Quality, not speed. For each language and kind it prints how many of the messages that should be heard
 were heard (recall), and how many of those that should not were (false alarms). Odd ids are the
 development half, even ids the held-out half, read only to measure. `--json` prints one line a message
-instead (id, lang, kind, expect, heard): `tests/unit/test_reader_mail.py` reads that and holds the floors.
+instead (id, lang, kind, expect, heard): `tests/integration/test_reader_mail.py` reads that and holds the floors.
 FILEs given are read instead of `data/reader_mail/` (each message names its language).
 """
 

@@ -42,28 +42,32 @@ SETTLED = _stems(
     # es
     "resuel*, solucion*, arregl*, funciona*, ya anda, anda bien, ya jala, lleg*, recib*, perfect*, todo bien, "
     "todo ok, todo correcto, todo en orden, todo chido, de diez, cerrar*, cierren, ya no hace falta, "
-    "ya no necesit*, no hace falta, damos por, dar por, listo, ya no hay problema, "
+    "ya no necesit*, no hace falta, damos por, dar por, listo, ya no hay problema, ya quedo, quedo resuelt*, "
+    "quedo arreglad*, jala bien, jala de maravilla, ya no lo necesit*, "
     # de
     "erledigt, gelost, geloest, behoben, repariert, funktioniert*, lauft, laeuft, klappt, angekommen, "
     "eingegangen, erhalten, bekommen, gutgeschrieben, passt, alles gut, alles klar, alles bestens, "
     "in ordnung, schliessen, abschliessen, geschlossen, nicht mehr notig, nicht mehr noetig, "
-    "nicht mehr erforderlich, perfekt, bestens, keine probleme mehr, "
+    "nicht mehr erforderlich, perfekt, bestens, keine probleme mehr, brauch* ich nicht mehr, "
+    "brauch* wir nicht mehr, brauch* nicht mehr, benotig* ich nicht mehr, "
     # fr
     "regle, reglee, regles, resolu*, corrige*, repare*, fonctionne*, marche, remarche, recu*, est arrive*, "
     "sont arrive*, bien arrive*, parfait*, nickel, tout est bon, tout bon, c est bon, tout va bien, en ordre, "
     "c est correct, est correct*, ca tourne, tourne de nouveau, tourne normalement, tourne bien, "
-    "cloturer, clore, fermer, plus besoin, plus de probleme, plus aucun probleme, "
+    "cloturer, clore, fermer, plus besoin, plus de probleme, plus aucun probleme, c bon, cest bon, "
+    "plus necessaire, plus utile, "
     # it
     "risolt*, sistemat*, aggiustat*, riparat*, funziona*, arrivat*, ricevut*, perfett*, tutto ok, tutto bene, "
-    "a posto, apposto, chiud*, non serve piu, non ci serve piu, "
+    "a posto, apposto, chiud*, non serve piu, non ci serve piu, non e piu necessari*, "
     # nl
     "opgelost, verholpen, gerepareerd, werkt, ontvangen, is binnen, zijn binnen, binnengekomen, aangekomen, "
     "geregeld, in orde, werkt prima, alles prima, prima zo, top, perfect, sluiten, afsluiten, gesloten, "
-    "niet meer nodig, teruggestort, geen problemen meer, "
+    "niet meer nodig, teruggestort, geen problemen meer, hoeft niet meer, hoeven niet meer, "
     # pt
     "resolvid*, resolveu, solucionad*, consertad*, arrumad*, funciona*, chegou, chegaram, recebi*, "
     "perfeit*, tudo certo, tudo ok, tudo bem, tudo em ordem, fechar, encerrar, "
-    "nao precisa mais, ja nao e preciso, ja nao precisamos, deu certo, "
+    "nao precisa mais, ja nao e preciso, ja nao precisamos, deu certo, td certo, td ok, td bem, ta tudo certo, "
+    "tudo certinho, nao preciso mais, nao e mais necessari*, "
     # in every language: no problem left, credited, closed, concluded, satisfied, going well, back online
     "noproblem, credited, closed, completed, done, satisfied, going well, back online, delivered, reconciled, "
     "come through, got the refund, got my refund, refund came, money is back, nothing further, nothing more needed, "
@@ -91,13 +95,14 @@ _NO_PROBLEM_RE = re.compile(
     r"\b(?:no problems?|no issues?|sin problemas?|ningun problema|kein problem|keine probleme|problemlos|"
     r"pas de probleme|sans probleme|aucun probleme|nessun problema|senza problemi|geen probleem|"
     r"geen problemen|zonder problemen|sem problemas?|nenhum problema|zero problem\w*|cero problemas|"
+    r"ohne (?:weitere )?probleme|sans (?:aucun )?(?:souci|soucis|probleme)|without (?:any )?(?:problems?|issues?)|"
     r"without a hitch|sin contratiempos|senza intoppi|reibungslos|sans accroc|sem contratempos)\b")
 
 # a word that turns the settling word after it into its opposite: "no funciona", "not fixed", "nie"
 NEGATIONS = _word_set(
     "no not never nothing don't doesn't didn't isn't wasn't hasn't haven't won't can't cannot nor nunca "
     "nada ni tampoco sin nicht nie kein keine keinen keinem ungern pas jamais rien non niente nessun "
-    "niet nooit geen nao nem "
+    "niet nooit geen nao nem sem "
     # what would settle it, not what does: "zufrieden wäre ich, wenn ...", "I would close it once ..."
     "would wurde ware seria serait sarebbe zou nobody ninguem nadie niemand personne nessuno "
     "wouldn't couldn't shouldn't aren't weren't wouldnt couldnt dont doesnt didnt isnt wasnt wont cant")
@@ -176,9 +181,15 @@ def _find(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> list[tuple[
     return found
 
 
+# German "Ware" (goods) folds to "wäre" (would be): after an article it is the goods
+_WARE_AFTER = frozenset({"die", "der", "den", "ihre", "unsere", "meine", "eure", "deine", "keine", "bestellte",
+                         "gelieferte", "neue"})
+
+
 def _clause_words(clause: str) -> list[str]:
     # "isn't" -> "isn't"; "n'a" (French elision) -> "n" "a"
     words = re.findall(r"[a-z0-9]+(?:'t)?", clause.replace("n't", "n't "))
+    words = [("goods" if w == "ware" and k and words[k - 1] in _WARE_AFTER else w) for k, w in enumerate(words)]
     if words[:1] in (["no"], ["nope"], ["nah"], ["nao"], ["nein"], ["nee"], ["non"]) and words[1:2] and (
             words[1] in _ANSWERED or words[1] in _ALREADY):
         return words[1:]  # "no all done", "no it's fine now": the answer to "anything outstanding?"

@@ -93,7 +93,12 @@ def _reading(clause: list[str], own: list[str], names: frozenset[str]) -> Readin
         return Reading.OTHER  # "If you no longer wish to receive these emails": a footer's offer, not a request
     if len(own) == 1 and own[0] in w.UNSUBSCRIBE_ALONE:
         return Reading.OPT_OUT
-    found = [_unsubscribe(own), _stop(clause), _remove(own), _negative(own)]
+    negative = _negative(own)
+    if negative is Reading.BARE and clause[len(own):len(own) + 1] == ["que"]:
+        # "no quiero que ...": what is not wanted is the subjunctive's ("que me sigan enviando correos" is our
+        # mail; "que se renueve mi suscripción" is not)
+        negative = _not_wanted(clause[len(own) + 1:len(own) + 13])
+    found = [_unsubscribe(own), _stop(clause), _remove(own), negative, _objection(own, clause)]
     if Reading.OPT_OUT in found:
         return Reading.OPT_OUT
     if Reading.BARE in found:
@@ -345,6 +350,31 @@ def _negative(own: list[str]) -> Reading | None:
             return None  # "plus de messages depuis lundi": no news since, a complaint
         return Reading.OPT_OUT if named in OURS else Reading.OTHER if named is Named.OTHER else Reading.BARE
     return None
+
+
+def _not_wanted(rest: list[str]) -> Reading:
+    """The subjunctive a negated wish governs: our sending ("que me sigan enviando correos") or something else."""
+    k = skip(rest, 0, w.PERSONS | w.CLITICS | w.CONTINUES | w.QUANTITY | w.NEGATIONS)
+    if k < len(rest) and (_send(rest[k]) or rest[k] in w.RECEIVES):
+        return _done_to(rest, k, bare=Reading.OPT_OUT)
+    return Reading.OTHER
+
+
+def _objection(own: list[str], clause: list[str]) -> Reading | None:
+    """An objection to our sending: "I object to receiving your emails", "ich widerspreche der Zusendung von
+    Werbung", "me opongo a que ... enviarme comunicaciones"; not "ich widerspreche der Rechnung"."""
+    at = next((k for k, t in enumerate(own) if t in w.OBJECTS), None)
+    if at is None or any(t in w.NEGATIONS for t in own[max(0, at - 3):at]) or any(t in w.WHY for t in own):
+        return None
+    k = skip(clause, at + 1, w.OBJECTED_VIA | w.DETERMINERS | w.PERSONS)
+    if k >= len(clause):
+        return None
+    if clause[k - 1] in {"que", "che", "dat", "dass"}:  # "a que utilicen mis datos para enviarme comunicaciones"
+        rest = clause[k:k + 12]
+        sent = any(_send(t) or t in w.RECEIVES for t in rest) and any(noun(t) is Named.MAIL for t in rest)
+        return Reading.OPT_OUT if sent else None
+    t = clause[k]
+    return Reading.OPT_OUT if _send(t) or t in w.RECEIVES or t in w.SENDINGS or noun(t) is Named.MAIL else None
 
 
 def _unwanted_mail(own: list[str]) -> bool:

@@ -120,7 +120,17 @@ LEADS = _phrases(
     "voces, voce, ustedes, vosotros, vous")
 # courtesy adverbs a request carries anywhere ("vi chiedo gentilmente di"): not read
 DROPPED = _words("gentilmente cortesemente kindly amablemente gentiment vriendelijk freundlicherweise "
-                 "respetuosamente cortesmente encarecidamente respectfully")
+                 "respetuosamente cortesmente encarecidamente respectfully "
+                 # chat-style "please" ("para de me mandar email pfv")
+                 "pfv pfvr porfa xfa plz "
+                 # how often, never what: "hört auf, mir ständig zu schreiben", "smettete di scrivermi continuamente"
+                 "standig staendig dauernd andauernd laufend constantly continually continuamente constantemente "
+                 "constamment continuellement voortdurend telkens costantemente incessantemente")
+# a data subject's objection (GDPR article 21): "me opongo a que ... enviarme comunicaciones", "ich widerspreche
+# der Zusendung", "je m'oppose à l'envoi": ours when what is objected to is a sending or receiving of our mail
+OBJECTS = _words("object objects objecting widerspreche widersprechen widersprechen oppose opposons opongo "
+                 "oponemos oponho opomos oppongo opponiamo bezwaar")
+OBJECTED_VIA = _words("to against tegen gegen a al au aux all' alla allo ao que che dat dass tegen")
 
 # verbs that cancel something: about our mail only when it is named ("cancel the reminders"), never bare
 CANCELS = _words("cancel cancelar cancelen cancele cancela anular anulen annulez annuler annule stornieren "
@@ -228,7 +238,7 @@ REMOVES = _words(
     "quitaran quitasen sacaran sacasen borraran eliminaran excluyeran retiraran")
 FROMS = _words("from off of von vom aus de du des d' del van uit voor da dal dalla dai dalle dagli dallo dall' "
                "di do dos das em na no")
-NEGATIONS = _words("don't never not nicht nie niemals ne n' pas jamais no nunca nem ni jamas niet nooit non mai nao "
+NEGATIONS = _words("don't never not nicht nie niemals ne n' pas jamais no nunca nem ni jamas niet nooit non mai nao nn "
                    "didn't doesn't nolonger")
 # "no more X": ended by nothing but politeness, it asks for no more of X
 NO_MORE = _words("nomore plusde nomas keine keinen kein geen enough fini basta chega")

@@ -115,7 +115,38 @@ _THIS_IS_AUTOMATIC_RE = re.compile(
     r"(?:este|esto) es un mensaje autom[áa]tico|dies ist eine automatisch(?:e| generierte) (?:antwort|nachricht)|"
     r"ceci est (?:un message|une r[ée]ponse) automatique|questo [èe] un messaggio automatico|"
     r"dit is een automatisch(?: gegenereerd)? (?:bericht|antwoord)|esta [ée] uma mensagem autom[áa]tica|"
-    r"este [ée] um e-?mail autom[áa]tico")
+    r"este [ée] um e-?mail autom[áa]tico|"
+    # "this message was generated automatically", "Message généré automatiquement", "Mensagem gerada
+    # automaticamente": said of the message itself, in the seven languages
+    r"(?:this|the) (?:message|e-?mail) (?:was|has been|is) (?:automatically (?:generated|sent)|sent automatically|"
+    r"generated automatically)|automatically generated (?:message|e-?mail)|"
+    r"(?:diese|die) (?:nachricht|e-?mail) wurde automatisch (?:erstellt|generiert|versendet|verschickt)|"
+    r"automatisch (?:generierte|erstellte|versendete) (?:nachricht|e-?mail)|"
+    r"(?:message|courriel|e-?mail) (?:g[ée]n[ée]r[ée]|envoy[ée]) automatiquement|"
+    r"ce (?:message|courriel) (?:a [ée]t[ée]|est) (?:g[ée]n[ée]r[ée]|envoy[ée]) automatiquement|"
+    r"(?:este )?(?:mensaje|correo) (?:se ha |ha sido )?(?:generado|enviado) autom[áa]ticamente|"
+    r"(?:messaggio|e-?mail) (?:generat[oa]|inviat[oa]) automaticamente|"
+    r"dit (?:bericht|e-?mailbericht) (?:is|werd) automatisch (?:gegenereerd|verzonden|verstuurd)|"
+    r"automatisch gegenereerd (?:bericht|e-?mailbericht)|"
+    r"(?:mensagem|e-?mail) (?:gerad[oa]|enviad[oa]) automaticamente")
+# what an automatic message that is no absence notice says besides: your message was received, this mailbox is
+# no longer read, do not reply to it
+_NOTICE_BODY_RE = re.compile(
+    r"we (?:have )?received your (?:message|e-?mail|request|enquiry|inquiry)|(?:is|are) no longer "
+    r"(?:in use|active|monitored|read)|do not reply|don't reply|"
+    r"wir haben ihre (?:nachricht|e-?mail|anfrage) (?:erhalten|bekommen)|nicht mehr (?:genutzt|benutzt|aktiv|"
+    r"gelesen|in gebrauch|besetzt)|(?:bitte )?antworten sie nicht|"
+    r"nous avons (?:bien )?re[çc]u votre (?:message|courriel|e-?mail|demande)|n'est plus (?:active|actif|utilis[ée]e?|"
+    r"consult[ée]e?|lue?)|ne pas (?:y )?r[ée]pondre|"
+    r"hemos recibido (?:correctamente )?su (?:mensaje|correo|solicitud|consulta)|"
+    r"ya no (?:est[áa] )?(?:en uso|activ[ao]|se (?:usa|utiliza|consulta))|no (?:responda|conteste)|"
+    r"abbiamo ricevuto (?:correttamente )?(?:la sua|la vostra|il suo|il vostro) (?:e-?mail|mail|messaggio|richiesta)|"
+    r"non (?:è|e) più (?:in uso|attiv[ao]|utilizzat[ao]|monitorat[ao])|non rispondere|"
+    r"(?:wij|we) hebben uw (?:bericht|e-?mail|mail|aanvraag|vraag) (?:in goede orde )?ontvangen|"
+    r"niet (?:meer )?(?:in gebruik|gebruikt|actief|gelezen)|niet (?:op (?:dit bericht|deze e-?mail) )?(?:reageren|"
+    r"antwoorden)|(?:hier|hierop) niet op (?:reageren|antwoorden)|"
+    r"recebemos (?:a )?(?:sua )?(?:mensagem|e-?mail|solicita[çc][ãa]o|pedido)|n[ãa]o (?:est[áa]|[ée]) mais "
+    r"(?:em uso|ativ[oa]|utilizad[oa]|monitorad[oa])|n[ãa]o responda|favor n[ãa]o responder")
 # the line an automatic reply opens its body with: "This is an automatic reply", "Respuesta automática:"
 _AUTOMATIC_BODY_RE = re.compile(
     r"(?:this is an? )?auto(?:matic(?:ally generated)?)?[- ]?(?:reply|response|message)|"
@@ -199,6 +230,9 @@ def auto_reply_subject(subject: str, body: str = "") -> bool:
         rest = key[absent.end():]
         if opened and rest[:1] in _CLOSE:
             return True
+        if not rest.strip(_SEPARATOR + _CLOSE + " .,;!"):
+            # "Abwesenheit" alone is a person's subject as often as a machine's: the body decides
+            return absence_notice(body) or _says_automatic(body)
         return _ours_after(rest) or bool(_UNTIL_RE.match(rest.lstrip(_SEPARATOR + " ,"))) \
             or absence_notice(body)
     sieve = _SIEVE_RE.match(key)
@@ -207,15 +241,26 @@ def auto_reply_subject(subject: str, body: str = "") -> bool:
 
 def auto_reply_body(body: str) -> bool:
     """Does the body say it is an automatic reply (opening "Respuesta automática: ...", or anywhere "This is an
-    automatic message") and read as an absence notice? A mail program's automatic reply may keep the subject
-    it answers ("Re: ...")."""
+    automatic message") and read as an absence notice, or, said anywhere, as an acknowledgement of receipt or a
+    mailbox no longer read? A mail program's automatic reply may keep the subject it answers ("Re: ...")."""
     first = next((line for line in body[:_BODY_LIMIT].splitlines() if line.strip()), "")
-    said = _AUTOMATIC_BODY_RE.match(" ".join(first.casefold().split())) or _says_automatic(body)
-    return bool(said) and absence_notice(body)
+    if _says_automatic(body):
+        # a message that says itself automatic: an absence notice, an acknowledgement of receipt, a retired box
+        return absence_notice(body) or bool(_NOTICE_BODY_RE.search(" ".join(body[:_BODY_LIMIT].casefold().split())))
+    return bool(_AUTOMATIC_BODY_RE.match(" ".join(first.casefold().split()))) and absence_notice(body)
+
+
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])[ \t]+|\n")
 
 
 def _says_automatic(body: str) -> bool:
-    return bool(_THIS_IS_AUTOMATIC_RE.search(" ".join(body[:_BODY_LIMIT].casefold().split())))
+    """ "This is an automatic message" anywhere in the first lines, or a line that says only "Messaggio
+    automatico." """
+    head = body[:_BODY_LIMIT].casefold()
+    if _THIS_IS_AUTOMATIC_RE.search(" ".join(head.split())):
+        return True
+    return any(_AUTOMATIC_BODY_RE.fullmatch(" ".join(piece.split()).strip(".!-–—*()[] "))
+               for piece in _SENTENCE_END_RE.split(head))
 
 
 def absence_notice(body: str) -> bool:

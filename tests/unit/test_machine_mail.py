@@ -33,7 +33,6 @@ AUTO_REPLY_SUBJECTS = [
     "Frånvaro v. 28-32",
     "Automatisk svar: Re: Faktura",  # Danish and Norwegian
     "Fraværende til 1. juli",
-    "Fraværende",
     "Autosvar: Faktura",
     "Automatyczna odpowiedź: Re: Faktura",  # Polish
     "Odpowiedź automatyczna: Faktura",
@@ -48,7 +47,6 @@ AUTO_REPLY_SUBJECTS = [
     "Absence du bureau",
     "Automatisch antwoord: Re: Factuur",  # Dutch
     "Afwezig t/m 12 augustus",
-    "Afwezig",
     "Risposta automatica: Re: Fattura",  # Italian
     "Fuori sede: Fattura",
     "Automaattinen vastaus: Re: Lasku",  # Finnish
@@ -109,6 +107,27 @@ PERSONS_SUBJECTS = [
 @pytest.mark.parametrize("subject", PERSONS_SUBJECTS)
 def test_a_persons_subject_is_not_taken_for_a_machines(subject: str) -> None:
     msg = mail(subject)
+    assert triage(msg, COMPLAINT, CTX).action == Action.NEW_CONCERN, msg.auto_signals
+
+
+@pytest.mark.parametrize(("subject", "body"), [
+    ("Afwezig", "Ik ben afwezig tot en met 12 augustus. Voor dringende zaken: info@client.example."),
+    ("Fraværende", "Jeg er fraværende til 1. juli."),
+    ("Abwesenheit", "Dies ist eine automatische Antwort. Ich bin bis zum 3. Januar nicht im Büro."),
+])
+def test_an_absence_word_alone_is_machine_mail_when_the_body_says_so(subject: str, body: str) -> None:
+    msg = mail(subject, body=body)
+    assert triage(msg, COMPLAINT, CTX).action == Action.IGNORE, msg.auto_signals
+
+
+@pytest.mark.parametrize(("subject", "body"), [
+    ("Abwesenheit", "Ich bin nächste Woche nicht zuhause. Darf der Nachbar das Paket annehmen? Es ist schon "
+                    "das zweite Mal, dass Ihr Fahrer nicht klingelt."),
+    ("Afwezig", "Ik ben volgende week op vakantie en de monteur is nog steeds niet geweest. Dit is onacceptabel."),
+])
+def test_an_absence_word_alone_over_a_persons_words_is_theirs(subject: str, body: str) -> None:
+    # a person writes "Abwesenheit" as a whole subject too: the concern in it must be filed
+    msg = mail(subject, body=body)
     assert triage(msg, COMPLAINT, CTX).action == Action.NEW_CONCERN, msg.auto_signals
 
 

@@ -20,6 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ROOT / "data" / "reader_mail"
 FILES = sorted(FOLDER.glob("*.jsonl"))
+SECOND = sorted((FOLDER / "second").glob("*.jsonl"))
 # the share of each kind's messages that must be heard, and the share of its near misses that may be:
 # floors under the figures measured in every language (bench/RESULTS.md), so that a change that loses
 # ground in any language fails; the readers started at 0.13-0.2 of settled replies heard
@@ -27,11 +28,15 @@ HEARD = {"settled": 0.75, "stop": 0.6, "urgent": 0.75, "autoreply": 0.65}
 FALSE_ALARMS = {"settled": 0.2, "stop": 0.05, "urgent": 0.05, "autoreply": 0.0}
 
 
-@pytest.fixture(scope="module")
-def verdicts() -> dict[str, list[dict[str, object]]]:
-    """What each reader said of each message, by language, as the bench prints it."""
+# the second writer's mail (40 a language, six languages), pooled: 10 of a kind a language is too few for a floor
+# of its own; measured first at settled 47/60 heard, 7/36 false; stop 34/48, 1/36; automatic 17/30, 1/30
+SECOND_HEARD = {"settled": 0.85, "stop": 0.75, "autoreply": 0.85}
+SECOND_FALSE_ALARMS = {"settled": 0.2, "stop": 0.0, "autoreply": 0.0}
+
+
+def _bench(*files: Path) -> dict[str, list[dict[str, object]]]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, str(ROOT / "bench/readers_languages.py"), "--json"],
+    done = subprocess.run([sys.executable, str(ROOT / "bench/readers_languages.py"), "--json", *map(str, files)],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=110, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     by_lang: dict[str, list[dict[str, object]]] = defaultdict(list)
@@ -39,6 +44,12 @@ def verdicts() -> dict[str, list[dict[str, object]]]:
         row = json.loads(line)
         by_lang[str(row["lang"])].append(row)
     return by_lang
+
+
+@pytest.fixture(scope="module")
+def verdicts() -> dict[str, list[dict[str, object]]]:
+    """What each reader said of each message, by language, as the bench prints it."""
+    return _bench()
 
 
 def test_there_is_blind_mail_in_each_language() -> None:
@@ -67,3 +78,18 @@ def test_each_reader_hears_blind_mail_in_this_language(
         alarms, m = counts[kind, False]
         assert n and heard >= HEARD[kind] * n, (kind, heard, n, wrong)
         assert m and alarms <= FALSE_ALARMS[kind] * m, (kind, alarms, m, wrong)
+
+
+def test_a_second_writers_mail_is_heard_too() -> None:
+    assert {p.stem for p in SECOND} == {"de", "es", "fr", "it", "nl", "pt"}, f"reader mail in {FOLDER / 'second'}"
+    counts: dict[tuple[str, bool], list[int]] = defaultdict(lambda: [0, 0])
+    for rows in _bench(*SECOND).values():
+        for row in rows:
+            kind, expect = str(row["kind"]), bool(row["expect"])
+            counts[kind, expect][0] += bool(row["heard"])
+            counts[kind, expect][1] += 1
+    for kind in SECOND_HEARD:
+        heard, n = counts[kind, True]
+        alarms, m = counts[kind, False]
+        assert n and heard >= SECOND_HEARD[kind] * n, (kind, heard, n)
+        assert m and alarms <= SECOND_FALSE_ALARMS[kind] * m, (kind, alarms, m)
