@@ -127,3 +127,22 @@ def test_a_language_with_its_own_thresholds_is_decided_at_them() -> None:
     assert strict_french.threshold("complaint", "de") == shipped.threshold("complaint")
     # a threshold set by the operator is set for every language
     assert detect_many(texts, model=strict_french, thresholds=Thresholds(complaint=0.3))[0].label == "complaint"
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    # Portuguese the small model reads as Spanish, or cannot tell: the words only one of the two writes decide
+    ("Licença de bebidas\n\nBom dia Dra. Sílvia,\n\nO bar abre a 31 de dezembro, para o réveillon. Ainda não "
+     "temos a licença e a câmara não responde.", "pt"),
+    ("Troca de ténis – tamanho errado\n\nOlá,\n\nComprei uns ténis na vossa loja online, tamanho 42, e "
+     "enviaram um 38. Pedi a troca há 10 dias e ainda não vieram recolher.", "pt"),
+    ("Cambio de talla\n\nHola, compré unas zapatillas en su tienda y me llegaron de otra talla. ¿Pueden "
+     "recogerlas?", "es"),
+])
+def test_portuguese_and_spanish_are_told_apart_by_their_own_words(text: str, lang: str) -> None:
+    assert identify(text).code == lang
+
+
+def test_the_iberian_tiebreak_reads_a_bounded_head() -> None:
+    # hostile input: a megabyte of Portuguese words is read to its first words only
+    text = "Bom dia " + "não você um com " * 250_000
+    assert identify(text).code == "pt"
