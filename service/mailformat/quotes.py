@@ -79,6 +79,16 @@ _PERSONAL_RE = re.compile(
 _FIRST_PERSON_I_RE = re.compile(r"\bI\b")
 _ADDRESS_WORD_RE = re.compile(r"\S{0,200}@\S{0,200}")
 _BRACKETED_ADDRESS_RE = re.compile(r"[<(\[][^<>()\[\]\s]{1,200}@[^<>()\[\]\s]{1,200}[>)\]]")
+# a mail program's line under the words ("Sent from my iPhone", "Von meinem iPhone gesendet", "Envoyé à partir de
+# Outlook pour Android", "Verzonden vanaf mijn Samsung Galaxy-smartphone."): the author's words end above it
+_DEVICE = (r"(?:iphone|ipad|android|samsung|galaxy|outlook|mobile|smartphone|huawei|xiaomi|blackberry|handy|"
+           r"mobiel|portable|m[óo]vil|celular|cellulare|telem[óo]vel|telefoon|t[ée]l[ée]phone|tablet|windows|"
+           r"yahoo mail|gmail)")
+_DEVICE_FOOTER_RE = re.compile(
+    r"^[ \t]*+(?:(?:sent|envoy[ée]|enviad[oa]|inviato|verzonden|verstuurd|gesendet)[ \t]+(?:from|de|desde|do|da|dal|"
+    rf"dalla|vanaf|via|met|mit|à partir de|a partir de|with|von)\b[^\n]{{0,40}}?\b{_DEVICE}|von meinem[ \t]+{_DEVICE}"
+    r"|(?:get|obtenir|obt[ée]n|scarica|baixe|download|haal)[ \t]+outlook[ \t]+(?:for|pour|para|per|voor|f[üu]r)"
+    r")\b[^\n]{0,40}$", re.IGNORECASE)
 _TOKEN_START_RE = re.compile(r"^\s*\[?#?C-\d", re.IGNORECASE)  # a concern's command line is never a quote's head
 _SEPARATOR_CHARS = frozenset("-_=—–~*")
 _BLOCK_WINDOW = 8  # a header block's fields are this close together (wrapped To/Cc lists in between)
@@ -136,13 +146,55 @@ def own_text(text: str) -> str:
     for k, line in enumerate(lines):
         if _marked(line) or not line.strip():
             continue
-        if _separator(line) or _header_block_at(lines, k):
+        if _separator(line) or _header_block_at(lines, k) or (len(line) <= 120 and _DEVICE_FOOTER_RE.match(line)):
             return "\n".join(lines[:k])
         if _attribution(lines, k):
             # Gmail wraps a long attribution inside the address: "On ..., Care <" / "care@...> wrote:"
             wrapped = k > 0 and lines[k - 1].rstrip().endswith(("<", "(", "[")) and not _marked(lines[k - 1])
             return "\n".join(lines[:k - 1 if wrapped else k])
     return "\n".join(lines)
+
+
+def answers_below_quotes(text: str) -> str | None:
+    """A reply written below or between `>`-marked quotes (bottom-posted, or answered point by point): its
+    unmarked lines, without the attribution lines that introduce the quotes, cut at the first unmarked quote
+    head after them; None when nothing unmarked follows a marked line, or an unmarked quote comes first (an
+    Outlook header block over older marked lines is a top-posted reply's history)."""
+    lines = lines_of(text)
+    first = next((k for k, line in enumerate(lines) if _marked(line)), None)
+    if first is None or not any(line.strip() and not _marked(line) for line in lines[first:]):
+        return None
+    head = len(lines_of(own_text("\n".join(lines[:first + 1]))))
+    if head < first + 1 and any(line.strip() and not _head_line(lines, k) for k, line in
+                                enumerate(lines[head:first], start=head)):
+        return None  # prose between a quote head and the marked lines: a top-posted reply's history
+    kept: list[str] = []
+    for k, line in enumerate(lines):
+        if head <= k < first or _marked(line) or _introduces_marked(lines, k):
+            continue
+        if line.strip() or (kept and kept[-1].strip()):  # one blank line where a quote stood between answers
+            kept.append(line)
+    return own_text("\n".join(kept))
+
+
+def _head_line(lines: list[str], k: int) -> bool:
+    """A line of a quote head: a separator, a header field, a wrapped address list, an attribution."""
+    line = lines[k]
+    return _separator(line) or bool(_LABEL_RE.match(line)) or "@" in line or _introduces_marked(lines, k) \
+        or _attribution(lines, k)
+
+
+def _introduces_marked(lines: list[str], k: int) -> bool:
+    """Whether line k is the attribution of the `>`-marked quote right below it ("Le 18/03/2025 12:40, X a écrit :")."""
+    s = lines[k].strip()
+    if not s.endswith((":", "：")) or _TOKEN_START_RE.match(s):
+        return False
+    below = next((line for line in lines[k + 1:k + 1 + _BLOCK_WINDOW] if line.strip()), "")
+    if not _marked(below):
+        return False
+    if _BRACKETED_ADDRESS_RE.search(s) or _WROTE_RE.search(s[-40:]):
+        return True
+    return bool(_WROTE_PERFECT_RE.search(s[-20:]) and _CLOCK_RE.search(s[:300]))
 
 
 # -- lines we sent ------------------------------------------------------------------------------

@@ -166,3 +166,28 @@ def test_a_reply_under_a_quote_head_of_each_language_is_its_own_words_only(head:
            "Message-ID: <q1@client.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
            + body.replace("\n", "\r\n")).encode()
     assert parse_message(raw).new_text == "Obrigada, já está tudo resolvido."
+
+
+@pytest.mark.parametrize("head", [
+    "On Mon, 6 Jan 2025 at 09:12, Billing <billing@example.test> wrote:",
+    "Le lun. 6 janv. 2025 à 09:12, Nomexa <facturation@example.test> a écrit :",
+    "Le 18/03/2025 12:40, Info Dépannage 35 a écrit :",
+    "Am 06.01.2025 um 09:12 schrieb Billing:",
+    "El lun, 6 ene 2025 a las 9:12, Billing (<billing@example.test>) escribió:",
+    "Il giorno lun 6 gen 2025 alle ore 09:12 Billing <billing@example.test> ha scritto:",
+    "Op ma 6 jan. 2025 om 09:12 schreef Billing <billing@example.test>:",
+    "Em seg., 6 de jan. de 2025 às 09:12, Billing <billing@example.test> escreveu:",
+])
+def test_a_reply_written_below_the_quote_is_read_whatever_the_heads_language(head: str) -> None:
+    # bottom-posting (Thunderbird's habit, and many older clients'): the words are under the quote, not above it
+    body = (f"{head}\n\n> Votre nom de domaine a été renouvelé.\n> Montant débité : 23,88 €\n\n"
+            "Je ne veux pas de ce renouvellement, remboursez-moi.\n\nPierre Lamotte\n")
+    assert strip_quotes(body) == "Je ne veux pas de ce renouvellement, remboursez-moi.\n\nPierre Lamotte"
+
+
+def test_answers_between_the_lines_of_a_quote_with_its_head_on_top_are_all_read() -> None:
+    body = ("Am Mi., 9. Apr. 2025 um 18:30 Uhr schrieb Sophie <sophie@example.test>:\n\n> - Datum des Vertrags?\n\n"
+            "28. März. Wir haben Angst, dass die Frist zu kurz ist.\n\n> - Gehaltsabrechnungen?\n\nIm Anhang.\n\n"
+            "> Viele Grüße\n> Sophie\n\nDanke!\nLaurent\n")
+    assert strip_quotes(body).split("\n\n") == ["28. März. Wir haben Angst, dass die Frist zu kurz ist.", "Im Anhang.",
+                                                "Danke!\nLaurent"]
