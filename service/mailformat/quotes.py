@@ -89,6 +89,26 @@ _DEVICE_FOOTER_RE = re.compile(
     rf"dalla|vanaf|via|met|mit|à partir de|a partir de|with|von)\b[^\n]{{0,40}}?\b{_DEVICE}|von meinem[ \t]+{_DEVICE}"
     r"|(?:get|obtenir|obt[ée]n|scarica|baixe|download|haal)[ \t]+outlook[ \t]+(?:for|pour|para|per|voor|f[üu]r)"
     r")\b[^\n]{0,40}$", re.IGNORECASE)
+# the confidentiality notice or the "think before printing" line companies put under a signature, in the seven
+# languages: its "error", "prohibited", "illegal" are nobody's complaint, and the author's words are above it
+_DISCLAIMER_RE = re.compile(
+    r"^[ \t*_]*+(?:confidentiality notice|disclaimer|legal notice|avertissement|vertraulichkeitshinweis|"
+    r"haftungsausschluss|aviso legal|aviso de confidencialidad|avviso di riservatezza|aviso de confidencialidade|"
+    r"please consider the environment|pensez [àa] l'environnement|bitte denken sie an die umwelt|prima di stampare|"
+    r"denk aan het milieu|antes de imprimir|avant d'imprimer|"
+    # "this message (and its attachments) is confidential / may contain / is intended for": the sentence's
+    # subject, then what only a notice says
+    r"(?:this|ce|le pr[ée]sent|diese|este|esta|questo|questa|dit|the information (?:contained )?in this|"
+    r"les informations contenues dans ce|die informationen in dieser|la informaci[óo]n contenida en este|"
+    r"(?:le )?informazioni contenute nel(?:la)?(?: presente)?|de informatie in dit|a informa[çc][ãa]o contida nest[ae])"
+    r"[ \t]+(?:e-?mail|message|communication|courriel|nachricht|mensaje|correo|comunicazione|messaggio|"
+    r"e-?mailbericht|bericht|mensagem)[^\n]{0,60}?[ \t]+(?:(?:is|are|sind|ist|est|sont|es|son|[èe]|sono|zijn|"
+    r"[ée]|s[ãa]o)[ \t]+(?:strictly |strictement |streng |strettamente |estrictamente )?(?:confidential|"
+    r"privileged|intended|vertraulich|ausschlie[sß]lich|confidentiel|destin[ée]|r[ée]serv[ée]|confidencial|"
+    r"privad|dirigid|riservat|confidenzial|destinat|vertrouwelijk|uitsluitend|bestemd|destinad)|"
+    r"(?:may contain|contains? (?:confidential|privileged)|peut contenir|contient des informations|"
+    r"enth[äa]lt vertrauliche|kann vertrauliche|puede contener|contiene informaci[óo]n|pu[òo] contenere|"
+    r"contiene informazioni|kan vertrouwelijke|bevat vertrouwelijke|pode conter|cont[ée]m informa)))", re.IGNORECASE)
 _TOKEN_START_RE = re.compile(r"^\s*\[?#?C-\d", re.IGNORECASE)  # a concern's command line is never a quote's head
 _SEPARATOR_CHARS = frozenset("-_=—–~*")
 _BLOCK_WINDOW = 8  # a header block's fields are this close together (wrapped To/Cc lists in between)
@@ -146,7 +166,8 @@ def own_text(text: str) -> str:
     for k, line in enumerate(lines):
         if _marked(line) or not line.strip():
             continue
-        if _separator(line) or _header_block_at(lines, k) or (len(line) <= 120 and _DEVICE_FOOTER_RE.match(line)):
+        if _separator(line) or _header_block_at(lines, k) or (len(line) <= 120 and _DEVICE_FOOTER_RE.match(line)) \
+                or (k > 0 and _DISCLAIMER_RE.match(line)):
             return "\n".join(lines[:k])
         if _attribution(lines, k):
             # Gmail wraps a long attribution inside the address: "On ..., Care <" / "care@...> wrote:"

@@ -191,3 +191,36 @@ def test_answers_between_the_lines_of_a_quote_with_its_head_on_top_are_all_read(
             "> Viele Grüße\n> Sophie\n\nDanke!\nLaurent\n")
     assert strip_quotes(body).split("\n\n") == ["28. März. Wir haben Angst, dass die Frist zu kurz ist.", "Im Anhang.",
                                                 "Danke!\nLaurent"]
+
+
+@pytest.mark.parametrize("footer", [
+    "Von meinem iPhone gesendet",
+    "Envoyé à partir de Outlook pour Android",
+    "Verzonden vanaf mijn Samsung Galaxy-smartphone.",
+    "Enviado do meu telemóvel",
+    "Get Outlook for iOS",
+    "Ce message et ses pièces jointes sont confidentiels. Si vous n'êtes pas le destinataire, toute utilisation "
+    "est interdite et illégale; merci de signaler l'erreur.",
+    "Le informazioni contenute nella presente comunicazione sono riservate. Se avete ricevuto questo messaggio "
+    "per errore, cancellatelo.",
+    "Diese E-Mail enthält vertrauliche Informationen. Wenn Sie nicht der richtige Adressat sind, ist jede "
+    "Weitergabe unzulässig.",
+    "Este mensaje y sus anexos son confidenciales; si lo ha recibido por error, elimínelo.",
+    "Dit bericht is uitsluitend bestemd voor de geadresseerde. Gebruik door anderen is niet toegestaan.",
+    "Esta mensagem pode conter informação confidencial; se a recebeu por engano, apague-a.",
+])
+def test_a_device_line_or_a_disclaimer_ends_the_authors_words(footer: str) -> None:
+    # a disclaimer's "error", "illegal", "prohibited" are nobody's complaint
+    body = f"Danke, alles angekommen, und die Rechnung stimmt.\n\n{footer}\n\nmore below the line"
+    assert strip_quotes(body) == "Danke, alles angekommen, und die Rechnung stimmt."
+
+
+@pytest.mark.parametrize("words", [
+    "Get me a mobile technician here by tomorrow, the lift is stuck again.",
+    "Sent from my iPhone, the photos show the water damage in the kitchen and the hall.",
+    "This message is the third I send about the same invoice.",
+    "Ce message est ma dernière relance avant de saisir le médiateur.",
+    "Questo messaggio è per segnalare un errore nella fattura.",
+])
+def test_a_persons_sentence_that_starts_like_a_footer_stays(words: str) -> None:
+    assert strip_quotes(f"Hello,\n{words}\nAnna") == f"Hello,\n{words}\nAnna"
