@@ -29,7 +29,7 @@ from service.mailformat.plain import BIDI_RE as BIDI_RE
 from service.mailformat.plain import lines_of as lines_of
 from service.mailformat.plain import one_line as one_line
 from service.mailformat.plain import storable
-from service.mailformat.quotes import answers_below_quotes, own_text
+from service.mailformat.quotes import answers_below_quotes, own_text, tagged_answers
 from service.mailformat.readers import address_header, first_reply, html_to_text, mime_within_depth, strip_tags
 from service.mailformat.relay import Relay, find_author
 
@@ -214,7 +214,9 @@ def strip_quotes(text: str) -> str:
     try:
         body = own_text(_unquoted(first_reply(_up_to_trailing_quote(text)))).strip()
         if body:
-            return body
+            # "my comments inline in [JH]": the answers typed into the quote below are the author's too
+            inline = [line for line in tagged_answers(text) if line not in body]
+            return "\n\n".join([body, "\n".join(inline)]) if inline else body
     except Exception:  # noqa: BLE001, S110 - fall back to the simple rule below
         pass
     lines = []

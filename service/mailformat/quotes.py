@@ -104,7 +104,7 @@ _DISCLAIMER_RE = re.compile(
     r"[ \t]+(?:e-?mail|message|communication|courriel|nachricht|mensaje|correo|comunicazione|messaggio|"
     r"e-?mailbericht|bericht|mensagem)[^\n]{0,60}?[ \t]+(?:(?:is|are|sind|ist|est|sont|es|son|[èe]|sono|zijn|"
     r"[ée]|s[ãa]o)[ \t]+(?:strictly |strictement |streng |strettamente |estrictamente )?(?:confidential|"
-    r"privileged|intended|vertraulich|ausschlie[sß]lich|confidentiel|destin[ée]|r[ée]serv[ée]|confidencial|"
+    r"privileged|intended|vertraulich|ausschlie[sß]lich|confidentiel|destin[ée]|r[ée]serv[ée]|confidenci|"
     r"privad|dirigid|riservat|confidenzial|destinat|vertrouwelijk|uitsluitend|bestemd|destinad)|"
     r"(?:may contain|contains? (?:confidential|privileged)|peut contenir|contient des informations|"
     r"enth[äa]lt vertrauliche|kann vertrauliche|puede contener|contiene informaci[óo]n|pu[òo] contenere|"
@@ -174,6 +174,22 @@ def own_text(text: str) -> str:
             wrapped = k > 0 and lines[k - 1].rstrip().endswith(("<", "(", "[")) and not _marked(lines[k - 1])
             return "\n".join(lines[:k - 1 if wrapped else k])
     return "\n".join(lines)
+
+
+# "[JV: Daar ben ik het niet mee eens.]", "[HF] Nein.": answers an Outlook user types into the quote, tagged
+# with their initials
+_TAGGED_RE = re.compile(r"^[ \t]*+\[([A-Za-zÀ-ÿ]{1,4})(?:\]|:)")
+
+
+def tagged_answers(text: str) -> list[str]:
+    """The author's answers typed inside a quote, each tagged with the same initials (twice at least, so a
+    one-off "[EN]" or "[PDF]" in the quoted text is not taken for one)."""
+    tagged = [(m.group(1).upper(), line.strip()) for line in lines_of(text)[:5000] if (m := _TAGGED_RE.match(line))]
+    if not tagged:
+        return []
+    initials = max(sorted({t for t, _ in tagged}), key=lambda t: sum(1 for u, _ in tagged if u == t))
+    mine = [line for t, line in tagged if t == initials]
+    return mine if len(mine) >= 2 else []
 
 
 def answers_below_quotes(text: str) -> str | None:

@@ -75,7 +75,22 @@ def first_reply(text: str) -> str:
                           keep_hyphen_lists=True).read()
     if not parsed.replies:
         return ""
-    return from_reply_parser(str(parsed.replies[0].body or ""))
+    reply = parsed.replies[0]
+    if _prose(str(reply.signatures or "")):
+        # its signature patterns start at a line that opens "Thanks," or "Gracias," and take all below:
+        # "Thanks, we'll see you Monday. Is it ok if I stay? He has an egg allergy ..." is the client's
+        return from_reply_parser(str(reply.full_body or ""))
+    return from_reply_parser(str(reply.body or ""))
+
+
+# a sentence: four words or more, ended (or broken off) by its mark
+_SENTENCE_RE = re.compile(r"(?:\S+\s+){3,}\S*[.?!](?:\s|$)")
+
+
+def _prose(signature: str) -> bool:
+    """Whether what the reply parser took for a signature holds a sentence (names, titles, addresses and
+    phone numbers carry no sentence mark after four words)."""
+    return any(_SENTENCE_RE.search(line) for line in signature.splitlines()[:40] if len(line) <= LINE_MAX)
 
 
 def html_to_text(html: str) -> str:

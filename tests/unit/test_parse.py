@@ -224,3 +224,19 @@ def test_a_device_line_or_a_disclaimer_ends_the_authors_words(footer: str) -> No
 ])
 def test_a_persons_sentence_that_starts_like_a_footer_stays(words: str) -> None:
     assert strip_quotes(f"Hello,\n{words}\nAnna") == f"Hello,\n{words}\nAnna"
+
+
+@pytest.mark.parametrize("opening", ["Thanks, we'll see you Monday at 9.", "Gracias, pero el problema sigue igual.",
+                                     "Cordialement, je reviens vers vous car rien n'a bougé."])
+def test_a_paragraph_that_opens_like_a_closing_is_the_clients_words(opening: str) -> None:
+    # the reply parser's signature patterns start at "Thanks," / "Gracias," and took everything below
+    body = f"Hi Sarah,\n\n{opening} I'm really not sure he will cope, and the allergy form is missing.\n\nBecky\n"
+    assert "allergy form is missing" in strip_quotes(body)
+
+
+def test_answers_typed_into_the_quote_with_the_authors_initials_are_read() -> None:
+    body = ("Mike - my comments inline in [JH]. Not happy.\n\nFrom: Mike <mike@example.test>\nSent: 09 April 2025 "
+            "17:10\nTo: Jo <jo@example.test>\nSubject: status\n\n- Payment: slight delay.\n[JH] This was due on "
+            "21 March.\n- iOS build: next week.\n[JH] I'm really worried we miss the launch.\n\nMike\n")
+    assert strip_quotes(body) == ("Mike - my comments inline in [JH]. Not happy.\n\n[JH] This was due on 21 March.\n"
+                                  "[JH] I'm really worried we miss the launch.")
