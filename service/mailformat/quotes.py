@@ -176,15 +176,16 @@ def own_text(text: str) -> str:
     return "\n".join(lines)
 
 
-# "[JV: Daar ben ik het niet mee eens.]", "[HF] Nein.": answers an Outlook user types into the quote, tagged
-# with their initials
-_TAGGED_RE = re.compile(r"^[ \t]*+\[([A-Za-zÀ-ÿ]{1,4})(?:\]|:)")
+# "[JV: Daar ben ik het niet mee eens.]", "[HF] Nein.", "--> Tampoco.": answers an Outlook user types into the
+# quote, tagged with their initials or an arrow (never one letter: our reminders tick items "[x] Passport")
+_TAGGED_RE = re.compile(r"^[ \t]*+(?:\[([A-Za-zÀ-ÿ]{2,4})(?:\]|:)|(?:-{1,3}>|=>|→)[ \t])")
 
 
 def tagged_answers(text: str) -> list[str]:
     """The author's answers typed inside a quote, each tagged with the same initials (twice at least, so a
     one-off "[EN]" or "[PDF]" in the quoted text is not taken for one)."""
-    tagged = [(m.group(1).upper(), line.strip()) for line in lines_of(text)[:5000] if (m := _TAGGED_RE.match(line))]
+    tagged = [((m.group(1) or "->").upper(), line.strip()) for line in lines_of(text)[:5000]
+              if (m := _TAGGED_RE.match(line))]
     if not tagged:
         return []
     initials = max(sorted({t for t, _ in tagged}), key=lambda t: sum(1 for u, _ in tagged if u == t))

@@ -240,3 +240,11 @@ def test_answers_typed_into_the_quote_with_the_authors_initials_are_read() -> No
             "21 March.\n- iOS build: next week.\n[JH] I'm really worried we miss the launch.\n\nMike\n")
     assert strip_quotes(body) == ("Mike - my comments inline in [JH]. Not happy.\n\n[JH] This was due on 21 March.\n"
                                   "[JH] I'm really worried we miss the launch.")
+
+
+def test_answers_typed_into_the_quote_after_an_arrow_are_read_and_our_ticked_items_are_not() -> None:
+    body = ("Le contesto dentro del texto.\n\nDe: Obras <obras@example.test>\nEnviado el: lunes\nPara: ana@x.test\n"
+            "Asunto: entrega\n\n¿Está todo terminado?\n--> No. El grifo sigue goteando.\n¿La pintura?\n"
+            "--> Tampoco, hay una mancha en el parquet.\n\n  [x] Llaves\n  [x] Manual de la caldera\n")
+    assert strip_quotes(body) == ("Le contesto dentro del texto.\n\n--> No. El grifo sigue goteando.\n"
+                                  "--> Tampoco, hay una mancha en el parquet.")
