@@ -6,9 +6,12 @@ reader's language ("From:/Sent:/To:/Subject:", "От:/Отправлено:/Ко
 "发件人:/发送时间:/收件人:/主题:", ...), an attribution line ("On ... wrote:",
 "... kirjoitti:", "...写道："), a separator ("-----Original Message-----", a line
 of underscores); or with nothing at all between the answer and the quote.
-`own_text` cuts an unmarked quote at the first of these; `KnownLines` recognises the
-lines of messages we sent, however they come back quoted, so that no line of ours
-can pass for the author's. Everything here is linear in its input.
+`own_text` cuts an unmarked quote at the first of these (and at a phone's footer line or a
+company's confidentiality notice); `answers_below_quotes` reads a reply written below or
+between `>`-marked quotes; `tagged_answers` finds the answers an author typed into a quote
+after their initials ("[JH] ..."); `KnownLines` recognises the lines of messages we sent,
+however they come back quoted, so that no line of ours can pass for the author's.
+Everything here is linear in its input.
 """
 
 from __future__ import annotations
