@@ -85,3 +85,21 @@ def named_by(tokens: Sequence[str], k: int) -> Named:
         if sent and not any(noun(t) is Named.MAIL or t in w.FOLLOW_UPS for t in sent):
             return Named.OTHER
     return kind
+
+
+def unsubscribe_word(t: str) -> bool:
+    """Whether `t` can only mean leaving a list ("unsubscribe", "abmelden", "退订"), or is one letter from it."""
+    return t in w.UNSUBSCRIBES or any(m in t for m in w.UNSUBSCRIBE_MARKS) or _misspelt_unsubscribe(t)
+
+
+def _deletions(t: str) -> set[str]:
+    return {t[:k] + t[k + 1:] for k in range(len(t))}
+
+
+# each long word of leaving a list, and each of it with one letter out: a word one slip away from one
+# of them ("unsubcribe", "desuscribirse" typed "desuscribirce") shares a key with it
+_NEAR_UNSUBSCRIBE = frozenset(k for u in w.UNSUBSCRIBES if len(u) >= 9 for k in {u} | _deletions(u))
+
+
+def _misspelt_unsubscribe(t: str) -> bool:
+    return len(t) >= 9 and not t.isdigit() and bool(({t} | _deletions(t)) & _NEAR_UNSUBSCRIBE)

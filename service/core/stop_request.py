@@ -19,7 +19,7 @@ from enum import Enum
 from functools import lru_cache
 
 from service.core import stop_words as w
-from service.core.stop_objects import OURS, Named, named_by, noun, skip, span
+from service.core.stop_objects import OURS, Named, named_by, noun, skip, span, unsubscribe_word
 from service.core.stop_text import clauses, fold, tokens
 from service.mailformat.parse import Inbound
 from service.mailformat.replies import has_reply_prefix, is_reply
@@ -70,7 +70,8 @@ def _message_readings(text: str, subject: str, name: str, reply: bool) -> tuple[
     """The readings of the subject (unless the message is a reply) and of each clause of the text."""
     names = frozenset(fold(name).split())
     readings = _readings(text, names)
-    if subject and not reply:
+    if subject and (not reply or all(r is Reading.FILLER for r in readings)):
+        # a reply with no words of its own says what it says in the subject it typed: "Re: ... - NÃO ME ESCREVAM"
         readings = _readings(subject, names) + readings
     return tuple(readings)
 
@@ -103,7 +104,7 @@ def _reading(clause: list[str], own: list[str], names: frozenset[str]) -> Readin
         return Reading.OPT_OUT
     if Reading.BARE in found:
         return Reading.BARE
-    if any(noun(t) is Named.MAIL or _unsubscribe_word(t) for t in own) or _sent_to_me(own):
+    if any(noun(t) is Named.MAIL or unsubscribe_word(t) for t in own) or _sent_to_me(own):
         return Reading.MAIL_TALK
     return Reading.OTHER
 
@@ -149,29 +150,12 @@ def _send(t: str) -> str | None:
     return found[0] if found else None
 
 
-def _unsubscribe_word(t: str) -> bool:
-    return t in w.UNSUBSCRIBES or any(m in t for m in w.UNSUBSCRIBE_MARKS) or _misspelt_unsubscribe(t)
-
-
-def _deletions(t: str) -> set[str]:
-    return {t[:k] + t[k + 1:] for k in range(len(t))}
-
-
-# each long word of leaving a list, and each of it with one letter out: a word one slip away from one
-# of them ("unsubcribe", "desuscribirse" typed "desuscribirce") shares a key with it
-_NEAR_UNSUBSCRIBE = frozenset(k for u in w.UNSUBSCRIBES if len(u) >= 9 for k in {u} | _deletions(u))
-
-
-def _misspelt_unsubscribe(t: str) -> bool:
-    return len(t) >= 9 and not t.isdigit() and bool(({t} | _deletions(t)) & _NEAR_UNSUBSCRIBE)
-
-
 def _unsubscribe(own: list[str]) -> Reading | None:
     """"Unsubscribe (me) (from X)", "vom Newsletter abmelden", "melden Sie mich ab": ours unless X is not."""
     for k, t in enumerate(own):
         particle = w.SEPARABLE.get(t)
         separated = particle is not None and particle[1] == "unsub" and particle[0] in own[k + 1:]
-        if not (_unsubscribe_word(t) or _verb(t, w.UNSUBSCRIBES) or separated):
+        if not (unsubscribe_word(t) or _verb(t, w.UNSUBSCRIBES) or separated):
             continue
         if any(n in w.NEGATIONS for n in own[max(0, k - 3):k]) or (k and own[k - 1] in w.PASSIVE):
             continue  # "don't unsubscribe me", "why was I unsubscribed"
@@ -179,6 +163,8 @@ def _unsubscribe(own: list[str]) -> Reading | None:
             continue  # "the app keeps asking me to unsubscribe": someone else's wish
         end = own.index(particle[0], k + 1) if separated and particle else k
         after = skip(own, end + 1, w.PERSONS)
+        if after + 1 < len(own) and own[after] in {"a", "al", "ao"} and named_by(own, after + 1) is Named.OTHER:
+            continue  # "dar de baja a mi hija de la excursión": someone else, off something else
         if after < len(own) and own[after] in w.FROMS:
             named = named_by(own, after + 1)
         elif after < len(own) and own[after] not in w.BOUNDARIES:
@@ -267,6 +253,10 @@ def _done_to(clause: list[str], k: int, *, bare: Reading) -> Reading:
         person = bool(found and found[1]) or after > k + 1
         if found and found[0] in w.SENDS_NEED_PERSON and not person:
             return Reading.OTHER  # "stop bothering": only "stop bothering me" is about us
+        to = skip(clause, after, w.QUANTITY)
+        if to + 1 < len(clause) and clause[to] in w.RECIPIENT_MARKS and clause[to + 1] not in w.PERSONS | w.MINE \
+                and noun(clause[to + 1]) is not Named.MAIL:
+            return Reading.OTHER  # "no manden más al técnico": sent to someone else
         if after < len(clause) and clause[after] in {"of", "van"}:  # "het sturen van e-mails"
             after += 1
         return Reading.OTHER if named_by(clause, after) is Named.OTHER else Reading.OPT_OUT
@@ -318,7 +308,7 @@ def _negative(own: list[str]) -> Reading | None:
     first = own[at]
     if first in w.NEGATIONS:  # "don't send me", "ne m'envoyez plus", "no me envien mas", "nicht mehr anschreiben"
         # "no me sigan enviando", "don't keep emailing me", "pas besoin de m'envoyer"
-        k = skip(own, at + 1, w.PERSONS | w.QUANTITY | w.NO_MORE | w.CONTINUES | w.INFINITIVE_MARKS)
+        k = skip(own, at + 1, w.PERSONS | w.CLITICS | w.QUANTITY | w.NO_MORE | w.CONTINUES | w.INFINITIVE_MARKS)
         if k < len(own) and _send(own[k]):
             return _done_to(own, k, bare=Reading.OPT_OUT)
     sent = _send(first)
@@ -328,10 +318,12 @@ def _negative(own: list[str]) -> Reading | None:
             named = named_by(own, k + 1) if own[k] not in w.EVERYTHING else Named.EVERYTHING
             return Reading.OTHER if named is Named.OTHER else Reading.OPT_OUT
     desire = next((k for k, t in enumerate(own) if t in w.DESIRES), None)
+    if desire is not None and desire and own[desire - 1] in w.THING_CLITICS:
+        return None  # "ya no lo quiero": the thing is not wanted, not our mail
     if desire is not None:
         negated = any(t in w.NEGATIONS for t in own[max(0, desire - 3):desire])
         k = skip(own, desire + 1, w.PERSONS | w.QUANTITY | {"to", "zu", "te", "de", "d'", "di", "a", "be"})
-        if k < len(own) and own[k] in {"not", "no", "nicht", "niet", "pas"}:  # "I'd rather not get these"
+        if k < len(own) and own[k] in {"not", "no", "nicht", "niet", "pas", "nao", "non"}:  # "I'd rather not get these"
             negated, k = True, skip(own, k + 1, w.PERSONS | w.QUANTITY | {"to", "zu", "te", "be"})
         if k < len(own) and own[k] in w.NO_MORE:
             negated, k = True, skip(own, k + 1, w.QUANTITY | {"of", "de", "d'"})
@@ -345,7 +337,7 @@ def _negative(own: list[str]) -> Reading | None:
         k = skip(own, at + 1, w.PARTICLES | w.QUANTITY | {"of"})
         named = named_by(own, k)
         told = [t for t in own[span(own, k)[1]:] if t not in w.FILLER and t not in w.BOUNDARIES
-                and t not in w.PERSONS]
+                and t not in w.PERSONS and t not in w.DEMONSTRATIVES and t not in w.EVERYTHING]
         if told:
             return None  # "plus de messages depuis lundi": no news since, a complaint
         return Reading.OPT_OUT if named in OURS else Reading.OTHER if named is Named.OTHER else Reading.BARE

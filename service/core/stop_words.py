@@ -71,6 +71,19 @@ JOINED: dict[tuple[str, ...], str] = {
         ("etre desinscrite", "desinscrivez moi"), ("abgemeldet werden", "abmelden"),
         ("ausgetragen werden", "austragen"), ("afgemeld worden", "afmelden"),
         ("uitgeschreven worden", "uitschrijven"),
+        # chat spellings and idioms: "no hace falta q me escriban", "x fa", "de una vez", "este tipo de correos"
+        ("no hace falta q", "don't"), ("n precisa", "don't"), ("nao precisa mais", "don't"), ("x fa", "porfavor"),
+        ("por fa", "porfavor"), ("de una vez por todas", "please"), ("de una vez", "please"),
+        ("una volta per tutte", "please"), ("de uma vez", "please"), ("une bonne fois pour toutes", "please"),
+        ("este tipo de", "estos"), ("ese tipo de", "estos"), ("esta clase de", "estos"), ("questo tipo di", "questi"),
+        ("questo genere di", "questi"), ("esse tipo de", "esses"), ("este tipo de", "estos"), ("this kind of", "these"),
+        ("this type of", "these"), ("these kinds of", "these"), ("ce genre de", "ces"), ("ce type de", "ces"),
+        ("diese art von", "diese"), ("dit soort", "deze"), ("dit type", "deze"),
+        # "chiudete il seguito via email", "cierren el seguimiento": the follow-up by mail, ended
+        ("non mi contattiate piu", "non scrivetemi piu"), ("non volvieran a contactarme", "no contactarme mas"),
+        ("por amor de deus", "please"), ("por el amor de dios", "please"), ("per l' amor di dio", "please"),
+        ("pour l' amour de dieu", "please"), ("for god' s sake", "please"), ("for gods sake", "please"),
+        ("um gottes willen", "please"), ("in godsnaam", "please"), ("baja de", "darsedebaja de"),
     )},
 }
 
@@ -113,6 +126,8 @@ LEADS = _phrases(
     "prefiro que, preferia que, gostaria que, agradecia que, agradeco que, solicito que, "
     "ik heb liever dat jullie, ik heb liever dat u, "
     "chiedervi di, chiedere di, chiedo di, chiedo che, la prego di, le prego di, la preghiamo di, vi preghiamo di, "
+    "vi chiederei di, le chiederei di, vi sarei grato se poteste, vi sarei grata se poteste, "
+    "le sarei grato se potesse, le sarei grata se potesse, se possibile, se fosse possibile, "
     "pregarvi di, les solicito que, solicitamos que, "
     # French with its elision and its joined "-vous": "je vous demande d'arrêter", "pourriez-vous arrêter"
     "je vous demande d', merci d', je vous prie d', pourriezvous, pouvezvous, pourraistu, peuxtu, voulezvous, "
@@ -128,8 +143,8 @@ DROPPED = _words("gentilmente cortesemente kindly amablemente gentiment vriendel
                  "constamment continuellement voortdurend telkens costantemente incessantemente")
 # a data subject's objection (GDPR article 21): "me opongo a que ... enviarme comunicaciones", "ich widerspreche
 # der Zusendung", "je m'oppose à l'envoi": ours when what is objected to is a sending or receiving of our mail
-OBJECTS = _words("object objects objecting widerspreche widersprechen widersprechen oppose opposons opongo "
-                 "oponemos oponho opomos oppongo opponiamo bezwaar")
+OBJECTS = _words("object objects objecting widerspreche widersprechen widerspricht oppose opposons opongo "
+                 "oponemos oponho opomos oppongo opponiamo bezwaar opone oppone opoe oposicion opposizione")
 OBJECTED_VIA = _words("to against tegen gegen a al au aux all' alla allo ao que che dat dass tegen")
 
 # verbs that cancel something: about our mail only when it is named ("cancel the reminders"), never bare
@@ -162,12 +177,14 @@ STOPS = _words("stop stopp stoppen stoppt quit cease halt arretez arrete arreter
                "fermate fermare fermatevi cessare cessate detengan detener "
                "deja dejen deje dejad dejar paren pare parar parad para smettete smettila smettetela smetti "
                "smettere finitela piantatela parem deixem deixe deixar deixa basta chega aufhoren aufhoeren "
-               "ophouden parassem pararem dejaran dejasen")
+               "ophouden parassem pararem dejaran dejasen dejando smettendo parando deixando dejeis dejes deixassem "
+               "smettiate smettano evitare evitar evitem eviten evitate evitez eviter")
 STOP_NEEDS_PARTICLE = _words("deja dejen deje dejad dejar paren pare parar parad para smettete smettila smettetela "
+                             "dejando smettendo parando deixando dejeis dejes deixassem smettiate smettano "
                              "smetti smettere finitela piantatela parem deixem deixe deixar deixa parassem pararem "
                              "dejaran dejasen")
-PARTICLES = _words("with met mit con com de d' di a aux au al ermee alla alle allo ai agli")
-BEFORE_INFINITIVE = _words("de d' di zu")  # "arretez de", "dejen de", "smettete di": a verb follows
+PARTICLES = _words("with met mit con com de d' d di a aux au al ermee alla alle allo ai agli")
+BEFORE_INFINITIVE = _words("de d' d di zu")  # "arretez de", "dejen de", "smettete di": a verb follows
 # verbs whose separated particle ends them, as in "horen Sie bitte auf", "melden Sie mich ab", "hou op met"
 SEPARABLE = {"horen": ("auf", "stop"), "hort": ("auf", "stop"), "hor": ("auf", "stop"), "hoeren": ("auf", "stop"),
              "hoert": ("auf", "stop"), "hou": ("op", "stop"), "houd": ("op", "stop"), "houdt": ("op", "stop"),
@@ -209,6 +226,7 @@ RECEIVES = _words("receive receiving received receives get getting gets got erha
                   "empfangen kriegen kriege recevoir recois recevons recu recibir recibo recibimos ontvangen ontvang "
                   "krijgen krijg ricevere ricevo riceviamo receber recebo recebemos")
 DESIRES = _words("want wanna wish need like prefer rather mochte mochten will wollen wunsche wunschen brauche brauchen "
+                 "prefiero preferiria preferiamos prefiro preferirei preferisco preferiamo prefere prefereria "
                  "benotige mag veux voulons voudrais souhaite souhaitons souhaiterais desire aimerais quiero "
                  "queremos quisiera deseo deseamos necesito wil willen wens hoef voglio vogliamo vorrei desidero "
                  "quero gostaria desejo preciso")
@@ -314,9 +332,14 @@ BOUNDARIES = _words(
     # "don't write to me every day": when, not what
     "day days giorno giorni dia dias tag tage jour jours dag dagen week weeks semana semanas woche wochen "
     "settimana settimane semaine semaines "
-    "af raus heraus weg")  # the particle that ends "haal me van de lijst af", "nehmen Sie mich raus"
+    "af raus heraus weg "
+    # "n precisa mais me mandar email nao": the Brazilian closing negation ends the phrase
+    "nao non")  # the particle that ends "haal me van de lijst af", "nehmen Sie mich raus"
 # greetings, thanks, sign-offs and mail programs' lines: no request, no concern
 FILLER = _words(
+    "raga ragazzi gente galera pessoal chicos guys folks leute jongens vlw valeu obg brigado bjs abs "
+    "po pues eh hein hoor ne "
+    "voi voces ustedes mesmos mismos stessi yourselves "
     "hi hello hey dear thanks thank you thx ty regards best kind warm warmest cheers sincerely yours please pls ok "
     "okay sent from my iphone ipad android phone mobile samsung galaxy outlook team all the sorry good morning "
     "afternoon evening many much very a lot again in advance appreciated greetings bye br rgds kr "
@@ -344,10 +367,14 @@ GREETINGS = _words("hi hello hey dear hallo liebe lieber bonjour bonsoir salut h
                    "ciao salve buongiorno ola oi")
 # the words that start a new clause inside a sentence
 CLAUSE_STARTS = _words(", and but so then und aber dann et mais alors donc puis y pero entonces en maar dus e ma "
-                       "allora quindi mas "
+                       "allora quindi "
                        # a wish's subjunctive starts a request of its own: "peço que não me enviem ..."
                        "que")
 # a sentence is read as Romance (its noun before its adjectives) by these, unless English ones are in it
 ROMANCE = _words("de des du la le les los las el del di il gli dei delle os do da dos das aux au por per pour vos "
                  "sus seus vostri vostre ne n' que che et y")
 ENGLISH = _words("the your my me these this please to")
+# "don't send (any more) to the technician": a recipient other than the writer
+RECIPIENT_MARKS = _words("to a al ao aos a la au aux alla allo al")
+# a pronoun that stands for a thing before the verb: "ya no lo quiero", "je ne le veux plus", "non lo voglio"
+THING_CLITICS = _words("lo la los las le les l' o os as it das het")
