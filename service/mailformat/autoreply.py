@@ -33,6 +33,8 @@ _AUTOMATIC_REPLY = (
     r"respuesta autom[áa]tica(?: de fuera de la oficina)?", r"resposta autom[áàa]tica",
     r"accus[ée] de r[ée]ception automatique", r"automatic acknowledge?ment", r"acuse de recibo autom[áa]tico",
     r"automatische eingangsbest[äa]tigung", r"conferma di ricezione automatica",
+    r"afwezigheidsmelding", r"afwezigheidsbericht", r"mensaje de ausencia", r"messaggio di assenza",
+    r"mensagem de aus[êe]ncia",
     r"automatische ontvangstbevestiging", r"confirma[çc][ãa]o autom[áa]tica de rece[çc][ãa]o",
     r"mensagem autom[áa]tica", r"mensaje autom[áa]tico", r"message automatique", r"messaggio automatico",
     r"automatische nachricht", r"automat(?:ed|ic) message",
@@ -58,6 +60,8 @@ _OUT_OF_OFFICE = (
 # "away", which a person could also begin a subject with ("Ausente el técnico..."): only with a date or nothing
 _ABSENT = (
     r"on vacation", r"on holiday", r"on leave", r"away from (?:the )?office", r"abwesend", r"abwesenheit",
+    r"absence", r"assenza", r"ausencia", r"aus[êe]ncia(?: do escrit[óo]rio)?", r"afwezigheid", r"niet aanwezig",
+    r"en dehors du bureau",
     r"im urlaub", r"urlaub", r"en cong[ée]s?", r"absente?",
     r"ausente", r"assente", r"afwezig", r"fr[åa]nvaro", r"fr[åa]nvarande", r"frav[æa]rende", r"frav[æa]r",
     r"poissa", r"lomalla", r"nieobecno[śs][ćc]", r"nieobecn[ya]", r"nep[řr][íi]tomnost", r"nep[řr][íi]tomn[ýáa]",
@@ -92,7 +96,11 @@ _ABSENCE_BODY_RE = re.compile(
     r"estoy (?:actualmente )?(?:fuera de (?:la )?oficina|de vacaciones|ausente)|fuera de (?:la )?oficina|"
     r"estou (?:ausente|de f[ée]rias|fora do escrit[óo]rio)|fora do escrit[óo]rio|"
     r"sono (?:attualmente )?(?:assente|in ferie|fuori (?:sede|ufficio))|fuori ufficio|"
-    r"ik ben (?:momenteel |op dit moment )?(?:afwezig|op vakantie|niet op kantoor)|niet op kantoor|"
+    r"ik ben (?:momenteel |op dit moment )?(?:afwezig|op vakantie|met vakantie|niet op kantoor|met "
+    r"ouderschapsverlof|op dienstreis)|niet op kantoor|beperkte? toegang|"
+    r"(?:i'm|i am) on (?:maternity|paternity|parental|sick) leave|in elternzeit|auf urlaub|im urlaub bis|"
+    r"je suis en (?:cong[ée]s?|d[ée]placement)|sono in ferie|estar[ée] ausente|me encuentro ausente|"
+    r"no me encuentro en la oficina|encontro-me ausente|me encontro ausente|estou de f[ée]rias|"
     r"jag är (?:på semester|ledig|frånvarande|inte på kontoret)|jeg er (?:på ferie|fraværende|ikke på kontoret)|"
     r"jestem (?:na urlopie|nieobecn)|jsem (?:na dovolen[ée]|mimo kancel)|"
     # away until a date, limited access, after my return: a notice's wording (not "I'll be away on Tuesday,
@@ -108,7 +116,10 @@ _ABSENCE_BODY_RE = re.compile(
     r"(?:nos|our|unsere|nuestras|nuestra|i nostri|onze|os nossos|nossos) (?:bureaux|offices?|b[üu]ros?|oficinas?|"
     r"uffici|kantoren|kantoor|escrit[óo]rios?) (?:sont|are|will be|sind|bleiben|est[áa]n|estar[áa]n|sono|"
     r"saranno|zijn|blijven|est[ãa]o|estar[ãa]o) (?:\w+ )?(?:ferm[ée]s|closed|geschlossen|cerrad[ao]s|chiusi|"
-    r"gesloten|fechad[ao]s)")
+    r"gesloten|fechad[ao]s)|"
+    r"(?:l'ufficio|il negozio|unser (?:b[üu]ro|gesch[äa]ft|laden)|notre (?:magasin|bureau|boutique|agence)|onze "
+    r"(?:winkel|zaak)|our (?:office|shop|store)|nuestra (?:oficina|tienda)|a nossa loja|o nosso escrit[óo]rio) "
+    r"(?:[^.]{0,30}? )?(?:chius[oa]|geschlossen|ferm[ée]e?|gesloten|closed|cerrad[ao]|fechad[ao])")
 # the sentence an automatic reply says itself with, anywhere in its first lines
 _THIS_IS_AUTOMATIC_RE = re.compile(
     r"this is an? auto(?:mated|matic(?:ally generated)?) (?:reply|response|message)|"
@@ -128,7 +139,9 @@ _THIS_IS_AUTOMATIC_RE = re.compile(
     r"(?:messaggio|e-?mail) (?:generat[oa]|inviat[oa]) automaticamente|"
     r"dit (?:bericht|e-?mailbericht) (?:is|werd) automatisch (?:gegenereerd|verzonden|verstuurd)|"
     r"automatisch gegenereerd (?:bericht|e-?mailbericht)|"
-    r"(?:mensagem|e-?mail) (?:gerad[oa]|enviad[oa]) automaticamente")
+    r"(?:mensagem|e-?mail) (?:gerad[oa]|enviad[oa]) automaticamente|esta [ée] uma resposta autom[áa]tica|"
+    r"(?:generad[oa]|gerad[oa]|generat[oa]|g[ée]n[ée]r[ée]e?|generiert|generated) (?:autom[áa]ticamente|"
+    r"automaticamente|automatiquement|automatisch|automatically)")
 # what an automatic message that is no absence notice says besides: your message was received, this mailbox is
 # no longer read, do not reply to it
 _NOTICE_BODY_RE = re.compile(
@@ -145,7 +158,9 @@ _NOTICE_BODY_RE = re.compile(
     r"(?:wij|we) hebben uw (?:bericht|e-?mail|mail|aanvraag|vraag) (?:in goede orde )?ontvangen|"
     r"niet (?:meer )?(?:in gebruik|gebruikt|actief|gelezen)|niet (?:op (?:dit bericht|deze e-?mail) )?(?:reageren|"
     r"antwoorden)|(?:hier|hierop) niet op (?:reageren|antwoorden)|"
-    r"recebemos (?:a )?(?:sua )?(?:mensagem|e-?mail|solicita[çc][ãa]o|pedido)|n[ãa]o (?:est[áa]|[ée]) mais "
+    r"recebemos (?:a )?(?:sua )?(?:mensagem|e-?mail|solicita[çc][ãa]o|pedido)|confirma(?:r|mos) (?:a "
+    r"rece(?:p)?[çc][ãa]o|o recebimento)|acuse de recibo|accus[ée] de r[ée]ception|conferma di ricezione|"
+    r"ontvangstbevestiging|eingangsbest[äa]tigung|n[ãa]o (?:est[áa]|[ée]) mais "
     r"(?:em uso|ativ[oa]|utilizad[oa]|monitorad[oa])|n[ãa]o responda|favor n[ãa]o responder")
 # the line an automatic reply opens its body with: "This is an automatic reply", "Respuesta automática:"
 _AUTOMATIC_BODY_RE = re.compile(
@@ -239,11 +254,41 @@ def auto_reply_subject(subject: str, body: str = "") -> bool:
     return sieve is not None and (_ours_after(key[sieve.end():]) or absence_notice(body) or _says_automatic(body))
 
 
+# a retired mailbox or a person who left, said in the first lines: only a machine opens a reply so
+_RETIRED_RE = re.compile(
+    r"(?:this|the) (?:mailbox|e-?mail address|address|inbox) (?:is|has been) no longer (?:monitored|in use|active)|"
+    r"has left the (?:company|organi[sz]ation)|no longer works? (?:for|at|with) |"
+    r"(?:diese|die) (?:e-?mail-?adresse|adresse|mailbox|postfach) (?:ist|wird) nicht mehr (?:aktiv|genutzt|besetzt|"
+    r"benutzt)|nicht mehr (?:in unserem unternehmen|bei uns) t[äa]tig|"
+    r"cette adresse (?:[ée]lectronique |e-?mail )?n'est plus (?:en service|active|utilis[ée]e|consult[ée]e)|"
+    r"ne fait plus partie de (?:notre|la) (?:soci[ée]t[ée]|entreprise|[ée]quipe)|"
+    r"(?:la casilla|esta (?:cuenta|direcci[óo]n)|este (?:buz[óo]n|correo))[^.]{0,60}ya no (?:se encuentra |est[áa] )?"
+    r"(?:en uso|activ[ao])|ya no forma parte de (?:la|nuestra) (?:empresa|compa[ñn][íi]a)|"
+    r"questa casella(?: di posta)? non [èe] pi[ùu] (?:attiva|in uso)|non lavora pi[ùu] (?:presso|per|con) |"
+    r"dit (?:e-?mailadres|adres|mailadres) is niet (?:meer|langer) (?:in gebruik|actief)|niet (?:meer|langer) "
+    r"werkzaam bij|"
+    r"esta caixa de correio (?:j[áa] )?n[ãa]o (?:se encontra|est[áa]) (?:mais )?a(?:c)?tiva|deixou de fazer parte da "
+    r"(?:empresa|equipa|equipe)|este (?:endere[çc]o|e-?mail) (?:j[áa] )?n[ãa]o (?:est[áa]|se encontra) (?:mais )?"
+    r"(?:em uso|a(?:c)?tivo)")
+# a help desk's acknowledgement: "we have received your request" and the ticket it says it created
+_TICKET_CREATED_RE = re.compile(
+    r"(?:ticket|case|caso|chamado|fall|dossier|pratica|incidencia)[^.\n]{0,40}?(?:has been |was |ha sido |a [ée]t[ée] "
+    r"|è stat[oa] |wurde |is |foi )?(?:created|opened|logged|creado|abierto|cr[ée]{2}|ouvert|aperto|creato|erstellt|"
+    r"angelegt|er[öo]ffnet|aangemaakt|geopend|criado|aberto)|(?:created|opened|creado|abierto|aperto|creato|"
+    r"aangemaakt|criado|aberto|erstellt|angelegt|abbiamo aperto|se ha creado)\s+(?:a |an |el |il |le |een |o |ein |"
+    r"un |una )?(?:support |nuevo |nouveau )?(?:ticket|case|caso|chamado|fall)|protocolo de atendimento")
+
+
 def auto_reply_body(body: str) -> bool:
     """Does the body say it is an automatic reply (opening "Respuesta automática: ...", or anywhere "This is an
     automatic message") and read as an absence notice, or, said anywhere, as an acknowledgement of receipt or a
     mailbox no longer read? A mail program's automatic reply may keep the subject it answers ("Re: ...")."""
     first = next((line for line in body[:_BODY_LIMIT].splitlines() if line.strip()), "")
+    head = " ".join(body[:_BODY_LIMIT].casefold().split())
+    if _RETIRED_RE.search(head[:300]):
+        return True
+    if _NOTICE_BODY_RE.search(head) and _TICKET_CREATED_RE.search(head):
+        return True  # "Se ha creado el ticket #SR-558201": a help desk's acknowledgement
     if _says_automatic(body):
         # a message that says itself automatic: an absence notice, an acknowledgement of receipt, a retired box
         return absence_notice(body) or bool(_NOTICE_BODY_RE.search(" ".join(body[:_BODY_LIMIT].casefold().split())))
