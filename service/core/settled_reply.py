@@ -83,7 +83,13 @@ SETTLED = _stems(
     "no further action, keine weiteren schritte, ninguna accion adicional, aucune action supplementaire, "
     "creditad*, fechad*, encerrad*, satisfeit*, tudo otimo, voltou ao ar, tudo fixe, bate certo, entregue*, "
     "funcionou, funcionando, funciono, consegui, pude, managed to, j ai pu, ho potuto, corrigid*, corregid*, "
-    "corrett*, gecorrigeerd, korrigiert, corrected")
+    "corrett*, gecorrigeerd, korrigiert, corrected, "
+    # a third writer's idioms (development set, bench/RESULTS.md)
+    "got it, looks great, alls well, collected it, is correct, everything correct, good to close, happy days, "
+    "not a peep, running again, running fine, all sorted, activated, sache ist gegessen, eingetroffen, kann zu, "
+    "alles guet, guet cho, allet jut, aktiviert, bien passe, rien a signaler, impeccable, effectue*, active*, "
+    "alles binnen, gelukt, staat erop, gestort, klaar, geen klachten meer, gereed, geactiveerd, attivat*, "
+    "activad*, ativad*")
 # "not any more", as the whole answer to "is it still a problem?"
 NO_LONGER = _stems("not anymore, not any more, no longer, ya no, nicht mehr, plus maintenant, non piu, niet meer, "
                    "ja nao, nao mais")
@@ -102,7 +108,7 @@ _NO_PROBLEM_RE = re.compile(
 NEGATIONS = _word_set(
     "no not never nothing don't doesn't didn't isn't wasn't hasn't haven't won't can't cannot nor nunca "
     "nada ni tampoco sin nicht nie kein keine keinen keinem ungern pas jamais rien non niente nessun "
-    "niet nooit geen nao nem sem "
+    "niet nooit geen nao nem sem nichts nix niets niks n "
     # what would settle it, not what does: "zufrieden wäre ich, wenn ...", "I would close it once ..."
     "would wurde ware seria serait sarebbe zou nobody ninguem nadie niemand personne nessuno "
     "wouldn't couldn't shouldn't aren't weren't wouldnt couldnt dont doesnt didnt isnt wasnt wont cant")
@@ -126,7 +132,9 @@ STILL = _word_set(
     "dann heute puis ensuite luego hoy depois hoje daarna vandaag "
     # except that, on the other hand, unfortunately
     "except sauf salvo excepto ausser behalve tranne exceto contre revanche neanmoins pourtant unfortunately "
-    "malheureusement leider lamentablemente desafortunadamente purtroppo helaas infelizmente")
+    "malheureusement leider lamentablemente desafortunadamente purtroppo helaas infelizmente "
+    # nevertheless: "Trotzdem verstehe ich nicht, warum ..."
+    "trotzdem dennoch nevertheless nonetheless embargo comunque mesmo")
 FAULTS = _stems(
     "wrong, error*, fail*, broken, problem*, issue*, missing, incorrect, down, "
     "malo, mala, error*, falla*, fallo*, problema*, incorrect*, equivocad*, falta*, roto, rota, caid*, "
@@ -141,11 +149,16 @@ FAULTS = _stems(
     "same, igual, mismo, misma, gleiche, meme, stesso, stessa, zelfde, hetzelfde, mesmo, mesma, "
     # still open, still pending
     "open, offen, ouvert*, abiert*, apert*, abert*, pending, pendiente*, ausstehend, attente, sospeso, "
-    "pendente*, openstaand, empty, leer, vacio, vacia, vide, vuoto, vuota, leeg, vazio, vazia")
+    "pendente*, openstaand, empty, leer, vacio, vacia, vide, vuoto, vuota, leeg, vazio, vazia, "
+    # still waiting, short of what was agreed, and a question why
+    "waiting, warte*, wacht*, attend*, aspett*, esperando, aguard*, short, weniger, moins, menos, meno, minder, "
+    "why, warum, wieso, pourquoi, perche, waarom")
 # something still missing, unless nothing is: "es fehlen immer noch die Schrauben" ("nichts fehlt" is settled)
 MISSING = _stems("missing, fehl*, falta*, faltan, manque*, manca*, mancan*, ontbreek*, ontbreken")
 # not yet: wherever it is said, the matter is not settled
-NOT_YET = _stems("not yet, todavia no, aun no, ainda nao, por enquanto nao, por ahora no, noch nicht, pas encore, "
+NOT_YET = _stems("third time, second time, dritten mal, zweiten mal, troisieme fois, deuxieme fois, derde keer, "
+                 "tweede keer, terza volta, seconda volta, tercera vez, segunda vez, terceira vez, "
+                 "not yet, todavia no, aun no, ainda nao, por enquanto nao, por ahora no, noch nicht, pas encore, "
                  "non ancora, per ora no, nog niet, voorlopig niet")
 # the words of one language that are a negation in another: Portuguese "no" is "in the"
 _NOT_NEGATIONS = {"pt": frozenset({"no"})}
@@ -190,6 +203,8 @@ def _clause_words(clause: str) -> list[str]:
     # "isn't" -> "isn't"; "n'a" (French elision) -> "n" "a"
     words = re.findall(r"[a-z0-9]+(?:'t)?", clause.replace("n't", "n't "))
     words = [("goods" if w == "ware" and k and words[k - 1] in _WARE_AFTER else w) for k, w in enumerate(words)]
+    # French "n'" is "ne", a negation; "n° 4471" is a number's mark
+    words = [w for k, w in enumerate(words) if not (w == "n" and words[k + 1:k + 2] and words[k + 1][0].isdigit())]
     if words[:1] in (["no"], ["nope"], ["nah"], ["nao"], ["nein"], ["nee"], ["non"]) and words[1:2] and (
             words[1] in _ANSWERED or words[1] in _ALREADY):
         return words[1:]  # "no all done", "no it's fine now": the answer to "anything outstanding?"
