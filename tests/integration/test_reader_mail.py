@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ROOT / "data" / "reader_mail"
 FILES = sorted(FOLDER.glob("*.jsonl"))
 SECOND = sorted((FOLDER / "second").glob("*.jsonl"))
+THIRD = sorted((FOLDER / "third").glob("*.jsonl"))
 # the share of each kind's messages that must be heard, and the share of its near misses that may be:
 # floors under the figures measured in every language (bench/RESULTS.md), so that a change that loses
 # ground in any language fails; the readers started at 0.13-0.2 of settled replies heard
@@ -32,6 +33,10 @@ FALSE_ALARMS = {"settled": 0.2, "stop": 0.05, "urgent": 0.05, "autoreply": 0.0}
 # of its own; measured first at settled 47/60 heard, 7/36 false; stop 34/48, 1/36; automatic 17/30, 1/30
 SECOND_HEARD = {"settled": 0.85, "stop": 0.75, "autoreply": 0.85}
 SECOND_FALSE_ALARMS = {"settled": 0.2, "stop": 0.0, "autoreply": 0.0}
+# a third writer's, pooled: the readers' development set since (first look: settled 72/100, 13/60 false in
+# de, nl, fr, en; stop 39/75, 3/45 in es, it, pt; automatic 38/70, 0/70 in all seven)
+THIRD_HEARD = {"settled": 0.9, "stop": 0.65, "autoreply": 0.8}
+THIRD_FALSE_ALARMS = {"settled": 0.05, "stop": 0.0, "autoreply": 0.0}
 
 
 def _bench(*files: Path) -> dict[str, list[dict[str, object]]]:
@@ -80,16 +85,25 @@ def test_each_reader_hears_blind_mail_in_this_language(
         assert m and alarms <= FALSE_ALARMS[kind] * m, (kind, alarms, m, wrong)
 
 
-def test_a_second_writers_mail_is_heard_too() -> None:
-    assert {p.stem for p in SECOND} == {"de", "es", "fr", "it", "nl", "pt"}, f"reader mail in {FOLDER / 'second'}"
+def _pooled(files: list[Path], heard_floor: dict[str, float], alarm_ceiling: dict[str, float]) -> None:
     counts: dict[tuple[str, bool], list[int]] = defaultdict(lambda: [0, 0])
-    for rows in _bench(*SECOND).values():
+    for rows in _bench(*files).values():
         for row in rows:
             kind, expect = str(row["kind"]), bool(row["expect"])
             counts[kind, expect][0] += bool(row["heard"])
             counts[kind, expect][1] += 1
-    for kind in SECOND_HEARD:
+    for kind in heard_floor:
         heard, n = counts[kind, True]
         alarms, m = counts[kind, False]
-        assert n and heard >= SECOND_HEARD[kind] * n, (kind, heard, n)
-        assert m and alarms <= SECOND_FALSE_ALARMS[kind] * m, (kind, alarms, m)
+        assert n and heard >= heard_floor[kind] * n, (kind, heard, n)
+        assert m and alarms <= alarm_ceiling[kind] * m, (kind, alarms, m)
+
+
+def test_a_second_writers_mail_is_heard_too() -> None:
+    assert {p.stem for p in SECOND} == {"de", "es", "fr", "it", "nl", "pt"}, f"reader mail in {FOLDER / 'second'}"
+    _pooled(SECOND, SECOND_HEARD, SECOND_FALSE_ALARMS)
+
+
+def test_a_third_writers_mail_is_heard_too() -> None:
+    assert {p.stem for p in THIRD} == {"en", "de", "es", "fr", "it", "nl", "pt"}, f"reader mail in {FOLDER / 'third'}"
+    _pooled(THIRD, THIRD_HEARD, THIRD_FALSE_ALARMS)
