@@ -112,6 +112,9 @@ _DISCLAIMER_RE = re.compile(
     r"(?:may contain|contains? (?:confidential|privileged)|peut contenir|contient des informations|"
     r"enth[äa]lt vertrauliche|kann vertrauliche|puede contener|contiene informaci[óo]n|pu[òo] contenere|"
     r"contiene informazioni|kan vertrouwelijke|bevat vertrouwelijke|pode conter|cont[ée]m informa)))", re.IGNORECASE)
+# a notice sits at the end: a line that opens like one with more than this many lines of words below it is the
+# author's ("This message is intended for the billing team: you charged me twice ...")
+_NOTICE_LINES_MAX = 12
 _TOKEN_START_RE = re.compile(r"^\s*\[?#?C-\d", re.IGNORECASE)  # a concern's command line is never a quote's head
 _SEPARATOR_CHARS = frozenset("-_=—–~*")
 _BLOCK_WINDOW = 8  # a header block's fields are this close together (wrapped To/Cc lists in between)
@@ -166,11 +169,16 @@ def own_text(text: str) -> str:
     line, a separator). An attribution whose quote is `>`-marked is left, so answers between the marked
     lines stay; the marked lines themselves are the reader's to skip."""
     lines = lines_of(text)
+    following = [0] * len(lines)  # how many lines with words follow each line
+    count = 0
+    for k in range(len(lines) - 1, -1, -1):
+        following[k] = count
+        count += bool(lines[k].strip())
     for k, line in enumerate(lines):
         if _marked(line) or not line.strip():
             continue
         if _separator(line) or _header_block_at(lines, k) or (len(line) <= 120 and _DEVICE_FOOTER_RE.match(line)) \
-                or (k > 0 and _DISCLAIMER_RE.match(line)):
+                or (k > 0 and following[k] <= _NOTICE_LINES_MAX and _DISCLAIMER_RE.match(line)):
             return "\n".join(lines[:k])
         if _attribution(lines, k):
             # Gmail wraps a long attribution inside the address: "On ..., Care <" / "care@...> wrote:"
@@ -211,11 +219,18 @@ def answers_below_quotes(text: str) -> str | None:
         return None  # prose between a quote head and the marked lines: a top-posted reply's history
     kept: list[str] = []
     for k, line in enumerate(lines):
-        if head <= k < first or _marked(line) or _introduces_marked(lines, k):
+        if head <= k < first or _marked(line) or _introduces_marked(lines, k) or _wrapped_quote(lines, k):
             continue
         if line.strip() or (kept and kept[-1].strip()):  # one blank line where a quote stood between answers
             kept.append(line)
     return own_text("\n".join(kept))
+
+
+def _wrapped_quote(lines: list[str], k: int) -> bool:
+    """Whether line k is the end of a long quoted line that a mail program broke without its mark: right
+    under a long `>` line, starting in lower case ("> ... and we\nwill refund you.")."""
+    s = lines[k].lstrip()
+    return k > 0 and _marked(lines[k - 1]) and len(lines[k - 1]) >= 60 and s[:1].islower()
 
 
 def _head_line(lines: list[str], k: int) -> bool:

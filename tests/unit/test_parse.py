@@ -248,3 +248,16 @@ def test_answers_typed_into_the_quote_after_an_arrow_are_read_and_our_ticked_ite
             "--> Tampoco, hay una mancha en el parquet.\n\n  [x] Llaves\n  [x] Manual de la caldera\n")
     assert strip_quotes(body) == ("Le contesto dentro del texto.\n\n--> No. El grifo sigue goteando.\n"
                                   "--> Tampoco, hay una mancha en el parquet.")
+
+
+def test_a_line_that_opens_like_a_notice_at_the_top_of_a_long_email_is_the_clients() -> None:
+    lines = "\n".join(f"Point {n}: the invoice shows the wrong amount again." for n in range(14))
+    body = f"Hello,\nThis message is intended for the billing team: you charged me twice.\n{lines}\nAnna"
+    assert "charged me twice" in strip_quotes(body) and "Point 13" in strip_quotes(body)
+
+
+def test_the_broken_end_of_a_long_quoted_line_is_not_the_clients() -> None:
+    body = ("Thanks, all fixed now.\n\nOn Mon, 3 Nov 2026, Care <care@example.test> wrote:\n"
+            "> We are sorry for the delay, which was unacceptable, and we\nwill refund the delivery fee today.\n"
+            "> Regards\n")
+    assert strip_quotes(body) == "Thanks, all fixed now."
