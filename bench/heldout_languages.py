@@ -1,4 +1,4 @@
-"""Held-out figures per language: the first held-out set, the fresh one, and both pooled.
+"""Held-out figures per language: the first held-out set, the fresh one, the thread mail, and all pooled.
 
     python bench/heldout_languages.py [MODEL ...]    (default: the shipped model)
 
@@ -23,7 +23,7 @@ from service.detector.training.evaluate import evaluate_model
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("en", "de", "es", "fr", "it", "nl", "pt")
-SETS = ("heldout", "fresh-heldout")
+SETS = ("heldout", "fresh-heldout", "threads-heldout")
 
 
 def figures(model: DetectorModel, examples: list[Example]) -> tuple[float, float]:
@@ -39,7 +39,8 @@ def held_out_files(lang: str) -> dict[str, Path]:
     """The language's two held-out sets; English keeps its first one as `client_emails/test.jsonl`."""
     if lang == "en":
         folder = ROOT / "data/client_emails"
-        return {"heldout": folder / "test.jsonl", "fresh-heldout": folder / "fresh-heldout.jsonl"}
+        return {"heldout": folder / "test.jsonl", "fresh-heldout": folder / "fresh-heldout.jsonl",
+                "threads-heldout": folder / "threads-heldout.jsonl"}
     folder = ROOT / "data/client_emails_i18n" / lang
     return {name: folder / f"{name}.jsonl" for name in SETS}
 
@@ -49,7 +50,7 @@ def main(paths: list[str]) -> None:
         model = load_model(Path(path))
         print(f"model {path}")
         print(f"{'':4}" + "".join(f"{name:>27}   " for name in (*SETS, "pooled")))
-        print(f"{'':4}" + "   n  3 labels  concern    " * 3)
+        print(f"{'':4}" + "   n  3 labels  concern    " * (len(SETS) + 1))
         means: dict[str, list[float]] = {}
         for lang in LANGUAGES:
             found = {name: read_user_file(file) for name, file in held_out_files(lang).items() if file.is_file()}
