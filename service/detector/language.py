@@ -89,10 +89,13 @@ def identify(text: str) -> Identified:
 def _iberian(text: str, code: str, *, sure: bool) -> str:
     """Portuguese or Spanish by the words only one of them writes, when the model said one of the two (`sure`:
     the other wins with more such words, and two at least) or could not tell (four, and none of the other's)."""
-    head = text[:4000].casefold()
-    words = _WORDS.findall(head)[:IBERIAN_WORDS_READ]
-    pt = sum(w in _PORTUGUESE_ONLY for w in words) + len(_PORTUGUESE_LETTERS.findall(head))
-    es = sum(w in _SPANISH_ONLY for w in words) + len(_SPANISH_LETTERS.findall(head))
+    head = text[:2500].casefold()
+    pt = len(_PORTUGUESE_LETTERS.findall(head))
+    es = len(_SPANISH_LETTERS.findall(head))
+    for match in itertools.islice(_WORDS.finditer(head), IBERIAN_WORDS_READ):
+        word = match.group()
+        pt += word in _PORTUGUESE_ONLY
+        es += word in _SPANISH_ONLY
     if sure:
         if pt > es and pt >= 2:
             return "pt"
