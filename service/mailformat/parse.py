@@ -29,7 +29,7 @@ from service.mailformat.plain import BIDI_RE as BIDI_RE
 from service.mailformat.plain import lines_of as lines_of
 from service.mailformat.plain import one_line as one_line
 from service.mailformat.plain import storable
-from service.mailformat.quotes import answers_below_quotes, own_text, tagged_answers
+from service.mailformat.quotes import answers_below_quotes, own_text, tagged_answers, without_banner
 from service.mailformat.readers import address_header, first_reply, html_to_text, mime_within_depth, strip_tags
 from service.mailformat.relay import Relay, find_author
 
@@ -207,6 +207,7 @@ def strip_quotes(text: str) -> str:
     quote head `quotes.own_text` knows (Portuguese, and Gmail's Spanish and Dutch attributions, which the
     parser misses: "El jue, 3 dic 2026 a las 10:00, Care (<care@...>) escribió:").
     """
+    text = without_banner(text)
     below = answers_below_quotes(text)
     if below is not None and below.strip():
         # the reply parser takes the words above the first quote head, and there are none or few of them

@@ -204,6 +204,24 @@ def tagged_answers(text: str) -> list[str]:
     return mine if len(mine) >= 2 else []
 
 
+# a mail gateway's warning above the words: "[EXTERNAL] This email originated from outside the organisation";
+# nobody's complaint, though it says "do not click" and "suspicious"
+_BANNER_RE = re.compile(
+    r"^[ \t*\[(]*+(?:external|externo|externa|extern|externe|esterno|esterna|caution|attention|achtung|"
+    r"atenci[óo]n|attenzione|let op|aten[çc][ãa]o|warning|aviso|avviso|waarschuwing)\b[^\n]{0,200}?"
+    r"(?:outside|external|extern|fuera|fora|esterno|buiten|l'ext[ée]rieur|au[sß]erhalb)[^\n]{0,60}?"
+    r"(?:organi[sz]ation|organizaci[óo]n|organiza[çc][ãa]o|organizzazione|organisatie|unternehmen|organisation|"
+    r"company|empresa|azienda|entreprise|bedrijf|firma)", re.IGNORECASE)
+
+
+def without_banner(text: str) -> str:
+    """`text` without a mail gateway's external-sender warning in its first lines."""
+    lines = lines_of(text)
+    top = [k for k, line in enumerate(lines[:12]) if line.strip()][:3]
+    banner = {k for k in top if len(lines[k]) <= 400 and _BANNER_RE.match(lines[k])}
+    return "\n".join(line for k, line in enumerate(lines) if k not in banner) if banner else text
+
+
 def answers_below_quotes(text: str) -> str | None:
     """A reply written below or between `>`-marked quotes (bottom-posted, or answered point by point): its
     unmarked lines, without the attribution lines that introduce the quotes, cut at the first unmarked quote

@@ -261,3 +261,12 @@ def test_the_broken_end_of_a_long_quoted_line_is_not_the_clients() -> None:
             "> We are sorry for the delay, which was unacceptable, and we\nwill refund the delivery fee today.\n"
             "> Regards\n")
     assert strip_quotes(body) == "Thanks, all fixed now."
+
+
+@pytest.mark.parametrize("banner", [
+    "[EXTERNAL] This email originated from outside of the organization. Do not click links unless you trust it.",
+    "[EXTERNO] Esta mensagem teve origem fora da organização. Não clique em ligações nem abra anexos.",
+    "ACHTUNG: Diese E-Mail stammt von außerhalb des Unternehmens. Klicken Sie nicht auf verdächtige Links.",
+])
+def test_a_gateways_external_sender_warning_is_not_the_clients(banner: str) -> None:
+    assert strip_quotes(f"{banner}\n\nThe invoice is wrong again.\nAnna") == "The invoice is wrong again.\nAnna"
