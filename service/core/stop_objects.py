@@ -103,3 +103,22 @@ _NEAR_UNSUBSCRIBE = frozenset(k for u in w.UNSUBSCRIBES if len(u) >= 9 for k in 
 
 def _misspelt_unsubscribe(t: str) -> bool:
     return len(t) >= 9 and not t.isdigit() and bool(({t} | _deletions(t)) & _NEAR_UNSUBSCRIBE)
+
+
+def as_verb(t: str, verbs: frozenset[str]) -> tuple[str, bool] | None:
+    """`t` as one of `verbs`, and whether it carries its object pronoun ("enviarme", "quitenme", "scrivetemi")."""
+    if t in verbs:
+        return t, False
+    for suffix in ("me", "mi", "nos", "ci"):
+        stem = t[:-len(suffix)]
+        if t.endswith(suffix) and len(stem) > 3:
+            for candidate in (stem, stem + "e"):
+                if candidate in verbs:
+                    return candidate, True
+    return None
+
+
+def sending(t: str) -> str | None:
+    """The sending verb `t` is, if it is one."""
+    found = as_verb(t, w.SENDS)
+    return found[0] if found else None

@@ -19,8 +19,9 @@ from enum import Enum
 from functools import lru_cache
 
 from service.core import stop_words as w
-from service.core.stop_objects import OURS, Named, named_by, noun, skip, span, unsubscribe_word
+from service.core.stop_objects import OURS, Named, as_verb, named_by, noun, sending, skip, span, unsubscribe_word
 from service.core.stop_text import clauses, fold, tokens
+from service.core.stop_wishes import enough, objection, unwanted_mail
 from service.mailformat.parse import Inbound
 from service.mailformat.replies import has_reply_prefix, is_reply
 
@@ -99,7 +100,8 @@ def _reading(clause: list[str], own: list[str], names: frozenset[str]) -> Readin
         # "no quiero que ...": what is not wanted is the subjunctive's ("que me sigan enviando correos" is our
         # mail; "que se renueve mi suscripción" is not)
         negative = _not_wanted(clause[len(own) + 1:len(own) + 13])
-    found = [_unsubscribe(own), _stop(clause), _remove(own), negative, _objection(own, clause)]
+    wished = Reading.OPT_OUT if objection(own, clause) or enough(own) else None
+    found = [_unsubscribe(own, clause), _stop(clause), _remove(own), negative, wished]
     if Reading.OPT_OUT in found:
         return Reading.OPT_OUT
     if Reading.BARE in found:
@@ -112,7 +114,7 @@ def _reading(clause: list[str], own: list[str], names: frozenset[str]) -> Readin
 def _sent_to_me(own: list[str]) -> bool:
     """Talk of our sending the writer mail: "why do you keep emailing me" (not "sending me invoices")."""
     for k, t in enumerate(own):
-        found = _verb(t, w.SENDS)
+        found = as_verb(t, w.SENDS)
         if found and (found[1] or (k + 1 < len(own) and own[k + 1] in w.PERSONS)):
             return named_by(own, skip(own, k + 1, w.PERSONS | {"to"})) is not Named.OTHER
     return False
@@ -131,31 +133,12 @@ def _request_at(clause: Sequence[str]) -> int:
     return k
 
 
-def _verb(t: str, verbs: frozenset[str]) -> tuple[str, bool] | None:
-    """`t` as one of `verbs`, and whether it carries its object pronoun ("enviarme", "quitenme", "scrivetemi")."""
-    if t in verbs:
-        return t, False
-    for suffix in ("me", "mi", "nos", "ci"):
-        stem = t[:-len(suffix)]
-        if t.endswith(suffix) and len(stem) > 3:
-            for candidate in (stem, stem + "e"):
-                if candidate in verbs:
-                    return candidate, True
-    return None
-
-
-def _send(t: str) -> str | None:
-    """The sending verb `t` is, if it is one."""
-    found = _verb(t, w.SENDS)
-    return found[0] if found else None
-
-
-def _unsubscribe(own: list[str]) -> Reading | None:
+def _unsubscribe(own: list[str], clause: Sequence[str] = ()) -> Reading | None:
     """"Unsubscribe (me) (from X)", "vom Newsletter abmelden", "melden Sie mich ab": ours unless X is not."""
     for k, t in enumerate(own):
         particle = w.SEPARABLE.get(t)
         separated = particle is not None and particle[1] == "unsub" and particle[0] in own[k + 1:]
-        if not (unsubscribe_word(t) or _verb(t, w.UNSUBSCRIBES) or separated):
+        if not (unsubscribe_word(t) or as_verb(t, w.UNSUBSCRIBES) or separated):
             continue
         if any(n in w.NEGATIONS for n in own[max(0, k - 3):k]) or (k and own[k - 1] in w.PASSIVE):
             continue  # "don't unsubscribe me", "why was I unsubscribed"
@@ -165,6 +148,10 @@ def _unsubscribe(own: list[str]) -> Reading | None:
         after = skip(own, end + 1, w.PERSONS)
         if after + 1 < len(own) and own[after] in {"a", "al", "ao"} and named_by(own, after + 1) is Named.OTHER:
             continue  # "dar de baja a mi hija de la excursión": someone else, off something else
+        # "désinscrire ma fille de la sortie scolaire": someone else (Italian "ma" may have ended `own` there)
+        rest = clause[after:after + 2] if after == len(own) and len(clause) > len(own) else own[after:after + 2]
+        if len(rest) == 2 and rest[0] in w.MINE and rest[1] not in w.ADDRESSES and noun(rest[1]) is Named.OTHER:
+            continue
         if after < len(own) and own[after] in w.FROMS:
             named = named_by(own, after + 1)
         elif after < len(own) and own[after] not in w.BOUNDARIES:
@@ -213,9 +200,11 @@ def _stop(clause: list[str]) -> Reading | None:
     if verb in w.STOP_NEEDS_PARTICLE and not has_particle:
         return None  # "dejen el paquete": leave, not stop
     k = skip(clause, k + int(has_particle), w.PERSONS | {"te", "zu", "to"})
+    if not has_particle and k < len(clause) and clause[k] in w.PARTICLES:
+        has_particle, k = True, k + 1  # "stoppen jullie met de service": the particle after the subject
     if k < len(clause) and clause[k] in w.STOP_ELSEWHERE and not has_particle:
         return Reading.OTHER  # "stop by tomorrow", "stop at 6pm"
-    if k + 1 < len(clause) and clause[k] in w.DETERMINERS and (_send(clause[k + 1]) or clause[k + 1] in w.RECEIVES):
+    if k + 1 < len(clause) and clause[k] in w.DETERMINERS and (sending(clause[k + 1]) or clause[k + 1] in w.RECEIVES):
         k += 1  # "stop met het sturen van e-mails"
     if k < len(clause) and clause[k] == ",":  # "horen Sie auf, mir E-Mails zu schicken"
         return _zu_clause(clause[k + 1:])
@@ -227,7 +216,7 @@ def _stop(clause: list[str]) -> Reading | None:
 def _doing(t: str, after_infinitive_particle: bool) -> bool:
     """Whether `t`, after "stop", is another verb than sending: an English gerund, or the infinitive that
     "arretez de", "dejen de", "smettete di" take (a noun there has its determiner: "chega de e-mails")."""
-    if _send(t) or t in w.RECEIVES or noun(t) is not Named.OTHER:
+    if sending(t) or t in w.RECEIVES or noun(t) is not Named.OTHER:
         return False
     if t.endswith("ing") and len(t) > 4:
         return True
@@ -238,7 +227,7 @@ def _zu_clause(rest: list[str]) -> Reading:
     """German: "..., mir (X) zu schicken" / Dutch "..., mij (X) te mailen": X before the verb."""
     for k, t in enumerate(rest):
         if t in {"zu", "te"} and k + 1 < len(rest):
-            if not _send(rest[k + 1]):
+            if not sending(rest[k + 1]):
                 return Reading.OTHER  # "..., meine E-Mails zu ignorieren": not our sending
             named = named_by(rest[:k], skip(rest, 0, w.PERSONS))
             return Reading.OTHER if named is Named.OTHER else Reading.OPT_OUT
@@ -247,7 +236,7 @@ def _zu_clause(rest: list[str]) -> Reading:
 
 def _done_to(clause: list[str], k: int, *, bare: Reading) -> Reading:
     """What a request to stop (or not to do) something reads as, given what follows it from `k`."""
-    found = _verb(clause[k], w.SENDS) if k < len(clause) else None
+    found = as_verb(clause[k], w.SENDS) if k < len(clause) else None
     if found or (k < len(clause) and clause[k] in w.RECEIVES):
         after = skip(clause, k + 1, w.PERSONS | {"to"})
         person = bool(found and found[1]) or after > k + 1
@@ -273,10 +262,10 @@ def _remove(own: list[str]) -> Reading | None:
     at = _request_at(own)
     if at >= len(own):
         return None
-    clitic = own[at] in w.CLITICS and at + 1 < len(own) and _verb(own[at + 1], w.REMOVES) is not None
+    clitic = own[at] in w.CLITICS and at + 1 < len(own) and as_verb(own[at + 1], w.REMOVES) is not None
     at += clitic  # "merci de me retirer de la liste"
     particle = w.SEPARABLE.get(own[at])
-    found = _verb(own[at], w.REMOVES)
+    found = as_verb(own[at], w.REMOVES)
     if not found and not (particle and particle[1] == "remove"):
         return None
     if all(t in w.FILLER or t in w.BOUNDARIES for t in own[at + 1:]):
@@ -290,7 +279,7 @@ def _remove(own: list[str]) -> Reading | None:
     else:
         return None  # "remove the charge from my card": not the writer
     k = skip(own, k, w.PERSONS | {"bitte", "please"})
-    if k < len(own) and own[k] in w.FROMS:
+    if k < len(own) and own[k] in w.FROMS and whom is not Named.ADDRESS:  # the writer's address, from anywhere
         named = named_by(own, k + 1)
         # "sáquenme de esto", "take me off all this": what the writer is on, unnamed, is our mail
         return Reading.OPT_OUT if named in (*OURS, Named.EVERYTHING, Named.DEMONSTRATIVE) else Reading.OTHER
@@ -309,9 +298,9 @@ def _negative(own: list[str]) -> Reading | None:
     if first in w.NEGATIONS:  # "don't send me", "ne m'envoyez plus", "no me envien mas", "nicht mehr anschreiben"
         # "no me sigan enviando", "don't keep emailing me", "pas besoin de m'envoyer"
         k = skip(own, at + 1, w.PERSONS | w.CLITICS | w.QUANTITY | w.NO_MORE | w.CONTINUES | w.INFINITIVE_MARKS)
-        if k < len(own) and _send(own[k]):
+        if k < len(own) and sending(own[k]):
             return _done_to(own, k, bare=Reading.OPT_OUT)
-    sent = _send(first)
+    sent = sending(first)
     if sent and sent not in w.SENDS_NEED_PERSON:  # "Schicken Sie mir keine E-Mails mehr"
         k = skip(own, at + 1, w.PERSONS | w.POLITE)
         if k < len(own) and own[k] in w.NO_MORE | {"no", "nothing", "nichts", "niets"}:
@@ -331,7 +320,7 @@ def _negative(own: list[str]) -> Reading | None:
             return None  # "je ne souhaite pas arrêter (l'abonnement)": a wish not to stop
         if negated:
             return _done_to(own, k, bare=Reading.BARE)
-    if _unwanted_mail(own):
+    if unwanted_mail(own):
         return Reading.OPT_OUT
     if first in w.NO_MORE and not any(t in w.RECEIVES for t in own):  # "I get no more emails" tells, not asks
         k = skip(own, at + 1, w.PARTICLES | w.QUANTITY | {"of"})
@@ -347,40 +336,6 @@ def _negative(own: list[str]) -> Reading | None:
 def _not_wanted(rest: list[str]) -> Reading:
     """The subjunctive a negated wish governs: our sending ("que me sigan enviando correos") or something else."""
     k = skip(rest, 0, w.PERSONS | w.CLITICS | w.CONTINUES | w.QUANTITY | w.NEGATIONS)
-    if k < len(rest) and (_send(rest[k]) or rest[k] in w.RECEIVES):
+    if k < len(rest) and (sending(rest[k]) or rest[k] in w.RECEIVES):
         return _done_to(rest, k, bare=Reading.OPT_OUT)
     return Reading.OTHER
-
-
-def _objection(own: list[str], clause: list[str]) -> Reading | None:
-    """An objection to our sending: "I object to receiving your emails", "ich widerspreche der Zusendung von
-    Werbung", "me opongo a que ... enviarme comunicaciones"; not "ich widerspreche der Rechnung"."""
-    at = next((k for k, t in enumerate(own) if t in w.OBJECTS), None)
-    if at is None or any(t in w.NEGATIONS for t in own[max(0, at - 3):at]) or any(t in w.WHY for t in own):
-        return None
-    k = skip(clause, at + 1, w.OBJECTED_VIA | w.DETERMINERS | w.PERSONS)
-    if k >= len(clause):
-        return None
-    if clause[k - 1] in {"que", "che", "dat", "dass"}:  # "a que utilicen mis datos para enviarme comunicaciones"
-        rest = clause[k:k + 12]
-        sent = any(_send(t) or t in w.RECEIVES for t in rest) and any(noun(t) is Named.MAIL for t in rest)
-        return Reading.OPT_OUT if sent else None
-    t = clause[k]
-    return Reading.OPT_OUT if _send(t) or t in w.RECEIVES or t in w.SENDINGS or noun(t) is Named.MAIL else None
-
-
-def _unwanted_mail(own: list[str]) -> bool:
-    """German and Dutch, where the verb moves: "gelieve mij geen mails meer te sturen", "ik ontvang liever
-    geen herinneringen meer", "ich möchte diese E-Mails nicht mehr erhalten": a wish, a "no (more)", our
-    mail named, and a verb of sending or receiving; not a question ("warum bekomme ich keine Mails mehr?")."""
-    if not any(t in w.POLITE or t in w.DESIRES for t in own) or any(t in w.WHY for t in own):
-        return False
-    if not any(noun(t) is Named.MAIL for t in own):
-        return False
-    if any(t in w.STOPS_LAST for t in own) or (any(t in w.STELLEN for t in own) and {"ab", "ein"} & set(own)):
-        return True  # "die Nachfragen bitte abstellen", "stellen Sie die Erinnerungen ab"
-    none = any(t in {"geen", "keine", "keinen", "kein"} for t in own)
-    if none and {"meer", "mehr"} & set(own):
-        return True  # "bitte keine Nachfragen mehr"
-    no_more = any(t in {"niet", "nicht"} and own[k + 1:k + 2] in (["meer"], ["mehr"]) for k, t in enumerate(own))
-    return (none or no_more) and any(_send(t) or t in w.RECEIVES for t in own)

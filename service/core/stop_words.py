@@ -84,6 +84,16 @@ JOINED: dict[tuple[str, ...], str] = {
         ("por amor de deus", "please"), ("por el amor de dios", "please"), ("per l' amor di dio", "please"),
         ("pour l' amour de dieu", "please"), ("for god' s sake", "please"), ("for gods sake", "please"),
         ("um gottes willen", "please"), ("in godsnaam", "please"), ("baja de", "darsedebaja de"),
+        ("for the last time", "please"), ("zum letzten mal", "please"), ("pour la derniere fois", "please"),
+        ("voor de laatste keer", "please"), ("por ultima vez", "please"), ("per l' ultima volta", "please"),
+        ("pela ultima vez", "please"), ("knock it off", "stop"), ("cut it out", "stop"), ("give it a rest", "stop"),
+        ("vs pouvez", "pouvezvous"), ("vous pouvez", "pouvezvous"), ("liste d' envoi", "maillist"),
+        ("liste d' envois", "maillist"), ("lista de envio", "maillist"), ("lista di invio", "maillist"),
+        ("je vous prie de bien vouloir", "svp"), ("je vous saurais gre de bien vouloir", "svp"),
+        ("je vous saurais gre de", "svp"), ("merci de bien vouloir", "svp"), ("niet langer", "niet meer"),
+        ("nicht langer", "nicht mehr"), ("ich ersuche hoflich", "bitte"), ("ich ersuche", "bitte"), ("ps", "please"),
+        ("no more emails", "nomore emails"), ("mailingliste", "maillist"), ("mailinglijst", "maillist"),
+        ("verzendlijst", "maillist"), ("nich mehr", "nicht mehr"), ("keine emails mer", "keine emails mehr"),
     )},
 }
 
@@ -159,7 +169,8 @@ CONTINUES = _words("keep keeps continue sigan siga sigas seguir continuen contin
 ALLOWS = _words("let allow help")  # "please allow me to unsubscribe": the writer's own wish
 PASSIVE = _words("was been were be get got being")  # "why was I unsubscribed": told, not asked
 # politeness inside a request ("stuur me alsjeblieft geen ...") and the marks of a wish in German and Dutch
-POLITE = _words("alsjeblieft alstublieft aub svp bitte please pls graag even gelieve liever lieber")
+POLITE = _words("alsjeblieft alstublieft aub svp bitte please pls graag even gelieve liever lieber prijs "
+                 "appreciate schatzen ersuche")
 # German and Dutch verbs of stopping that stand last ("die Nachfragen bitte abstellen"), and the separable
 # "stellen Sie die Erinnerungen ab / ein"
 # nouns of sending: "l'envoi du catalogue" sends the catalogue, not our mail
@@ -178,12 +189,12 @@ STOPS = _words("stop stopp stoppen stoppt quit cease halt arretez arrete arreter
                "deja dejen deje dejad dejar paren pare parar parad para smettete smettila smettetela smetti "
                "smettere finitela piantatela parem deixem deixe deixar deixa basta chega aufhoren aufhoeren "
                "ophouden parassem pararem dejaran dejasen dejando smettendo parando deixando dejeis dejes deixassem "
-               "smettiate smettano evitare evitar evitem eviten evitate evitez eviter")
+               "smettiate smettano evitare evitar evitem eviten evitate evitez eviter stpo sotp stoppen")
 STOP_NEEDS_PARTICLE = _words("deja dejen deje dejad dejar paren pare parar parad para smettete smettila smettetela "
                              "dejando smettendo parando deixando dejeis dejes deixassem smettiate smettano "
                              "smetti smettere finitela piantatela parem deixem deixe deixar deixa parassem pararem "
                              "dejaran dejasen")
-PARTICLES = _words("with met mit con com de d' d di a aux au al ermee alla alle allo ai agli")
+PARTICLES = _words("with w met mit con com de d' d di a aux au al ermee alla alle allo ai agli")
 BEFORE_INFINITIVE = _words("de d' d di zu")  # "arretez de", "dejen de", "smettete di": a verb follows
 # verbs whose separated particle ends them, as in "horen Sie bitte auf", "melden Sie mich ab", "hou op met"
 SEPARABLE = {"horen": ("auf", "stop"), "hort": ("auf", "stop"), "hor": ("auf", "stop"), "hoeren": ("auf", "stop"),
@@ -214,7 +225,8 @@ SENDS = _words(
     # gerunds ("no me sigan enviando"), past subjunctives ("que no me enviaran"), asking ("stop asking me")
     "enviando mandando escribiendo contactando escribiendome enviaran mandaran escribieran inviando scrivendo "
     "contattando escrevendo contatando enviassem mandassem reecrire "
-    "ask asking preguntar preguntando pregunten nachfragen demander chiedere domandare perguntar vragen")
+    "ask asking preguntar preguntando pregunten nachfragen demander chiedere domandare perguntar vragen "
+    "zuzusenden zuzuschicken adresser adressez mailen mailt")
 # of those, the ones that are about mail only with a person as their object ("stop bothering me")
 SENDS_NEED_PERSON = _words(
     "bother bothering pester pestering harass harassing remind reminding ping pinging bug bugging nag nagging "
@@ -227,6 +239,7 @@ RECEIVES = _words("receive receiving received receives get getting gets got erha
                   "krijgen krijg ricevere ricevo riceviamo receber recebo recebemos")
 DESIRES = _words("want wanna wish need like prefer rather mochte mochten will wollen wunsche wunschen brauche brauchen "
                  "prefiero preferiria preferiamos prefiro preferirei preferisco preferiamo prefere prefereria "
+                 "veut prefererais prefererions "
                  "benotige mag veux voulons voudrais souhaite souhaitons souhaiterais desire aimerais quiero "
                  "queremos quisiera deseo deseamos necesito wil willen wens hoef voglio vogliamo vorrei desidero "
                  "quero gostaria desejo preciso")
@@ -338,7 +351,7 @@ BOUNDARIES = _words(
 # greetings, thanks, sign-offs and mail programs' lines: no request, no concern
 FILLER = _words(
     "raga ragazzi gente galera pessoal chicos guys folks leute jongens vlw valeu obg brigado bjs abs "
-    "po pues eh hein hoor ne "
+    "po pues eh hein hoor ne ff lol haha jaja mdr xd bro mate though tho "
     "voi voces ustedes mesmos mismos stessi yourselves "
     "hi hello hey dear thanks thank you thx ty regards best kind warm warmest cheers sincerely yours please pls ok "
     "okay sent from my iphone ipad android phone mobile samsung galaxy outlook team all the sorry good morning "
@@ -378,3 +391,8 @@ ENGLISH = _words("the your my me these this please to")
 RECIPIENT_MARKS = _words("to a al ao aos a la au aux alla allo al")
 # a pronoun that stands for a thing before the verb: "ya no lo quiero", "je ne le veux plus", "non lo voglio"
 THING_CLITICS = _words("lo la los las le les l' o os as it das het")
+# enough: "that's enough emails", "das reicht mit den Mails", "ça fait assez de mails", "genoeg met de mails"
+ENOUGH = _words("enough reicht genug assez genoeg")
+# replying: "es reicht, auf diese Nachricht zu antworten" (our own letters say it) suffices, it asks nothing
+REPLIES = _words("reply replying respond answer antworten beantworten repondre repondez responder responda "
+                 "contestar conteste rispondere rispondete rispondi antwoorden antwoord reageren responda respondam")
