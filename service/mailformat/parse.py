@@ -205,7 +205,10 @@ def strip_quotes(text: str) -> str:
 
     The reply parser knows the quote heads of ten languages; what it leaves is cut again at the first
     quote head `quotes.own_text` knows (Portuguese, and Gmail's Spanish and Dutch attributions, which the
-    parser misses: "El jue, 3 dic 2026 a las 10:00, Care (<care@...>) escribió:").
+    parser misses: "El jue, 3 dic 2026 a las 10:00, Care (<care@...>) escribió:"). A reply written below
+    or between `>`-marked quotes is read from its unmarked lines (the parser takes only what is above the
+    first head), a gateway's external-sender warning is left out, and answers typed into a quote after the
+    author's initials are added.
     """
     text = without_banner(text)
     below = answers_below_quotes(text)
