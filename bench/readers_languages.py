@@ -7,7 +7,8 @@ labelled with what a reader should say of it, written by writers who never saw t
 message is built as real mail and parsed by the service's own parser, then read as the service reads
 it:
 
-- settled: `says_all_is_well` on the parsed message's new words (the check-in reply rule's test);
+- settled: `says_all_is_well` on the parsed message's new words, or its subject where it has none (the
+  check-in reply rule's test, `flows/client_replies`);
 - stop: `stop_requested`, with the default detector's verdict deciding whether a concern is present;
 - urgent: the subject marks the mail urgent (`severity_of`'s subject test);
 - autoreply: the parser found a machine's signal (`Inbound.auto_signals`).
@@ -29,7 +30,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
-from service.core.settled_reply import says_all_is_well
+from service.core.settled_reply import reply_words, says_all_is_well
 from service.core.stop_request import stop_requested
 from service.core.urgency import marked_urgent
 from service.detector.detect import detect, detector_input
@@ -55,7 +56,7 @@ def as_mail(item: dict[str, object], n: int) -> Inbound:
 def heard(kind: str, msg: Inbound) -> bool:
     """What the service's reader of `kind` says of `msg`."""
     if kind == "settled":
-        return says_all_is_well(msg.new_text)
+        return says_all_is_well(reply_words(msg.new_text, msg.subject))
     if kind == "stop":
         text, subject = detector_input(msg)
         return stop_requested(msg, concern=detect(text, subject=subject).label != "none")

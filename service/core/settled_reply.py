@@ -89,7 +89,14 @@ SETTLED = _stems(
     "not a peep, running again, running fine, all sorted, activated, sache ist gegessen, eingetroffen, kann zu, "
     "alles guet, guet cho, allet jut, aktiviert, bien passe, rien a signaler, impeccable, effectue*, active*, "
     "alles binnen, gelukt, staat erop, gestort, klaar, geen klachten meer, gereed, geactiveerd, attivat*, "
-    "activad*, ativad*")
+    "activad*, ativad*, "
+    # a fifth writer's (Spanish, Italian, Portuguese; development set)
+    "como un guante, todo guay, ya lo tengo, una meraviglia, uma maravilha, de maravilla, uma beleza, "
+    "si puo chiudere, pode encerrar, pueden cerrar, non mi lamento, fa il suo dovere, nao ha queixas, sem queixas, "
+    "nada a reclamar, nessuna lamentela, ninguna queja, sin quejas, keine beschwerden, aucune plainte, "
+    "rien a redire, no complaints, consertaram, arrumaram, resolveram, solucionaram, arreglaron, resolvieron, "
+    "deu um jeito, voltou a, accredito, reembolsad*, devolvid*, estornad*, rimborsat*, devuelt*, terugbetaald, "
+    "erstattet, rembourse*")
 # "not any more", as the whole answer to "is it still a problem?"
 NO_LONGER = _stems("not anymore, not any more, no longer, ya no, nicht mehr, plus maintenant, non piu, niet meer, "
                    "ja nao, nao mais")
@@ -134,7 +141,8 @@ STILL = _word_set(
     "except sauf salvo excepto ausser behalve tranne exceto contre revanche neanmoins pourtant unfortunately "
     "malheureusement leider lamentablemente desafortunadamente purtroppo helaas infelizmente "
     # nevertheless: "Trotzdem verstehe ich nicht, warum ..."
-    "trotzdem dennoch nevertheless nonetheless embargo comunque mesmo")
+    "trotzdem dennoch nevertheless nonetheless embargo comunque mesmo obstante peccato pity shame schade "
+    "dommage lastima")
 FAULTS = _stems(
     "wrong, error*, fail*, broken, problem*, issue*, missing, incorrect, down, "
     "malo, mala, error*, falla*, fallo*, problema*, incorrect*, equivocad*, falta*, roto, rota, caid*, "
@@ -152,7 +160,8 @@ FAULTS = _stems(
     "pendente*, openstaand, empty, leer, vacio, vacia, vide, vuoto, vuota, leeg, vazio, vazia, "
     # still waiting, short of what was agreed, and a question why
     "waiting, warte*, wacht*, attend*, aspett*, esperando, aguard*, short, weniger, moins, menos, meno, minder, "
-    "why, warum, wieso, pourquoi, perche, waarom")
+    "why, warum, wieso, pourquoi, perche, waarom, stopped, paro, parou, fermat*, bloccat*, bloquead*, "
+    "charged, addebitat*, cobraram, cobraron, cobrado, cobrada, berechnet, aangerekend, perdi, perdemos")
 # something still missing, unless nothing is: "es fehlen immer noch die Schrauben" ("nichts fehlt" is settled)
 MISSING = _stems("missing, fehl*, falta*, faltan, manque*, manca*, mancan*, ontbreek*, ontbreken")
 # not yet: wherever it is said, the matter is not settled
@@ -211,9 +220,16 @@ def _clause_words(clause: str) -> list[str]:
     return words
 
 
+# "No obstante, hemos estado once días sin servicio": the marker's comma does not end what it governs
+_MARKER_COMMA_RE = re.compile(
+    r"\b(no obstante|sin embargo|however|trotzdem|cependant|toutefois|pourtant|tuttavia|comunque|contudo|"
+    r"no entanto|echter|nevertheless|nonetheless|leider|malheureusement|purtroppo|helaas|infelizmente|"
+    r"lamentablemente|unfortunately)[ \t]*,")
+
+
 def _clauses(text: str) -> list[tuple[list[str], bool]]:
     """Each clause's words and whether it is a question, in the order written."""
-    folded = _NO_PROBLEM_RE.sub("noproblem", fold(text[:READ_CHARS]))
+    folded = _MARKER_COMMA_RE.sub(r"\1 ", _NO_PROBLEM_RE.sub("noproblem", fold(text[:READ_CHARS])))
     out: list[tuple[list[str], bool]] = []
     question = False
     for m in _CLAUSE_RE.finditer(folded):
@@ -278,7 +294,19 @@ def says_all_is_well(text: str, lang: str | None = None) -> bool:
             if negated:
                 return False  # "no funciona", "not fixed": whatever else it says, not settled
             if question or CONDITIONS & set(words[max(0, start - 4):start]) or (
-                    words[0] == _IF_AT_HEAD and words[1:2] != ["e"]):
+                    words[0] == _IF_AT_HEAD and words[1:2] != ["e"] and code != "it"):  # Italian "sì"
                 continue
             settled = True
     return settled
+
+
+_REPLY_PREFIX_RE = re.compile(r"^(?:\s*(?:re|aw|sv|vs|wg|tr|rv|r|res|ref|antw)\s*(?:\[\d+\])?\s*:)+", re.IGNORECASE)
+_TOKEN_RE = re.compile(r"\[#?C-\d+\]", re.IGNORECASE)
+
+
+def reply_words(new_text: str, subject: str) -> str:
+    """What a client's reply says: its new words, or, where it has none (a phone's footer alone), the subject
+    they typed ("Re: ¿Se ha solucionado? -> Sí, todo resuelto, pueden cerrar")."""
+    if re.search(r"[^\W\d_]", new_text):
+        return new_text
+    return _TOKEN_RE.sub("", _REPLY_PREFIX_RE.sub("", subject[:300])).strip()

@@ -13,6 +13,7 @@ from service.core.businesstime import next_local_time
 from service.core.chain import RuleRecord
 from service.core.rules.client_reply import ReplyChange, ReplyFacts, reply_change
 from service.core.rules.concern_rules import severity_of
+from service.core.settled_reply import reply_words
 from service.core.states import JobKind
 from service.detector.detect import Verdict
 from service.flows import checkins
@@ -28,7 +29,8 @@ async def apply_reply(session: AsyncSession, concern: Concern, account: Account,
     """Change `concern` as the client's reply `msg` calls for (`joined`: a new message of theirs that joined
     it, not a reply in its thread); the record of the rules asked."""
     urgent = joined and severity_of(verdict, msg) == "high"
-    change, record = reply_change(ReplyFacts(concern.status, concern.severity, verdict, msg.new_text,
+    words = reply_words(msg.new_text, msg.subject)
+    change, record = reply_change(ReplyFacts(concern.status, concern.severity, verdict, words,
                                              account.owner_email, urgent))
     if change == ReplyChange.REOPEN:
         await concerns.reopen(session, concern, msg.from_addr, now, f"new message {msg.message_id} from the client")
@@ -45,7 +47,7 @@ async def apply_reply(session: AsyncSession, concern: Concern, account: Account,
         session.add(EscalationRow(
             key=f"{concern.token}:suggest:{msg.message_id}"[:200], concern_id=concern.id, level=0,
             recipient=account.owner_email,
-            reason=f"a decision: the client says all is well (\"{one_line(msg.new_text, 160)}\"); "
+            reason=f"a decision: the client says all is well (\"{one_line(words, 160)}\"); "
                    f"if so, answer `{concern.token} resolved`", urgent=False, item_id=None, digest_id=None,
             created_at=now))
         await concerns.record(session, concern, "suggest_resolve", msg.from_addr, now, msg.message_id)

@@ -93,3 +93,28 @@ def test_a_person_writing_about_their_holiday_is_not_an_automatic_reply(subject:
     msg["From"], msg["To"], msg["Subject"] = "Ana <ana@example.com>", "help@example.com", subject
     msg.set_content(body)
     assert parse_message(msg.as_bytes()).auto_signals == ()
+
+
+@pytest.mark.parametrize(("new_text", "subject", "words"), [
+    ("", "Re: ¿Se ha solucionado? -> Sí, todo resuelto, pueden cerrar [#C-12]",
+     "¿Se ha solucionado? -> Sí, todo resuelto, pueden cerrar"),
+    ("  \n", "R: Richiesta chiusa? Sì, tutto risolto, grazie", "Richiesta chiusa? Sì, tutto risolto, grazie"),
+    ("Ya funciona.", "Re: ¿Sigue el problema?", "Ya funciona."),
+])
+def test_a_reply_with_no_words_of_its_own_is_read_by_the_subject_its_writer_typed(
+        new_text: str, subject: str, words: str) -> None:
+    from service.core.settled_reply import reply_words
+
+    assert reply_words(new_text, subject) == words
+    assert says_all_is_well(words)
+
+
+@pytest.mark.parametrize(("text", "settled"), [
+    ("si ora funziona tutto perfetto grazie mille", True),  # Italian "sì", not "if"
+    ("Il frigo funziona, questo sì. Però mi avete addebitato 70 euro di uscita.", False),
+    ("La línea funciona desde ayer. No obstante, hemos estado once días sin servicio.", False),
+    ("Foi solucionado, mas levou 23 dias e nesse tempo perdi vendas.", False),
+    ("Não há queixas. Obrigado.", True),
+])
+def test_a_fifth_writers_settled_forms(text: str, settled: bool) -> None:
+    assert says_all_is_well(text) is settled
