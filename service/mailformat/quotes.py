@@ -132,20 +132,31 @@ def _separator(line: str) -> bool:
     return len(s) >= 6 and set(s[:3]) <= _SEPARATOR_CHARS and set(s[-3:]) <= _SEPARATOR_CHARS
 
 
-def _attribution(lines: list[str], k: int) -> bool:
-    """ "On Wed, 25 Nov 2026, Care <care@example.test> wrote:" and its kin in other languages, with the
-    quote it introduces below it unmarked (a `>`-marked quote is the reader's to skip, and answers
-    between its lines stay)."""
-    s = lines[k].strip()
+def _attribution_line(line: str) -> bool:
+    """ "On Wed, 25 Nov 2026, Care <care@example.test> wrote:" and its kin in other languages; not a line a
+    person says ("here is what I wrote to you:"), nor a concern's command line."""
+    s = line.strip()
     if not s.endswith((":", "：")) or _TOKEN_START_RE.match(s):
         return False
-    if not _BRACKETED_ADDRESS_RE.search(s):
-        if not (_WROTE_RE.search(s[-40:]) or (_WROTE_PERFECT_RE.search(s[-20:]) and _CLOCK_RE.search(s[:300]))):
-            return False
-        words = _ADDRESS_WORD_RE.sub(" ", s[:300])
-        if _PERSONAL_RE.search(words) or _FIRST_PERSON_I_RE.search(words):
-            return False
-    below = next((line for line in lines[k + 1:k + 1 + _BLOCK_WINDOW] if line.strip()), "")
+    if _BRACKETED_ADDRESS_RE.search(s):
+        return True
+    if not (_WROTE_RE.search(s[-40:]) or (_WROTE_PERFECT_RE.search(s[-20:]) and _CLOCK_RE.search(s[:300]))):
+        return False
+    words = _ADDRESS_WORD_RE.sub(" ", s[:300])
+    return not (_PERSONAL_RE.search(words) or _FIRST_PERSON_I_RE.search(words))
+
+
+def _next_words(lines: list[str], k: int) -> str:
+    """The first line with words below line k, within a header block's reach ("" if none)."""
+    return next((line for line in lines[k + 1:k + 1 + _BLOCK_WINDOW] if line.strip()), "")
+
+
+def _attribution(lines: list[str], k: int) -> bool:
+    """An attribution line with the quote it introduces below it unmarked (a `>`-marked quote is the reader's
+    to skip, and answers between its lines stay)."""
+    if not _attribution_line(lines[k]):
+        return False
+    below = _next_words(lines, k)
     return not _marked(below) and not _TOKEN_START_RE.match(below)
 
 
@@ -260,15 +271,7 @@ def _head_line(lines: list[str], k: int) -> bool:
 
 def _introduces_marked(lines: list[str], k: int) -> bool:
     """Whether line k is the attribution of the `>`-marked quote right below it ("Le 18/03/2025 12:40, X a écrit :")."""
-    s = lines[k].strip()
-    if not s.endswith((":", "：")) or _TOKEN_START_RE.match(s):
-        return False
-    below = next((line for line in lines[k + 1:k + 1 + _BLOCK_WINDOW] if line.strip()), "")
-    if not _marked(below):
-        return False
-    if _BRACKETED_ADDRESS_RE.search(s) or _WROTE_RE.search(s[-40:]):
-        return True
-    return bool(_WROTE_PERFECT_RE.search(s[-20:]) and _CLOCK_RE.search(s[:300]))
+    return _marked(_next_words(lines, k)) and _attribution_line(lines[k])
 
 
 # -- lines we sent ------------------------------------------------------------------------------
