@@ -30,11 +30,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
-from service.core.settled_reply import reply_words, says_all_is_well
+from service.core.settled_reply import says_all_is_well
 from service.core.stop_request import stop_requested
 from service.core.urgency import marked_urgent
 from service.detector.detect import detect, detector_input
 from service.mailformat.parse import Inbound, parse_message
+from service.mailformat.replies import reply_words
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "data/reader_mail"

@@ -298,15 +298,3 @@ def says_all_is_well(text: str, lang: str | None = None) -> bool:
                 continue
             settled = True
     return settled
-
-
-_REPLY_PREFIX_RE = re.compile(r"^(?:\s*(?:re|aw|sv|vs|wg|tr|rv|r|res|ref|antw)\s*(?:\[\d+\])?\s*:)+", re.IGNORECASE)
-_TOKEN_RE = re.compile(r"\[#?C-\d+\]", re.IGNORECASE)
-
-
-def reply_words(new_text: str, subject: str) -> str:
-    """What a client's reply says: its new words, or, where it has none (a phone's footer alone), the subject
-    they typed ("Re: ¿Se ha solucionado? -> Sí, todo resuelto, pueden cerrar")."""
-    if re.search(r"[^\W\d_]", new_text):
-        return new_text
-    return _TOKEN_RE.sub("", _REPLY_PREFIX_RE.sub("", subject[:300])).strip()

@@ -13,11 +13,11 @@ from service.core.businesstime import next_local_time
 from service.core.chain import RuleRecord
 from service.core.rules.client_reply import ReplyChange, ReplyFacts, reply_change
 from service.core.rules.concern_rules import severity_of
-from service.core.settled_reply import reply_words
 from service.core.states import JobKind
 from service.detector.detect import Verdict
 from service.flows import checkins
 from service.mailformat.parse import Inbound, one_line
+from service.mailformat.replies import reply_words
 from service.settings import Settings
 from service.store import accounts, concerns, jobs
 from service.store.db import AsyncSession

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from service.mailformat.parse import Inbound
+from service.mailformat.parse import TOKEN_RE, Inbound
 
 # the reply prefixes of mail programs in their many languages, with the counts some add ("Re[2]:",
 # "RE (3) :"); a full-width colon in Chinese and Japanese ones. Forwarding prefixes (Fwd, WG, TR, RV,
@@ -26,6 +26,17 @@ REPLY_PREFIX_RE = re.compile(
 def strip_reply_prefixes(subject: str) -> str:
     """The subject without the reply prefixes at its start ("Re: AW: Late" -> "Late")."""
     return REPLY_PREFIX_RE.sub("", subject, count=1)
+
+
+def reply_words(new_text: str, subject: str) -> str:
+    """What a reply says: its new words, or, where it has none (a phone's footer alone), the subject its writer
+    typed, prefixes and concern token left out ("Re: ¿Se ha solucionado? -> Sí, todo resuelto, pueden cerrar")."""
+    if _LETTER_RE.search(new_text):
+        return new_text
+    return TOKEN_RE.sub("", strip_reply_prefixes(subject[:300])).strip()
+
+
+_LETTER_RE = re.compile(r"[^\W\d_]")
 
 
 def has_reply_prefix(subject: str) -> bool:

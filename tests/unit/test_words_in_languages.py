@@ -103,7 +103,7 @@ def test_a_person_writing_about_their_holiday_is_not_an_automatic_reply(subject:
 ])
 def test_a_reply_with_no_words_of_its_own_is_read_by_the_subject_its_writer_typed(
         new_text: str, subject: str, words: str) -> None:
-    from service.core.settled_reply import reply_words
+    from service.mailformat.replies import reply_words
 
     assert reply_words(new_text, subject) == words
     assert says_all_is_well(words)
